@@ -1,0 +1,1 @@
+"""Tokenyard services: edge, router, meter (and runtime)."""

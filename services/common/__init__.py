@@ -1,0 +1,1 @@
+"""What every Tokenyard service needs: config, logging, gRPC scaffolding, Redis, errors."""

@@ -1,0 +1,66 @@
+"""gRPC server scaffolding: health, reflection, binding, graceful shutdown on SIGTERM/SIGINT."""
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Iterable
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+# Long-lived channels between services: keepalive so a dead peer is noticed, big enough messages.
+CHANNEL_OPTIONS = (
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+    ("grpc.max_send_message_length", 64 * 1024 * 1024),
+)
+SERVER_OPTIONS = CHANNEL_OPTIONS + (
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    ("grpc.so_reuseport", 0),
+)
+
+
+def create_server(
+    add_servicers: Iterable[Callable[[grpc.aio.Server], None]],
+    service_names: Iterable[str],
+    address: str,
+) -> tuple[grpc.aio.Server, health.aio.HealthServicer, int]:
+    """Builds a server with health and reflection; returns it, its health servicer and the bound port.
+
+    Binding port 0 picks a free port, which is how the tests run servers side by side.
+    """
+    server = grpc.aio.server(options=SERVER_OPTIONS)
+    for add in add_servicers:
+        add(server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = list(service_names)
+    reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise RuntimeError(f"cannot bind gRPC server to {address}")
+    return server, health_servicer, port
+
+
+async def set_serving(health_servicer: health.aio.HealthServicer, names: Iterable[str], serving: bool) -> None:
+    status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+    for name in ["", *names]:
+        await health_servicer.set(name, status)
+
+
+async def wait_for_stop_signal() -> None:
+    """Returns on the first SIGTERM or SIGINT."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def drain(server: grpc.aio.Server, health_servicer: health.aio.HealthServicer, grace: float) -> None:
+    """Stops taking work (health says NOT_SERVING), lets in-flight RPCs finish within `grace`."""
+    await health_servicer.enter_graceful_shutdown()
+    await server.stop(grace)

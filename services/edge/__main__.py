@@ -1,0 +1,7 @@
+"""`python -m services.edge`: load config, serve."""
+from services.common.service_main import run_service
+from services.edge.config import EdgeConfig
+from services.edge.server import serve
+
+if __name__ == "__main__":
+    run_service("edge", EdgeConfig.from_env, serve)

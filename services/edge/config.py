@@ -1,0 +1,40 @@
+"""Edge settings from the environment."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from services.common.env import ConfigError, env_float, env_int, env_str
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    master_key: str = field(repr=False)
+    """TOKENYARD_MASTER_KEY: full access. Never logged (repr=False)."""
+    host: str = "127.0.0.1"
+    port: int = 8080
+    router_addr: str = "127.0.0.1:50051"
+    meter_addr: str = "127.0.0.1:50052"
+    max_body_bytes: int = 8 * 1024 * 1024
+    """Larger request bodies get 413."""
+    max_messages: int = 2048
+    """Chat requests with more messages get 400."""
+    request_timeout: float = 600.0
+    """gRPC deadline for one chat request, in seconds."""
+    shutdown_grace: float = 20.0
+
+    @classmethod
+    def from_env(cls) -> "EdgeConfig":
+        key = env_str("TOKENYARD_MASTER_KEY")
+        if len(key) < 16:
+            raise ConfigError("TOKENYARD_MASTER_KEY must be at least 16 characters")
+        return cls(
+            master_key=key,
+            host=env_str("TOKENYARD_HTTP_HOST", "127.0.0.1"),
+            port=env_int("TOKENYARD_HTTP_PORT", 8080),
+            router_addr=env_str("TOKENYARD_ROUTER_ADDR", "127.0.0.1:50051"),
+            meter_addr=env_str("TOKENYARD_METER_ADDR", "127.0.0.1:50052"),
+            max_body_bytes=env_int("TOKENYARD_MAX_BODY_BYTES", 8 * 1024 * 1024),
+            max_messages=env_int("TOKENYARD_MAX_MESSAGES", 2048),
+            request_timeout=env_float("TOKENYARD_REQUEST_TIMEOUT", 600.0),
+            shutdown_grace=env_float("TOKENYARD_SHUTDOWN_GRACE", 20.0),
+        )

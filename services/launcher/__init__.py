@@ -1,0 +1,1 @@
+"""Local supervisor: runs Redis and every service as its own process (`make run`, end-to-end tests)."""

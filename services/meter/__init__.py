@@ -1,0 +1,1 @@
+"""Meter service: usage records, per-period aggregates (and later cost, tiers, budgets)."""

@@ -1,0 +1,1 @@
+"""Router service: where a request goes and how it survives."""

@@ -1,0 +1,93 @@
+"""Turns a batch of OpenAI chunk dicts into one ChatResponse, merging deltas per choice.
+
+A gRPC message costs about as much CPU as relaying its token, so everything the router has already
+read goes out as one message: consecutive content is concatenated, a tool call's argument pieces
+are joined, and the stream's text is kept for counting tokens when the upstream reports none.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import orjson
+
+from tokenyard.router.v1 import router_pb2
+
+
+@dataclass
+class StreamState:
+    """What the router knows about one request's stream so far."""
+
+    id: str = ""
+    model: str = ""
+    created: int = 0
+    header_sent: bool = False
+    text: list[str] = field(default_factory=list)
+    usage: dict | None = None
+    system_fingerprint: str = ""
+    finish_reasons: dict[int, str] = field(default_factory=dict)
+
+
+def has_output(batch: list[dict]) -> bool:
+    """True once a batch carries something the client must not see twice: text, a tool call, a finish."""
+    for chunk in batch:
+        for c in chunk.get("choices") or ():
+            d = c.get("delta") or {}
+            if d.get("content") or d.get("tool_calls") or d.get("refusal") or c.get("finish_reason"):
+                return True
+    return False
+
+
+def to_response(batch: list[dict], state: StreamState) -> router_pb2.ChatResponse | None:
+    """The message for this batch, or None when it carries nothing to send (e.g. a usage-only chunk)."""
+    resp = router_pb2.ChatResponse()
+    merged: dict[int, router_pb2.ChoiceDelta] = {}
+    for chunk in batch:
+        if not state.id:
+            state.id, state.model, state.created = chunk.get("id") or "", chunk.get("model") or "", chunk.get("created") or 0
+        if chunk.get("usage"):
+            state.usage = chunk["usage"]
+        if chunk.get("system_fingerprint"):
+            state.system_fingerprint = chunk["system_fingerprint"]
+        for c in chunk.get("choices") or ():
+            idx = c.get("index") or 0
+            d = merged.get(idx)
+            if d is None:
+                d = merged[idx] = resp.deltas.add(index=idx)
+            _merge(d, c, state)
+    if not state.header_sent:
+        resp.id, resp.model, resp.created = state.id, state.model, state.created
+        state.header_sent = True
+    elif not merged:
+        return None
+    return resp
+
+
+def _merge(d: router_pb2.ChoiceDelta, c: dict, state: StreamState) -> None:
+    delta = c.get("delta") or {}
+    if delta.get("role") and not d.role:
+        d.role = delta["role"]
+    content = delta.get("content")
+    if content:
+        d.content += content
+        state.text.append(content)
+    if delta.get("refusal"):
+        d.refusal += delta["refusal"]
+    for tc in delta.get("tool_calls") or ():
+        fn = tc.get("function") or {}
+        args = fn.get("arguments") or ""
+        index = tc.get("index", 0)
+        last = d.tool_calls[-1] if d.tool_calls else None
+        if last is not None and last.index == index and not tc.get("id"):
+            last.arguments += args
+        else:
+            d.tool_calls.add(index=index, id=tc.get("id") or "", type=tc.get("type") or "",
+                             name=fn.get("name") or "", arguments=args)
+        state.text.append(args)
+    if c.get("finish_reason"):
+        d.finish_reason = c["finish_reason"]
+        state.finish_reasons[d.index] = d.finish_reason
+    if c.get("logprobs"):
+        # Keep every logprob entry of the merged deltas, in order.
+        prior = orjson.loads(d.logprobs_json) if d.logprobs_json else {"content": []}
+        prior["content"].extend((c["logprobs"] or {}).get("content") or [])
+        d.logprobs_json = orjson.dumps(prior).decode()

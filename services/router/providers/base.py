@@ -1,0 +1,36 @@
+"""The provider interface and the error every adapter raises.
+
+Lifecycle: a provider is built once per deployment when the router starts (it owns that upstream's
+pooled connections), `stream()` is called once per attempt, and `aclose()` once at shutdown.
+
+Every adapter yields OpenAI `chat.completion.chunk` dicts, whatever its upstream speaks, in batches:
+each batch holds all the chunks that were already read, so the router can send them as one gRPC
+message without ever waiting to fill one.
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from tokenyard.router.v1 import router_pb2
+
+
+class UpstreamError(Exception):
+    """An upstream call failed. `status` is the HTTP status, or 0 for connection errors and timeouts."""
+
+    def __init__(self, status: int, message: str, *, kind: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.kind = kind or ("http_%d" % status if status else "connection")
+        self.retry_after = retry_after
+
+
+class Provider(Protocol):
+    async def stream(self, request: router_pb2.ChatRequest, upstream_model: str) -> AsyncIterator[list[dict]]:
+        """Yields batches of chunk dicts; raises UpstreamError. Cancelling it closes the upstream request."""
+        ...
+
+    async def aclose(self) -> None:
+        """Closes pooled connections."""
+        ...

@@ -1,0 +1,103 @@
+"""The built-in fake upstream: demos and tests without keys. Behaviour follows the model name.
+
+| model                 | behaviour                                                            |
+|-----------------------|----------------------------------------------------------------------|
+| fake-echo             | streams the last user message back word by word, reports usage       |
+| fake-slow[-MS]        | echo with MS milliseconds (default 50) between tokens                |
+| fake-long-N           | streams N tokens                                                     |
+| fake-tool-call        | calls the first tool offered (or `get_weather`) with JSON arguments  |
+| fake-no-usage         | echo without usage, so the router counts tokens itself               |
+| fake-error-CODE       | fails before the first token with HTTP CODE (429 carries Retry-After) |
+| fake-cut-after-N      | streams N tokens, then the connection breaks                         |
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import orjson
+
+from services.router.providers.base import UpstreamError
+from services.router.tokens import TokenCounter
+from tokenyard.router.v1 import router_pb2
+
+
+def _int_suffix(name: str, prefix: str, default: int) -> int:
+    rest = name[len(prefix):].lstrip("-")
+    return int(rest) if rest.isdigit() else default
+
+
+def _last_user_text(req: router_pb2.ChatRequest) -> str:
+    for m in reversed(req.messages):
+        if m.role == "user":
+            return m.content or " ".join(p.text for p in m.parts if p.text)
+    return ""
+
+
+class FakeProvider:
+    def __init__(self, counter: TokenCounter, clock=time.time) -> None:
+        self._counter = counter
+        self._clock = clock
+
+    async def stream(self, request: router_pb2.ChatRequest, upstream_model: str,
+                     extra_headers: dict[str, str] | None = None) -> AsyncIterator[list[dict]]:
+        model = upstream_model
+        if model.startswith("fake-error-"):
+            code = _int_suffix(model, "fake-error", 500)
+            raise UpstreamError(code, f"fake upstream error {code}", retry_after=1.0 if code == 429 else None)
+        if request.HasField("n") and request.n > 1:
+            raise UpstreamError(400, "fake upstream supports n=1 only")
+        delay = _int_suffix(model, "fake-slow", 50) / 1000 if model.startswith("fake-slow") else 0.0
+        base = {"id": f"chatcmpl-fake{int(self._clock() * 1000)}", "object": "chat.completion.chunk",
+                "created": int(self._clock()), "model": model}
+
+        def chunk(delta: dict, finish: str | None = None) -> dict:
+            return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+        if model.startswith("fake-tool-call"):
+            tokens, finish = [], "tool_calls"
+            yield [chunk({"role": "assistant", "content": None})]
+            for piece in self._tool_call_deltas(request):
+                await asyncio.sleep(delay)
+                yield [chunk({"tool_calls": [piece]})]
+                tokens.append(piece["function"].get("arguments", ""))
+        else:
+            words = self._words(request, model)
+            cut = _int_suffix(model, "fake-cut-after", 3) if model.startswith("fake-cut-after") else None
+            tokens, finish = [], "stop"
+            yield [chunk({"role": "assistant", "content": ""})]
+            for i, word in enumerate(words):
+                if cut is not None and i == cut:
+                    raise UpstreamError(0, "fake upstream connection reset", kind="stream_broken")
+                if delay:
+                    await asyncio.sleep(delay)
+                yield [chunk({"content": word})]
+                tokens.append(word)
+        final = [chunk({}, finish)]
+        if not model.startswith("fake-no-usage"):
+            prompt = self._counter.prompt_tokens(request)
+            completion = len(tokens)
+            final.append({**base, "choices": [], "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                                                           "total_tokens": prompt + completion}})
+        yield final
+
+    def _words(self, request: router_pb2.ChatRequest, model: str) -> list[str]:
+        if model.startswith("fake-long"):
+            n = _int_suffix(model, "fake-long", 20)
+            return [f"tok{i} " for i in range(n)]
+        text = _last_user_text(request) or "Hello from Tokenyard."
+        parts = text.split(" ")
+        return [w + (" " if i < len(parts) - 1 else "") for i, w in enumerate(parts)]
+
+    @staticmethod
+    def _tool_call_deltas(request: router_pb2.ChatRequest) -> list[dict]:
+        name = request.tools[0].name if request.tools else "get_weather"
+        args = orjson.dumps({"location": _last_user_text(request) or "Paris", "unit": "celsius"}).decode()
+        third = max(1, len(args) // 3)
+        pieces = [args[:third], args[third:2 * third], args[2 * third:]]
+        first = {"index": 0, "id": "call_fake0", "type": "function", "function": {"name": name, "arguments": ""}}
+        return [first] + [{"index": 0, "function": {"arguments": p}} for p in pieces]
+
+    async def aclose(self) -> None:
+        return None

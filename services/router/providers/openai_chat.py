@@ -1,0 +1,158 @@
+"""OpenAI chat-completions adapter: OpenAI itself and every server that speaks its wire format
+(vLLM, Ollama `/v1`, llama.cpp server, Groq, LM Studio, MiniMax).
+
+One pooled keep-alive aiohttp session per deployment; a request streams SSE and yields each batch of
+chunks that one socket read completed.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import orjson
+
+from services.router.config import Deployment
+from services.router.providers.base import UpstreamError
+from services.router.wire import to_openai_body
+from tokenyard.router.v1 import router_pb2
+
+_MAX_ERROR_BODY = 64 * 1024
+
+
+def _retry_after(headers) -> float | None:
+    raw = headers.get("retry-after-ms")
+    if raw:
+        try:
+            return float(raw) / 1000
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if raw:
+        try:
+            return float(raw)
+        except ValueError:
+            return None
+    return None
+
+
+def _error_message(body: bytes, status: int) -> str:
+    try:
+        err = orjson.loads(body).get("error")
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])
+        if isinstance(err, str):
+            return err
+    except (orjson.JSONDecodeError, AttributeError):
+        pass
+    return f"upstream answered HTTP {status}"
+
+
+class SSEDecoder:
+    """Splits a byte stream into `data:` payloads; keeps partial lines between reads."""
+
+    def __init__(self) -> None:
+        self._buf = b""
+
+    def feed(self, data: bytes) -> list[bytes]:
+        self._buf += data
+        if b"\n" not in data:
+            return []
+        *lines, self._buf = self._buf.split(b"\n")
+        out = []
+        for line in lines:
+            if line.startswith(b"data:"):
+                out.append(line[5:].strip())
+        return out
+
+
+class OpenAIChatProvider:
+    def __init__(self, deployment: Deployment) -> None:
+        self._dep = deployment
+        self._url = deployment.base_url + "/chat/completions"
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        if deployment.api_key:
+            headers["Authorization"] = f"Bearer {deployment.api_key}"
+        self._headers = headers
+        t = deployment.timeouts
+        self._timeout = aiohttp.ClientTimeout(total=t.total, sock_connect=t.connect)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Created lazily so it binds to the running loop; one per deployment for the process lifetime.
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._dep.max_connections, keepalive_timeout=60, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout,
+                                                  skip_auto_headers=("User-Agent",))
+        return self._session
+
+    async def stream(self, request: router_pb2.ChatRequest, upstream_model: str,
+                     extra_headers: dict[str, str] | None = None) -> AsyncIterator[list[dict]]:
+        body = orjson.dumps(to_openai_body(request, upstream_model))
+        headers = {**self._headers, **extra_headers} if extra_headers else self._headers
+        try:
+            resp = await self._client().post(self._url, data=body, headers=headers)
+        except asyncio.TimeoutError:
+            raise UpstreamError(0, "timed out connecting to the upstream", kind="timeout") from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamError(0, f"cannot reach the upstream: {type(exc).__name__}", kind="connection") from None
+        try:
+            if resp.status >= 400:
+                raw = await resp.content.read(_MAX_ERROR_BODY)
+                raise UpstreamError(resp.status, _error_message(raw, resp.status), retry_after=_retry_after(resp.headers))
+            if resp.content_type == "application/json":
+                # An upstream that ignored `stream: true` answers with one completion: make it one chunk.
+                yield [_completion_as_chunk(orjson.loads(await resp.read()))]
+                return
+            async for batch in self._read_sse(resp):
+                yield batch
+        except asyncio.TimeoutError:
+            raise UpstreamError(0, "the upstream timed out", kind="timeout") from None
+        except (aiohttp.ClientError, orjson.JSONDecodeError) as exc:
+            raise UpstreamError(0, f"the upstream stream broke: {type(exc).__name__}", kind="stream_broken") from None
+        finally:
+            # close(), not release(): an unfinished body must not go back to the pool, and the upstream
+            # must see its connection closed when the client went away.
+            resp.close()
+
+    async def _read_sse(self, resp: aiohttp.ClientResponse) -> AsyncIterator[list[dict]]:
+        decoder = SSEDecoder()
+        first, finished = True, False
+        async for data in resp.content.iter_any():
+            batch = []
+            for payload in decoder.feed(data):
+                if payload == b"[DONE]":
+                    if batch:
+                        yield batch
+                    return
+                chunk = orjson.loads(payload)
+                if "error" in chunk and "choices" not in chunk:
+                    err = chunk["error"]
+                    msg = err.get("message") if isinstance(err, dict) else str(err)
+                    raise UpstreamError(502, f"upstream stream error: {msg}", kind="stream_error")
+                batch.append(chunk)
+                finished = finished or any(c.get("finish_reason") for c in chunk.get("choices") or ())
+            if batch:
+                first = False
+                yield batch
+        if finished:
+            return  # some servers end after the last chunk without [DONE]
+        if first:
+            raise UpstreamError(0, "the upstream closed the stream without data", kind="stream_broken")
+        raise UpstreamError(0, "the upstream stream ended without [DONE]", kind="stream_broken")
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def _completion_as_chunk(body: dict) -> dict:
+    choices = []
+    for c in body.get("choices", []):
+        msg = c.get("message") or {}
+        delta = {k: msg[k] for k in ("role", "content", "tool_calls", "refusal") if msg.get(k) is not None}
+        for i, call in enumerate(delta.get("tool_calls", [])):
+            call.setdefault("index", i)
+        choices.append({"index": c.get("index", 0), "delta": delta, "finish_reason": c.get("finish_reason")})
+    return {"id": body.get("id", ""), "model": body.get("model", ""), "created": body.get("created", 0),
+            "choices": choices, "usage": body.get("usage")}

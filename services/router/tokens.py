@@ -1,0 +1,33 @@
+"""Counts tokens when an upstream does not report usage (llama.cpp's server, for one).
+
+Uses `bpe_openai`, a tiktoken-compatible tokenizer whose vocabularies ship inside the wheel: tiktoken
+downloads its files on first use, which fails on a machine without internet. Counts are estimates
+for non-OpenAI models and are marked as such.
+"""
+from __future__ import annotations
+
+import bpe_openai
+
+from tokenyard.router.v1 import router_pb2
+
+# OpenAI's documented chat overhead: a few tokens per message plus a reply primer.
+_PER_MESSAGE = 3
+_REPLY_PRIMER = 3
+
+
+class TokenCounter:
+    def __init__(self, encoding: str = "o200k_base") -> None:
+        self._enc = bpe_openai.get_encoding(encoding)
+
+    def count(self, text: str) -> int:
+        return len(self._enc.encode_ordinary(text)) if text else 0
+
+    def prompt_tokens(self, req: router_pb2.ChatRequest) -> int:
+        total = _REPLY_PRIMER
+        for m in req.messages:
+            total += _PER_MESSAGE + self.count(m.content) + sum(self.count(p.text) for p in m.parts)
+            for call in m.tool_calls:
+                total += self.count(call.name) + self.count(call.arguments)
+        for tool in req.tools:
+            total += self.count(tool.name) + self.count(tool.description) + self.count(tool.parameters_json)
+        return total
