@@ -9,12 +9,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from services.common import config_file
 from services.common.env import ConfigError, env_float, env_int, env_str
 
 PROVIDERS = ("fake", "openai")
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "tokenyard.yaml"
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,7 @@ class RouterConfig:
 
     @classmethod
     def from_env(cls) -> "RouterConfig":
-        path = Path(os.environ.get("TOKENYARD_CONFIG") or DEFAULT_CONFIG)
+        path = config_file.config_path()
         return cls(
             deployments=load_deployments(path, os.environ),
             listen=f"127.0.0.1:{env_int('TOKENYARD_ROUTER_PORT', 50051)}",
@@ -73,13 +71,8 @@ class RouterConfig:
 
 
 def load_deployments(path: Path, env: os._Environ | dict) -> tuple[Deployment, ...]:
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"TOKENYARD_CONFIG: no such file {path}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("deployments"), list) or not raw["deployments"]:
+    raw = config_file.load(path)
+    if not isinstance(raw.get("deployments"), list) or not raw["deployments"]:
         raise ConfigError(f"{path}: deployments: must be a non-empty list")
     result, names = [], set()
     for i, item in enumerate(raw["deployments"]):

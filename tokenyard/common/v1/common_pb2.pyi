@@ -19,11 +19,29 @@ class Usage(_message.Message):
     def __init__(self, prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., cached_tokens: _Optional[int] = ..., estimated: _Optional[bool] = ...) -> None: ...
 
 class Caller(_message.Message):
-    __slots__ = ("key_id", "workspace", "agent_id")
+    __slots__ = ("key_id", "workspace", "agent_id", "tier", "user", "session_id")
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_FIELD_NUMBER: _ClassVar[int]
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     key_id: str
     workspace: str
     agent_id: str
-    def __init__(self, key_id: _Optional[str] = ..., workspace: _Optional[str] = ..., agent_id: _Optional[str] = ...) -> None: ...
+    tier: str
+    user: str
+    session_id: str
+    def __init__(self, key_id: _Optional[str] = ..., workspace: _Optional[str] = ..., agent_id: _Optional[str] = ..., tier: _Optional[str] = ..., user: _Optional[str] = ..., session_id: _Optional[str] = ...) -> None: ...
+
+class ProviderCredential(_message.Message):
+    __slots__ = ("provider", "base_url", "api_key", "model")
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    BASE_URL_FIELD_NUMBER: _ClassVar[int]
+    API_KEY_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    base_url: str
+    api_key: str
+    model: str
+    def __init__(self, provider: _Optional[str] = ..., base_url: _Optional[str] = ..., api_key: _Optional[str] = ..., model: _Optional[str] = ...) -> None: ...

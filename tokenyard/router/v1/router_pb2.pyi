@@ -70,7 +70,7 @@ class Tool(_message.Message):
     def __init__(self, type: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., parameters_json: _Optional[str] = ..., strict: _Optional[bool] = ..., extra_json: _Optional[str] = ...) -> None: ...
 
 class ChatRequest(_message.Message):
-    __slots__ = ("request_id", "model", "messages", "tools", "tool_choice_json", "response_format_json", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs", "user", "metadata", "n", "parallel_tool_calls", "extra_json", "caller")
+    __slots__ = ("request_id", "model", "messages", "tools", "tool_choice_json", "response_format_json", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs", "user", "metadata", "n", "parallel_tool_calls", "extra_json", "caller", "byok")
     class LogitBiasEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -108,6 +108,7 @@ class ChatRequest(_message.Message):
     PARALLEL_TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
     EXTRA_JSON_FIELD_NUMBER: _ClassVar[int]
     CALLER_FIELD_NUMBER: _ClassVar[int]
+    BYOK_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     model: str
     messages: _containers.RepeatedCompositeFieldContainer[Message]
@@ -131,7 +132,8 @@ class ChatRequest(_message.Message):
     parallel_tool_calls: bool
     extra_json: str
     caller: _common_pb2.Caller
-    def __init__(self, request_id: _Optional[str] = ..., model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., tool_choice_json: _Optional[str] = ..., response_format_json: _Optional[str] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_tokens: _Optional[int] = ..., max_completion_tokens: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., logit_bias: _Optional[_Mapping[str, float]] = ..., logprobs: _Optional[bool] = ..., top_logprobs: _Optional[int] = ..., user: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., n: _Optional[int] = ..., parallel_tool_calls: _Optional[bool] = ..., extra_json: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ...) -> None: ...
+    byok: _common_pb2.ProviderCredential
+    def __init__(self, request_id: _Optional[str] = ..., model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., tool_choice_json: _Optional[str] = ..., response_format_json: _Optional[str] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_tokens: _Optional[int] = ..., max_completion_tokens: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., logit_bias: _Optional[_Mapping[str, float]] = ..., logprobs: _Optional[bool] = ..., top_logprobs: _Optional[int] = ..., user: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., n: _Optional[int] = ..., parallel_tool_calls: _Optional[bool] = ..., extra_json: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., byok: _Optional[_Union[_common_pb2.ProviderCredential, _Mapping]] = ...) -> None: ...
 
 class ToolCallDelta(_message.Message):
     __slots__ = ("index", "id", "type", "name", "arguments")
@@ -166,18 +168,26 @@ class ChoiceDelta(_message.Message):
     def __init__(self, index: _Optional[int] = ..., role: _Optional[str] = ..., content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCallDelta, _Mapping]]] = ..., finish_reason: _Optional[str] = ..., refusal: _Optional[str] = ..., logprobs_json: _Optional[str] = ...) -> None: ...
 
 class ChatFinal(_message.Message):
-    __slots__ = ("usage", "deployment", "attempts", "error", "system_fingerprint")
+    __slots__ = ("usage", "deployment", "attempts", "error", "system_fingerprint", "cost_micros", "tried_deployments", "fallbacks", "hedges")
     USAGE_FIELD_NUMBER: _ClassVar[int]
     DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     SYSTEM_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    TRIED_DEPLOYMENTS_FIELD_NUMBER: _ClassVar[int]
+    FALLBACKS_FIELD_NUMBER: _ClassVar[int]
+    HEDGES_FIELD_NUMBER: _ClassVar[int]
     usage: _common_pb2.Usage
     deployment: str
     attempts: int
     error: ChatError
     system_fingerprint: str
-    def __init__(self, usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., deployment: _Optional[str] = ..., attempts: _Optional[int] = ..., error: _Optional[_Union[ChatError, _Mapping]] = ..., system_fingerprint: _Optional[str] = ...) -> None: ...
+    cost_micros: int
+    tried_deployments: _containers.RepeatedScalarFieldContainer[str]
+    fallbacks: int
+    hedges: int
+    def __init__(self, usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., deployment: _Optional[str] = ..., attempts: _Optional[int] = ..., error: _Optional[_Union[ChatError, _Mapping]] = ..., system_fingerprint: _Optional[str] = ..., cost_micros: _Optional[int] = ..., tried_deployments: _Optional[_Iterable[str]] = ..., fallbacks: _Optional[int] = ..., hedges: _Optional[int] = ...) -> None: ...
 
 class ChatError(_message.Message):
     __slots__ = ("type", "code", "message")
