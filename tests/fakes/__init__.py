@@ -1,0 +1,1 @@
+"""Fake peers that tests run on loopback (upstream LLM servers speaking vendor wire formats)."""
