@@ -15,5 +15,7 @@ class MeterConfig:
 
     @classmethod
     def from_env(cls) -> "MeterConfig":
-        return cls(redis_url=env_str("REDIS_URL"), listen=f"127.0.0.1:{env_int('TOKENYARD_METER_PORT', 50052)}",
+        # TOKENYARD_GRPC_HOST=0.0.0.0 in containers, where peers reach us from other hosts.
+        host = env_str("TOKENYARD_GRPC_HOST", "127.0.0.1")
+        return cls(redis_url=env_str("REDIS_URL"), listen=f"{host}:{env_int('TOKENYARD_METER_PORT', 50052)}",
                    shutdown_grace=env_float("TOKENYARD_SHUTDOWN_GRACE", 10.0))

@@ -64,7 +64,8 @@ class RouterConfig:
         path = config_file.config_path()
         return cls(
             deployments=load_deployments(path, os.environ),
-            listen=f"127.0.0.1:{env_int('TOKENYARD_ROUTER_PORT', 50051)}",
+            # TOKENYARD_GRPC_HOST=0.0.0.0 in containers, where peers reach us from other hosts.
+            listen=f"{env_str('TOKENYARD_GRPC_HOST', '127.0.0.1')}:{env_int('TOKENYARD_ROUTER_PORT', 50051)}",
             meter_addr=env_str("TOKENYARD_METER_ADDR", "127.0.0.1:50052"),
             shutdown_grace=env_float("TOKENYARD_SHUTDOWN_GRACE", 20.0),
         )
