@@ -230,3 +230,178 @@ class ListModelsResponse(_message.Message):
     MODELS_FIELD_NUMBER: _ClassVar[int]
     models: _containers.RepeatedCompositeFieldContainer[ModelInfo]
     def __init__(self, models: _Optional[_Iterable[_Union[ModelInfo, _Mapping]]] = ...) -> None: ...
+
+class EmbedInput(_message.Message):
+    __slots__ = ("text", "tokens")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    tokens: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, text: _Optional[str] = ..., tokens: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class EmbedRequest(_message.Message):
+    __slots__ = ("request_id", "model", "inputs", "encoding_format", "dimensions", "user", "caller", "byok", "extra_json")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    INPUTS_FIELD_NUMBER: _ClassVar[int]
+    ENCODING_FORMAT_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    BYOK_FIELD_NUMBER: _ClassVar[int]
+    EXTRA_JSON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    model: str
+    inputs: _containers.RepeatedCompositeFieldContainer[EmbedInput]
+    encoding_format: str
+    dimensions: int
+    user: str
+    caller: _common_pb2.Caller
+    byok: _common_pb2.ProviderCredential
+    extra_json: str
+    def __init__(self, request_id: _Optional[str] = ..., model: _Optional[str] = ..., inputs: _Optional[_Iterable[_Union[EmbedInput, _Mapping]]] = ..., encoding_format: _Optional[str] = ..., dimensions: _Optional[int] = ..., user: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., byok: _Optional[_Union[_common_pb2.ProviderCredential, _Mapping]] = ..., extra_json: _Optional[str] = ...) -> None: ...
+
+class Embedding(_message.Message):
+    __slots__ = ("index", "values")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    values: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, index: _Optional[int] = ..., values: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class EmbedResponse(_message.Message):
+    __slots__ = ("model", "data", "usage", "deployment", "attempts", "tried_deployments", "fallbacks", "cost_micros")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    TRIED_DEPLOYMENTS_FIELD_NUMBER: _ClassVar[int]
+    FALLBACKS_FIELD_NUMBER: _ClassVar[int]
+    COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    data: _containers.RepeatedCompositeFieldContainer[Embedding]
+    usage: _common_pb2.Usage
+    deployment: str
+    attempts: int
+    tried_deployments: _containers.RepeatedScalarFieldContainer[str]
+    fallbacks: int
+    cost_micros: int
+    def __init__(self, model: _Optional[str] = ..., data: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., deployment: _Optional[str] = ..., attempts: _Optional[int] = ..., tried_deployments: _Optional[_Iterable[str]] = ..., fallbacks: _Optional[int] = ..., cost_micros: _Optional[int] = ...) -> None: ...
+
+class GetHealthRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DeploymentHealth(_message.Message):
+    __slots__ = ("name", "provider", "vendor", "source", "status", "breaker_state", "consecutive_failures", "window_calls", "window_failures", "success_rate", "errors_by_kind", "avg_latency_ms", "avg_ttft_ms", "inflight", "open_until_ms", "models", "region", "tier")
+    class ErrorsByKindEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    VENDOR_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    BREAKER_STATE_FIELD_NUMBER: _ClassVar[int]
+    CONSECUTIVE_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_CALLS_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_RATE_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_BY_KIND_FIELD_NUMBER: _ClassVar[int]
+    AVG_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    AVG_TTFT_MS_FIELD_NUMBER: _ClassVar[int]
+    INFLIGHT_FIELD_NUMBER: _ClassVar[int]
+    OPEN_UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    provider: str
+    vendor: str
+    source: str
+    status: str
+    breaker_state: str
+    consecutive_failures: int
+    window_calls: int
+    window_failures: int
+    success_rate: float
+    errors_by_kind: _containers.ScalarMap[str, int]
+    avg_latency_ms: float
+    avg_ttft_ms: float
+    inflight: int
+    open_until_ms: int
+    models: _containers.RepeatedScalarFieldContainer[str]
+    region: str
+    tier: str
+    def __init__(self, name: _Optional[str] = ..., provider: _Optional[str] = ..., vendor: _Optional[str] = ..., source: _Optional[str] = ..., status: _Optional[str] = ..., breaker_state: _Optional[str] = ..., consecutive_failures: _Optional[int] = ..., window_calls: _Optional[int] = ..., window_failures: _Optional[int] = ..., success_rate: _Optional[float] = ..., errors_by_kind: _Optional[_Mapping[str, int]] = ..., avg_latency_ms: _Optional[float] = ..., avg_ttft_ms: _Optional[float] = ..., inflight: _Optional[int] = ..., open_until_ms: _Optional[int] = ..., models: _Optional[_Iterable[str]] = ..., region: _Optional[str] = ..., tier: _Optional[str] = ...) -> None: ...
+
+class GetHealthResponse(_message.Message):
+    __slots__ = ("degraded", "state_store", "deployments")
+    DEGRADED_FIELD_NUMBER: _ClassVar[int]
+    STATE_STORE_FIELD_NUMBER: _ClassVar[int]
+    DEPLOYMENTS_FIELD_NUMBER: _ClassVar[int]
+    degraded: bool
+    state_store: str
+    deployments: _containers.RepeatedCompositeFieldContainer[DeploymentHealth]
+    def __init__(self, degraded: _Optional[bool] = ..., state_store: _Optional[str] = ..., deployments: _Optional[_Iterable[_Union[DeploymentHealth, _Mapping]]] = ...) -> None: ...
+
+class RegisterUpstreamRequest(_message.Message):
+    __slots__ = ("node_id", "base_url", "provider", "models", "capacity", "weight", "ttl_seconds", "region", "tier")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    BASE_URL_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_FIELD_NUMBER: _ClassVar[int]
+    TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    base_url: str
+    provider: str
+    models: _containers.RepeatedScalarFieldContainer[str]
+    capacity: int
+    weight: float
+    ttl_seconds: int
+    region: str
+    tier: str
+    def __init__(self, node_id: _Optional[str] = ..., base_url: _Optional[str] = ..., provider: _Optional[str] = ..., models: _Optional[_Iterable[str]] = ..., capacity: _Optional[int] = ..., weight: _Optional[float] = ..., ttl_seconds: _Optional[int] = ..., region: _Optional[str] = ..., tier: _Optional[str] = ...) -> None: ...
+
+class RegisterUpstreamResponse(_message.Message):
+    __slots__ = ("deployment", "ttl_seconds")
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    deployment: str
+    ttl_seconds: int
+    def __init__(self, deployment: _Optional[str] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
+
+class HeartbeatRequest(_message.Message):
+    __slots__ = ("node_id", "ttl_seconds")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    ttl_seconds: int
+    def __init__(self, node_id: _Optional[str] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
+
+class HeartbeatResponse(_message.Message):
+    __slots__ = ("known",)
+    KNOWN_FIELD_NUMBER: _ClassVar[int]
+    known: bool
+    def __init__(self, known: _Optional[bool] = ...) -> None: ...
+
+class DeregisterUpstreamRequest(_message.Message):
+    __slots__ = ("node_id",)
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    def __init__(self, node_id: _Optional[str] = ...) -> None: ...
+
+class DeregisterUpstreamResponse(_message.Message):
+    __slots__ = ("removed",)
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    removed: bool
+    def __init__(self, removed: _Optional[bool] = ...) -> None: ...

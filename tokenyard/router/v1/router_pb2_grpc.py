@@ -44,6 +44,31 @@ class RouterServiceStub:
                 request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ListModelsRequest.SerializeToString,
                 response_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ListModelsResponse.FromString,
                 _registered_method=True)
+        self.Embed = channel.unary_unary(
+                '/tokenyard.router.v1.RouterService/Embed',
+                request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.EmbedRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.EmbedResponse.FromString,
+                _registered_method=True)
+        self.GetHealth = channel.unary_unary(
+                '/tokenyard.router.v1.RouterService/GetHealth',
+                request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.GetHealthRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.GetHealthResponse.FromString,
+                _registered_method=True)
+        self.RegisterUpstream = channel.unary_unary(
+                '/tokenyard.router.v1.RouterService/RegisterUpstream',
+                request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.RegisterUpstreamRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.RegisterUpstreamResponse.FromString,
+                _registered_method=True)
+        self.Heartbeat = channel.unary_unary(
+                '/tokenyard.router.v1.RouterService/Heartbeat',
+                request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.HeartbeatRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.HeartbeatResponse.FromString,
+                _registered_method=True)
+        self.DeregisterUpstream = channel.unary_unary(
+                '/tokenyard.router.v1.RouterService/DeregisterUpstream',
+                request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.DeregisterUpstreamRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.DeregisterUpstreamResponse.FromString,
+                _registered_method=True)
 
 
 class RouterServiceServicer:
@@ -64,6 +89,41 @@ class RouterServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Embed(self, request, context):
+        """Embeds a batch of inputs (OpenAI /v1/embeddings semantics) with the same deployment selection,
+        retries, fallbacks and circuit breakers as Chat. Usage is recorded to the meter.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetHealth(self, request, context):
+        """Breaker state and health of every deployment, as every router replica sees it (shared in Redis).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RegisterUpstream(self, request, context):
+        """Self-registering upstreams: a node announces its URL and models, then heartbeats within its TTL.
+        Every router replica picks the node up within seconds and drops it when the TTL lapses.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Heartbeat(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeregisterUpstream(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RouterServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -76,6 +136,31 @@ def add_RouterServiceServicer_to_server(servicer, server):
                     servicer.ListModels,
                     request_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ListModelsRequest.FromString,
                     response_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ListModelsResponse.SerializeToString,
+            ),
+            'Embed': grpc.unary_unary_rpc_method_handler(
+                    servicer.Embed,
+                    request_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.EmbedRequest.FromString,
+                    response_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.EmbedResponse.SerializeToString,
+            ),
+            'GetHealth': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHealth,
+                    request_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.GetHealthRequest.FromString,
+                    response_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.GetHealthResponse.SerializeToString,
+            ),
+            'RegisterUpstream': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterUpstream,
+                    request_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.RegisterUpstreamRequest.FromString,
+                    response_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.RegisterUpstreamResponse.SerializeToString,
+            ),
+            'Heartbeat': grpc.unary_unary_rpc_method_handler(
+                    servicer.Heartbeat,
+                    request_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.HeartbeatRequest.FromString,
+                    response_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.HeartbeatResponse.SerializeToString,
+            ),
+            'DeregisterUpstream': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeregisterUpstream,
+                    request_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.DeregisterUpstreamRequest.FromString,
+                    response_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.DeregisterUpstreamResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -132,6 +217,141 @@ class RouterService:
             '/tokenyard.router.v1.RouterService/ListModels',
             tokenyard_dot_router_dot_v1_dot_router__pb2.ListModelsRequest.SerializeToString,
             tokenyard_dot_router_dot_v1_dot_router__pb2.ListModelsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Embed(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.router.v1.RouterService/Embed',
+            tokenyard_dot_router_dot_v1_dot_router__pb2.EmbedRequest.SerializeToString,
+            tokenyard_dot_router_dot_v1_dot_router__pb2.EmbedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHealth(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.router.v1.RouterService/GetHealth',
+            tokenyard_dot_router_dot_v1_dot_router__pb2.GetHealthRequest.SerializeToString,
+            tokenyard_dot_router_dot_v1_dot_router__pb2.GetHealthResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterUpstream(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.router.v1.RouterService/RegisterUpstream',
+            tokenyard_dot_router_dot_v1_dot_router__pb2.RegisterUpstreamRequest.SerializeToString,
+            tokenyard_dot_router_dot_v1_dot_router__pb2.RegisterUpstreamResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Heartbeat(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.router.v1.RouterService/Heartbeat',
+            tokenyard_dot_router_dot_v1_dot_router__pb2.HeartbeatRequest.SerializeToString,
+            tokenyard_dot_router_dot_v1_dot_router__pb2.HeartbeatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeregisterUpstream(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.router.v1.RouterService/DeregisterUpstream',
+            tokenyard_dot_router_dot_v1_dot_router__pb2.DeregisterUpstreamRequest.SerializeToString,
+            tokenyard_dot_router_dot_v1_dot_router__pb2.DeregisterUpstreamResponse.FromString,
             options,
             channel_credentials,
             insecure,
