@@ -2,6 +2,7 @@
 clients went away. Behaviour follows the model name, like the router's built-in fake:
 
   echo (default) | slow-MS | error-CODE | cut-after-N | no-usage | hang | long-N
+(an `up-` prefix is ignored, so a router family `up-*` can forward client names unchanged)
 """
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ class FakeOpenAIUpstream:
         self.requests.append(seen)
         if self.api_key and request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return web.json_response({"error": {"message": "bad key", "type": "invalid_request_error"}}, status=401)
-        model = seen.model
+        model = seen.model.removeprefix("up-")
         if model.startswith("error-"):
             code = int(model.split("-")[1])
             headers = {"Retry-After": "1"} if code == 429 else None
@@ -72,7 +73,7 @@ class FakeOpenAIUpstream:
         return resp
 
     async def _stream(self, resp: web.StreamResponse, seen: Seen) -> None:
-        model = seen.model
+        model = seen.model.removeprefix("up-")
         delay = int(model.split("-")[1]) / 1000 if model.startswith("slow-") else 0.0
         n = int(model.split("-")[1]) if model.startswith("long-") else 5
         cut = int(model.split("-")[2]) if model.startswith("cut-after-") else None
@@ -96,3 +97,24 @@ class FakeOpenAIUpstream:
             await send({**head, "choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": n,
                                                          "total_tokens": 7 + n}})
         await resp.write(b"data: [DONE]\n\n")
+
+
+class ThreadedUpstream:
+    """Runs a FakeOpenAIUpstream on its own event loop in a thread, for tests driven by sync clients."""
+
+    def __init__(self, **kwargs) -> None:
+        import threading
+
+        self.upstream = FakeOpenAIUpstream(**kwargs)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def start(self) -> FakeOpenAIUpstream:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.upstream.start(), self._loop).result(10)
+        return self.upstream
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.upstream.stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)

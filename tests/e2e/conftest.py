@@ -1,0 +1,83 @@
+"""The whole mesh as separate processes (Redis, meter, router, edge), shared by the e2e tests.
+
+Besides the built-in fake provider (`fake-*`), the mesh has an OpenAI-compatible deployment that
+forwards `up-*` models to a fake upstream server run by the test, so tests see what the upstream saw.
+"""
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+
+import pytest
+import redis.asyncio as aioredis
+
+from services.meter.ledger import Ledger
+from services.launcher.mesh import Mesh
+from tests.fakes.openai_upstream import ThreadedUpstream
+
+MASTER_KEY = "ty-test-" + secrets.token_hex(16)
+
+
+@pytest.fixture(scope="session")
+def upstream():
+    runner = ThreadedUpstream()
+    server = runner.start()
+    yield server
+    runner.stop()
+
+
+@pytest.fixture(scope="session")
+def mesh(tmp_path_factory, upstream, redis_server):
+    cfg = tmp_path_factory.mktemp("cfg") / "tokenyard.yaml"
+    cfg.write_text(f"""
+deployments:
+  - name: fake
+    provider: fake
+    models: [fake-echo, fake-tool-call, "fake-*"]
+  - name: upstream-a
+    provider: openai
+    base_url: {upstream.base_url}
+    api_key: sk-upstream-secret-aaaa
+    timeouts: {{connect: 2, first_token: 10, total: 60}}
+    models: ["up-*"]
+""")
+    logs = tmp_path_factory.mktemp("logs")
+    m = Mesh(env={"TOKENYARD_MASTER_KEY": MASTER_KEY, "TOKENYARD_CONFIG": str(cfg), "REDIS_URL": redis_server.url},
+             log_dir=logs)
+    m.start()
+    yield m
+    m.stop()
+
+
+@pytest.fixture(scope="session")
+def base_url(mesh) -> str:
+    return f"http://127.0.0.1:{mesh.http_port}/v1"
+
+
+@pytest.fixture
+def client(base_url):
+    from openai import OpenAI
+
+    with OpenAI(base_url=base_url, api_key=MASTER_KEY, max_retries=0, timeout=30) as c:
+        yield c
+
+
+def usage_record(redis_url: str, request_id: str, timeout: float = 10.0) -> dict[str, str]:
+    """The meter's record of one request, polled until the router's background report lands."""
+
+    async def poll() -> dict[str, str]:
+        client = aioredis.Redis.from_url(redis_url)
+        ledger = Ledger(client)
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                record = await ledger.record(request_id, int(time.time() * 1000))
+                if record:
+                    return record
+                await asyncio.sleep(0.05)
+        finally:
+            await client.aclose()
+        raise AssertionError(f"no usage record for {request_id} within {timeout}s")
+
+    return asyncio.run(poll())
