@@ -16,9 +16,15 @@ CHANNEL_OPTIONS = (
     ("grpc.keepalive_permit_without_calls", 1),
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
+    # A peer address that resolves to several hosts (a Kubernetes headless Service) is balanced
+    # per call across all of them; the default pick_first would pin every call to one replica.
+    ("grpc.lb_policy_name", "round_robin"),
 )
 SERVER_OPTIONS = CHANNEL_OPTIONS + (
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    # Clients re-resolve DNS when a connection ends; a GOAWAY every 5 minutes lets them find new
+    # replicas. In-flight streams are not cut (no max_connection_age_grace).
+    ("grpc.max_connection_age_ms", 300_000),
     ("grpc.so_reuseport", 0),
 )
 
