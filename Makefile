@@ -40,4 +40,23 @@ lint: $(STAMP) ## Byte-compile everything (catches syntax errors fast)
 clean: ## Remove the venv and local data
 	rm -rf $(VENV) .data
 
-.PHONY: help install protos check-protos run test test-unit lint clean
+# Containers: the same mesh with Redis (AOF) and Jaeger, one image (Dockerfile), see compose.yaml.
+COMPOSE ?= docker compose
+
+# Fresh keys on first use, readable only by the owner; an existing .env is never overwritten.
+.env:
+	@umask 077; $(PY) -c 'import base64, os, secrets; \
+	print(f"TOKENYARD_MASTER_KEY=sk-ty-{secrets.token_urlsafe(32)}"); \
+	print(f"TOKENYARD_ENCRYPTION_KEY={base64.b64encode(os.urandom(32)).decode()}")' > .env
+	@echo "wrote .env: TOKENYARD_MASTER_KEY (admin API key) and TOKENYARD_ENCRYPTION_KEY (keep it: it unlocks stored provider keys)"
+
+up: .env ## Build the image, start Redis, Jaeger and the four services in containers, wait until healthy
+	$(COMPOSE) up --build --detach --wait
+	@echo "API: http://127.0.0.1:8080/v1 (key: TOKENYARD_MASTER_KEY in .env)  traces: http://127.0.0.1:16686"
+
+# compose interpolates the whole file even to stop it; placeholders stand in when .env is gone.
+down: ## Stop and remove the compose containers (the Redis volume stays)
+	TOKENYARD_MASTER_KEY=$${TOKENYARD_MASTER_KEY:-unused} TOKENYARD_ENCRYPTION_KEY=$${TOKENYARD_ENCRYPTION_KEY:-unused} \
+	$(COMPOSE) down
+
+.PHONY: help install protos check-protos run test test-unit lint clean up down
