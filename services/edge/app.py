@@ -1,19 +1,27 @@
-"""Builds the edge's aiohttp application: routes, middleware, and one gRPC channel per peer."""
+"""Builds the edge's aiohttp application: routes, middleware, one gRPC channel per peer, one Redis pool."""
 from __future__ import annotations
+
+import time
 
 import grpc
 from aiohttp import web
 
-from services.common import grpc_server
-from services.edge.chat import ChatHandler
+from services.common import grpc_server, redis_conn
+from services.common.keystore import KeyStore
+from services.edge.auth import Authenticator
 from services.edge.config import EdgeConfig
+from services.edge.dialects.openai_chat import OpenAIChat
+from services.edge.keys_api import KeysHandler
 from services.edge.middleware import make_middleware
 from services.edge.models_api import ModelsHandler
+from services.edge.ratelimit import RateLimiter
+from services.edge.relay import ChatRelay
 from services.edge.usage_api import UsageHandler
 from tokenyard.meter.v1 import meter_pb2_grpc
 from tokenyard.router.v1 import router_pb2_grpc
 
 CHANNELS = web.AppKey("channels", list)
+REDIS = web.AppKey("redis", object)
 
 
 async def _healthz(_request: web.Request) -> web.Response:
@@ -24,22 +32,37 @@ def create_app(cfg: EdgeConfig) -> web.Application:
     # Channels are long-lived, one per peer per process; gRPC reconnects them on its own.
     router_channel = grpc.aio.insecure_channel(cfg.router_addr, options=grpc_server.CHANNEL_OPTIONS)
     meter_channel = grpc.aio.insecure_channel(cfg.meter_addr, options=grpc_server.CHANNEL_OPTIONS)
+    redis = redis_conn.connect(cfg.redis_url)
+    keys = KeyStore(redis)
     router = router_pb2_grpc.RouterServiceStub(router_channel)
-    chat = ChatHandler(cfg, router)
+    relay = ChatRelay(cfg, router, RateLimiter(redis, lambda: int(time.time() * 1000)))
+    chat = OpenAIChat(cfg.max_messages)
     models = ModelsHandler(router)
     usage = UsageHandler(meter_pb2_grpc.MeterServiceStub(meter_channel))
+    keys_api = KeysHandler(keys)
 
-    app = web.Application(client_max_size=cfg.max_body_bytes, middlewares=[make_middleware(cfg.master_key)])
+    app = web.Application(client_max_size=cfg.max_body_bytes,
+                          middlewares=[make_middleware(Authenticator(cfg.master_key, keys))])
     app[CHANNELS] = [router_channel, meter_channel]
-    app.router.add_post("/v1/chat/completions", chat.handle)
+    app[REDIS] = redis
+
+    # OpenAI-compatible surface
+    app.router.add_post("/v1/chat/completions", lambda r: relay.handle(r, chat))
     app.router.add_get("/v1/models", models.list)
     app.router.add_get("/v1/models/{model:.+}", models.retrieve)
+    # Admin API
+    app.router.add_post("/api/v1/keys", keys_api.create)
+    app.router.add_get("/api/v1/keys", keys_api.list)
+    app.router.add_get("/api/v1/keys/{key_id}", keys_api.get)
+    app.router.add_patch("/api/v1/keys/{key_id}", keys_api.update)
+    app.router.add_delete("/api/v1/keys/{key_id}", keys_api.revoke)
     app.router.add_get("/api/v1/usage", usage.get)
     app.router.add_get("/healthz", _healthz)
 
-    async def close_channels(app: web.Application) -> None:
+    async def close_peers(app: web.Application) -> None:
         for channel in app[CHANNELS]:
             await channel.close()
+        await app[REDIS].aclose()
 
-    app.on_cleanup.append(close_channels)
+    app.on_cleanup.append(close_peers)
     return app

@@ -10,6 +10,8 @@ from services.common.env import ConfigError, env_float, env_int, env_str
 class EdgeConfig:
     master_key: str = field(repr=False)
     """TOKENYARD_MASTER_KEY: full access. Never logged (repr=False)."""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    """REDIS_URL: virtual keys and rate limits."""
     host: str = "127.0.0.1"
     port: int = 8080
     router_addr: str = "127.0.0.1:50051"
@@ -29,6 +31,7 @@ class EdgeConfig:
             raise ConfigError("TOKENYARD_MASTER_KEY must be at least 16 characters")
         return cls(
             master_key=key,
+            redis_url=env_str("REDIS_URL"),
             host=env_str("TOKENYARD_HTTP_HOST", "127.0.0.1"),
             port=env_int("TOKENYARD_HTTP_PORT", 8080),
             router_addr=env_str("TOKENYARD_ROUTER_ADDR", "127.0.0.1:50051"),

@@ -2,22 +2,24 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
 import re
 import uuid
 
+import redis.exceptions
 import structlog
 from aiohttp import web
 
+from services.edge.auth import Authenticator, Principal
 from services.edge.errors import json_error
-from tokenyard.common.v1 import common_pb2
 
 log = structlog.get_logger()
 
 REQUEST_ID = "ty.request_id"
+PRINCIPAL = "ty.principal"
 CALLER = "ty.caller"
+"""The principal's tokenyard.common.v1.Caller (key id, workspace, agent, tier), for handlers that need only that."""
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-_PUBLIC = frozenset({"/healthz", "/readyz"})
+_PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json", "/metrics"})
 
 
 def request_id_of(request: web.Request) -> str:
@@ -26,33 +28,35 @@ def request_id_of(request: web.Request) -> str:
 
 
 def bearer(request: web.Request) -> str:
+    """The API key from `Authorization: Bearer` (OpenAI SDKs) or `x-api-key` (Anthropic SDKs)."""
     auth = request.headers.get("Authorization", "")
     if auth[:7].lower() == "bearer ":
         return auth[7:].strip()
-    return request.headers.get("x-api-key", "")
+    return request.headers.get("x-api-key", "").strip()
 
 
-def make_middleware(master_key: str):
-    master = master_key.encode()
-    master_caller = common_pb2.Caller(key_id="master")
+def principal_of(request: web.Request) -> Principal:
+    return request[PRINCIPAL]
 
+
+def require_master(request: web.Request) -> web.Response | None:
+    """403 unless the caller holds the master key (admin endpoints)."""
+    if request[PRINCIPAL].is_master:
+        return None
+    return json_error(403, "This endpoint needs the master key.", code="forbidden")
+
+
+def make_middleware(auth: Authenticator):
     @web.middleware
     async def edge_middleware(request: web.Request, handler):
         rid = request_id_of(request)
         request[REQUEST_ID] = rid
         try:
             if request.path not in _PUBLIC:
-                token = bearer(request)
-                if not token:
-                    resp = json_error(401, "You didn't provide an API key. Send it as `Authorization: Bearer KEY`.",
-                                      code="missing_api_key")
-                    resp.headers["x-request-id"] = rid
-                    return resp
-                if not hmac.compare_digest(token.encode(), master):
-                    resp = json_error(401, "Incorrect API key provided.", code="invalid_api_key")
-                    resp.headers["x-request-id"] = rid
-                    return resp
-                request[CALLER] = master_caller
+                denied = await _authenticate(request, auth)
+                if denied is not None:
+                    denied.headers["x-request-id"] = rid
+                    return denied
             resp = await handler(request)
         except web.HTTPException as exc:
             if exc.status < 400:
@@ -69,6 +73,24 @@ def make_middleware(master_key: str):
         return resp
 
     return edge_middleware
+
+
+async def _authenticate(request: web.Request, auth: Authenticator) -> web.Response | None:
+    token = bearer(request)
+    if not token:
+        return json_error(401, "You didn't provide an API key. Send it as `Authorization: Bearer KEY`.",
+                          code="missing_api_key")
+    try:
+        principal = await auth.authenticate(token)
+    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+        log.warning("key_store_unavailable", request_id=request[REQUEST_ID])
+        return json_error(503, "Key verification is temporarily unavailable; retry shortly.", "service_unavailable",
+                          code="service_unavailable", headers={"Retry-After": "1"})
+    if principal is None:
+        return json_error(401, "Incorrect API key provided.", code="invalid_api_key")
+    request[PRINCIPAL] = principal
+    request[CALLER] = principal.caller
+    return None
 
 
 def _http_exception(exc: web.HTTPException, request: web.Request) -> web.Response:

@@ -1,11 +1,11 @@
-"""GET /v1/models and /v1/models/{id}: what the router can serve, in OpenAI's list shape."""
+"""GET /v1/models and /v1/models/{id}: what the router can serve and this key may use, in OpenAI's shape."""
 from __future__ import annotations
 
 import grpc
 from aiohttp import web
 
 from services.edge.errors import json_error, rpc_error_response
-from services.edge.middleware import REQUEST_ID
+from services.edge.middleware import PRINCIPAL, REQUEST_ID
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
 
 
@@ -18,7 +18,9 @@ class ModelsHandler:
             listed = await self._router.ListModels(router_pb2.ListModelsRequest(), timeout=5)
         except grpc.aio.AioRpcError as err:
             return rpc_error_response(err, {"x-request-id": request[REQUEST_ID]})
-        return [{"id": m.id, "object": "model", "created": 0, "owned_by": m.owned_by or "tokenyard"} for m in listed.models]
+        principal = request[PRINCIPAL]
+        return [{"id": m.id, "object": "model", "created": 0, "owned_by": m.owned_by or "tokenyard"}
+                for m in listed.models if principal.may_use(m.id)]
 
     async def list(self, request: web.Request) -> web.Response:
         models = await self._models(request)

@@ -1,0 +1,163 @@
+"""The flow every chat-like endpoint shares, whatever its client dialect:
+
+authenticate (middleware) -> parse/validate -> model allowed? -> rate limits -> router stream ->
+SSE or assembled body -> correct the token charge with actual usage -> one log line.
+
+The first router message is awaited before any HTTP byte goes out, so a failure before the first
+token gets a real HTTP status; after that, failures become the dialect's error event, never a clean
+end. A client that leaves cancels the RPC (aiohttp handler cancellation), which cancels the upstream.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import grpc
+import orjson
+import redis.exceptions
+import structlog
+from aiohttp import web
+
+from services.edge.config import EdgeConfig
+from services.edge.dialects.base import Dialect, Invalid, Parsed
+from services.edge.errors import from_rpc_error
+from services.edge.middleware import PRINCIPAL, REQUEST_ID
+from services.edge.ratelimit import RateLimiter
+from tokenyard.router.v1 import router_pb2, router_pb2_grpc
+
+log = structlog.get_logger()
+
+SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def _err(message: str, type_: str, code: str, param: str | None = None) -> dict:
+    return {"message": message, "type": type_, "param": param, "code": code}
+
+
+class ChatRelay:
+    def __init__(self, cfg: EdgeConfig, router: router_pb2_grpc.RouterServiceStub, limiter: RateLimiter) -> None:
+        self._cfg = cfg
+        self._router = router
+        self._limiter = limiter
+        self._background: set[asyncio.Task] = set()
+
+    async def handle(self, request: web.Request, dialect: Dialect) -> web.StreamResponse:
+        t0 = time.monotonic()
+        rid, principal = request[REQUEST_ID], request[PRINCIPAL]
+        headers = {"x-request-id": rid}
+        try:
+            parsed = dialect.parse(await request.read(), rid, principal.caller)
+        except Invalid as exc:
+            return dialect.error(exc.status, _err(exc.message, "invalid_request_error", exc.code, exc.param), headers)
+        model = parsed.request.model
+        if not principal.may_use(model):
+            return dialect.error(404, _err(f"The model `{model}` does not exist or you do not have access to it.",
+                                           "invalid_request_error", "model_not_found", "model"), headers)
+        record = principal.record
+        limited = record is not None and (record.rpm or record.tpm)
+        if limited:
+            refused = await self._rate_limit(principal.caller.key_id, record.rpm, record.tpm, parsed, headers)
+            if refused:
+                return dialect.error(429, refused, headers)
+        call = self._router.Chat(parsed.request, timeout=self._cfg.request_timeout)
+        status, final = "error", None
+        try:
+            try:
+                first = await call.read()
+            except grpc.aio.AioRpcError as err:
+                code, body, extra = from_rpc_error(err)
+                status = err.code().name
+                return dialect.error(code, body["error"], {**headers, **extra})
+            if first is grpc.aio.EOF:
+                return dialect.error(502, _err("The upstream returned no answer.", "upstream_error", "empty_stream"),
+                                     headers)
+            if parsed.stream:
+                resp, final = await self._stream(request, dialect, parsed, call, first, headers)
+            else:
+                resp, final = await self._assemble(dialect, parsed, call, first, headers)
+            status = "ok" if final is not None and not final.error.code else "error"
+            return resp
+        finally:
+            if not call.done():
+                call.cancel()
+                status = "cancelled" if status == "error" else status
+            if limited and record.tpm:
+                actual = final.usage.total_tokens if final is not None else 0
+                self._spawn(self._limiter.settle(principal.caller.key_id, record.tpm, actual - parsed.estimated_tokens))
+            self._log(rid, principal.caller.key_id, parsed, final, status, t0)
+
+    async def _rate_limit(self, subject: str, rpm: int, tpm: int, parsed: Parsed, headers: dict) -> dict | None:
+        try:
+            decision = await self._limiter.admit(subject, rpm, tpm, parsed.estimated_tokens)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            # Fail open: an outage of the limit store must not take every tenant down with it.
+            log.warning("rate_limit_store_unavailable", error=str(exc))
+            return None
+        headers.update(decision.headers)
+        if decision.allowed:
+            return None
+        return _err(f"Rate limit reached for this key; retry in {headers['Retry-After']}s.", "rate_limit_error",
+                    "rate_limit_exceeded")
+
+    async def _stream(self, request, dialect, parsed: Parsed, call, first, headers: dict):
+        resp = web.StreamResponse(headers={**SSE_HEADERS, **headers})
+        await resp.prepare(request)
+        writer = dialect.writer(parsed, first)
+        msg = first
+        while True:
+            if msg is grpc.aio.EOF:
+                await resp.write(writer.fail(None, _err("The stream ended unexpectedly; the answer is incomplete.",
+                                                        "upstream_error", "stream_interrupted")))
+                return resp, None
+            if msg.HasField("final"):
+                final = msg.final
+                if final.error.code:
+                    await resp.write(writer.fail(final, _err(final.error.message, final.error.type, final.error.code)))
+                else:
+                    await resp.write(writer.finish(final, parsed.include_usage))
+                return resp, final
+            if msg.deltas:
+                await resp.write(writer.chunk(msg))
+            try:
+                msg = await call.read()
+            except grpc.aio.AioRpcError as err:
+                await resp.write(writer.fail(None, from_rpc_error(err)[1]["error"]))
+                return resp, None
+
+    async def _assemble(self, dialect, parsed: Parsed, call, first, headers: dict):
+        messages, msg = [], first
+        while msg is not grpc.aio.EOF and not msg.HasField("final"):
+            messages.append(msg)
+            try:
+                msg = await call.read()
+            except grpc.aio.AioRpcError as err:
+                code, body, extra = from_rpc_error(err)
+                return dialect.error(code, body["error"], {**headers, **extra}), None
+        if msg is grpc.aio.EOF:
+            return dialect.error(502, _err("The upstream answer ended unexpectedly.", "upstream_error",
+                                           "stream_interrupted"), headers), None
+        final = msg.final
+        headers = {**headers, "x-tokenyard-deployment": final.deployment, "x-tokenyard-attempts": str(final.attempts)}
+        if final.error.code:
+            return dialect.error(502, _err(final.error.message, final.error.type, final.error.code), headers), final
+        body = dialect.body(parsed, first, messages, final)
+        return web.json_response(body, headers=headers, dumps=_dumps), final
+
+    def _spawn(self, coro) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    @staticmethod
+    def _log(rid: str, key_id: str, parsed: Parsed, final: router_pb2.ChatFinal | None, status: str, t0: float) -> None:
+        usage = final.usage if final is not None else None
+        log.info("request", request_id=rid, key_id=key_id, model=parsed.request.model, stream=parsed.stream,
+                 deployment=final.deployment if final is not None else "", status=status,
+                 prompt_tokens=usage.prompt_tokens if usage else 0,
+                 completion_tokens=usage.completion_tokens if usage else 0,
+                 cost_micros=final.cost_micros if final is not None else 0,
+                 latency_ms=round((time.monotonic() - t0) * 1000, 2))
+
+
+def _dumps(obj) -> str:
+    return orjson.dumps(obj).decode()
