@@ -40,6 +40,16 @@ lint: $(STAMP) ## Byte-compile everything (catches syntax errors fast)
 clean: ## Remove the venv and local data
 	rm -rf $(VENV) .data
 
+# Benchmark (issue 3): not part of `make test`. wrk drives the concurrency-64 test when it can be
+# installed; otherwise the bench falls back to its own Python generator and says so in the report.
+bench: $(STAMP) ## Measure what Tokenyard adds vs a direct call (< 5 min): bench/results/<date>-<commit>.md + .png
+	@command -v wrk >/dev/null 2>&1 || apt-get install -y -qq wrk >/dev/null 2>&1 || echo "bench: wrk unavailable, using the Python generator"
+	$(BIN)/python -m bench
+
+bench-quick: $(STAMP) ## The same bench, one short repetition (< 1 min)
+	@command -v wrk >/dev/null 2>&1 || apt-get install -y -qq wrk >/dev/null 2>&1 || echo "bench: wrk unavailable, using the Python generator"
+	$(BIN)/python -m bench --quick
+
 # Containers: the same mesh with Redis (AOF) and Jaeger, one image (Dockerfile), see compose.yaml.
 COMPOSE ?= docker compose
 
@@ -59,4 +69,4 @@ down: ## Stop and remove the compose containers (the Redis volume stays)
 	TOKENYARD_MASTER_KEY=$${TOKENYARD_MASTER_KEY:-unused} TOKENYARD_ENCRYPTION_KEY=$${TOKENYARD_ENCRYPTION_KEY:-unused} \
 	$(COMPOSE) down
 
-.PHONY: help install protos check-protos run test test-unit lint clean up down
+.PHONY: help install protos check-protos run test test-unit lint clean up down bench bench-quick

@@ -1,0 +1,87 @@
+"""`python -m bench [--quick]`: start the upstream and the mesh, run every scenario direct and through
+Tokenyard (interleaved, repeated), take medians, write the results table and plot, print their paths."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import uvloop
+
+from bench import report, wrk
+from bench.scenarios import Durations, Scenarios
+from bench.setup import Target, mesh_processes, start_mesh, start_upstream, stop_all
+from bench.procstats import ProcessGroup
+
+RESULTS = Path(__file__).resolve().parent / "results"
+FULL = dict(reps=3, durations=Durations(rate=3.0, throughput=5.0, stream=3.0), hold=1000)
+QUICK = dict(reps=1, durations=Durations(rate=1.5, throughput=2.0, stream=1.5), hold=1000)
+
+
+def _median(samples: dict[str, list[float]]) -> dict[str, float]:
+    return {k: statistics.median(v) for k, v in samples.items() if v}
+
+
+async def measure(direct: Target, through: Target, settings: dict, notes: list[str]) -> dict[str, dict[str, float]]:
+    scenarios = Scenarios(settings["durations"], use_wrk=wrk.available())
+    if not wrk.available():
+        notes.append("wrk is not installed (`apt-get install -y wrk`): the closed-loop test used the Python generator.")
+    samples: dict[str, dict[str, list[float]]] = {"direct": defaultdict(list), "tokenyard": defaultdict(list)}
+    # Warm both paths (connections, channels, caches) before anything is recorded.
+    await Scenarios(Durations(0.5, 1.0, 0.5), use_wrk=False).streams(through)
+    await Scenarios(Durations(0.5, 1.0, 0.5), use_wrk=False).throughput(through)
+    for rep in range(settings["reps"]):
+        for name in ("latency", "throughput", "streams"):
+            # Alternate who goes first, so drift over the run does not favour one side.
+            order = (direct, through) if rep % 2 == 0 else (through, direct)
+            for target in order:
+                t0 = time.perf_counter()
+                metrics = await getattr(scenarios, name)(target)
+                for key, value in metrics.items():
+                    samples[target.name][key].append(value)
+                print(f"  rep {rep + 1}/{settings['reps']} {name:<10} {target.name:<9} {time.perf_counter() - t0:5.1f}s",
+                      flush=True)
+    medians = {name: _median(s) for name, s in samples.items()}
+    print(f"  holding {settings['hold']} open streams through Tokenyard...", flush=True)
+    medians["tokenyard"].update(await Scenarios.open_streams(through, settings["hold"]))
+    return medians
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one repetition, short phases (< 1 minute)")
+    parser.add_argument("--upstream-workers", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    settings = QUICK if args.quick else FULL
+    started = time.perf_counter()
+    upstream, port = start_upstream(args.upstream_workers)
+    try:
+        with tempfile.TemporaryDirectory(prefix="tokenyard-bench-") as tmp:
+            mesh, key = start_mesh(Path(tmp), port)
+            try:
+                through = Target("tokenyard", mesh.http_port, key, mesh_processes(mesh))
+                idle = through.procs.rss()
+                direct = Target("direct", port, "", ProcessGroup({f"upstream{i}": p.pid for i, p in enumerate(upstream)}))
+                notes: list[str] = []
+                results = uvloop.run(measure(direct, through, settings, notes))
+            finally:
+                mesh.stop()
+    finally:
+        stop_all(upstream)
+    results["tokenyard"].update({f"d.rss_idle.{k}": v / 2**20 for k, v in idle.items()})
+    paths = report.write(args.out, results, settings, args.quick, notes, time.perf_counter() - started,
+                         args.upstream_workers)
+    print(report.summary(results))
+    for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
