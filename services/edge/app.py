@@ -10,7 +10,10 @@ from services.common import grpc_server, redis_conn
 from services.common.keystore import KeyStore
 from services.edge.auth import Authenticator
 from services.edge.config import EdgeConfig
+from services.edge.dialects.anthropic_messages import AnthropicMessages
 from services.edge.dialects.openai_chat import OpenAIChat
+from services.edge.dialects.openai_completions import OpenAICompletions
+from services.edge.embeddings_api import EmbeddingsHandler
 from services.edge.keys_api import KeysHandler
 from services.edge.middleware import make_middleware
 from services.edge.models_api import ModelsHandler
@@ -36,7 +39,8 @@ def create_app(cfg: EdgeConfig) -> web.Application:
     keys = KeyStore(redis)
     router = router_pb2_grpc.RouterServiceStub(router_channel)
     relay = ChatRelay(cfg, router, RateLimiter(redis, lambda: int(time.time() * 1000)))
-    chat = OpenAIChat(cfg.max_messages)
+    chat, completions, messages = OpenAIChat(cfg.max_messages), OpenAICompletions(), AnthropicMessages()
+    embeddings = EmbeddingsHandler(router, relay)
     models = ModelsHandler(router)
     usage = UsageHandler(meter_pb2_grpc.MeterServiceStub(meter_channel))
     keys_api = KeysHandler(keys)
@@ -48,6 +52,9 @@ def create_app(cfg: EdgeConfig) -> web.Application:
 
     # OpenAI-compatible surface
     app.router.add_post("/v1/chat/completions", lambda r: relay.handle(r, chat))
+    app.router.add_post("/v1/completions", lambda r: relay.handle(r, completions))
+    app.router.add_post("/v1/messages", lambda r: relay.handle(r, messages))
+    app.router.add_post("/v1/embeddings", embeddings.handle)
     app.router.add_get("/v1/models", models.list)
     app.router.add_get("/v1/models/{model:.+}", models.retrieve)
     # Admin API

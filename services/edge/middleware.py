@@ -5,11 +5,13 @@ import asyncio
 import re
 import uuid
 
+import orjson
 import redis.exceptions
 import structlog
 from aiohttp import web
 
 from services.edge.auth import Authenticator, Principal
+from services.edge.dialects.anthropic_messages import anthropic_error
 from services.edge.errors import json_error
 
 log = structlog.get_logger()
@@ -56,7 +58,7 @@ def make_middleware(auth: Authenticator):
                 denied = await _authenticate(request, auth)
                 if denied is not None:
                     denied.headers["x-request-id"] = rid
-                    return denied
+                    return _anthropic_shape(denied) if request.path == "/v1/messages" else denied
             resp = await handler(request)
         except web.HTTPException as exc:
             if exc.status < 400:
@@ -91,6 +93,13 @@ async def _authenticate(request: web.Request, auth: Authenticator) -> web.Respon
     request[PRINCIPAL] = principal
     request[CALLER] = principal.caller
     return None
+
+
+def _anthropic_shape(resp: web.Response) -> web.Response:
+    """Anthropic SDKs read `{"type": "error", "error": {"type", "message"}}`."""
+    error = orjson.loads(resp.body)["error"]
+    keep = {k: v for k, v in resp.headers.items() if k.lower() in ("x-request-id", "retry-after")}
+    return anthropic_error(resp.status, error, keep)
 
 
 def _http_exception(exc: web.HTTPException, request: web.Request) -> web.Response:

@@ -21,6 +21,7 @@ from aiohttp import web
 from services.edge.config import EdgeConfig
 from services.edge.dialects.base import Dialect, Invalid, Parsed
 from services.edge.errors import from_rpc_error
+from services.edge.auth import Principal
 from services.edge.middleware import PRINCIPAL, REQUEST_ID
 from services.edge.ratelimit import RateLimiter
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
@@ -49,16 +50,9 @@ class ChatRelay:
             parsed = dialect.parse(await request.read(), rid, principal.caller)
         except Invalid as exc:
             return dialect.error(exc.status, _err(exc.message, "invalid_request_error", exc.code, exc.param), headers)
-        model = parsed.request.model
-        if not principal.may_use(model):
-            return dialect.error(404, _err(f"The model `{model}` does not exist or you do not have access to it.",
-                                           "invalid_request_error", "model_not_found", "model"), headers)
-        record = principal.record
-        limited = record is not None and (record.rpm or record.tpm)
-        if limited:
-            refused = await self._rate_limit(principal.caller.key_id, record.rpm, record.tpm, parsed, headers)
-            if refused:
-                return dialect.error(429, refused, headers)
+        refused = await self.admit(principal, parsed.request.model, parsed.estimated_tokens, headers)
+        if refused is not None:
+            return dialect.error(*refused, headers)
         call = self._router.Chat(parsed.request, timeout=self._cfg.request_timeout)
         status, final = "error", None
         try:
@@ -81,14 +75,30 @@ class ChatRelay:
             if not call.done():
                 call.cancel()
                 status = "cancelled" if status == "error" else status
-            if limited and record.tpm:
-                actual = final.usage.total_tokens if final is not None else 0
-                self._spawn(self._limiter.settle(principal.caller.key_id, record.tpm, actual - parsed.estimated_tokens))
+            self.settle(principal, parsed.estimated_tokens, final.usage.total_tokens if final is not None else 0)
             self._log(rid, principal.caller.key_id, parsed, final, status, t0)
 
-    async def _rate_limit(self, subject: str, rpm: int, tpm: int, parsed: Parsed, headers: dict) -> dict | None:
+    async def admit(self, principal: Principal, model: str, tokens: int, headers: dict) -> tuple[int, dict] | None:
+        """(status, error) when the caller may not make this call now; adds the rate-limit headers."""
+        if not principal.may_use(model):
+            return 404, _err(f"The model `{model}` does not exist or you do not have access to it.",
+                             "invalid_request_error", "model_not_found", "model")
+        record = principal.record
+        if record is not None and (record.rpm or record.tpm):
+            refused = await self._rate_limit(principal.caller.key_id, record.rpm, record.tpm, tokens, headers)
+            if refused is not None:
+                return 429, refused
+        return None
+
+    def settle(self, principal: Principal, estimated: int, actual: int) -> None:
+        """Corrects the token charge to the actual usage, off the response path."""
+        record = principal.record
+        if record is not None and record.tpm and actual != estimated:
+            self._spawn(self._limiter.settle(principal.caller.key_id, record.tpm, actual - estimated))
+
+    async def _rate_limit(self, subject: str, rpm: int, tpm: int, tokens: int, headers: dict) -> dict | None:
         try:
-            decision = await self._limiter.admit(subject, rpm, tpm, parsed.estimated_tokens)
+            decision = await self._limiter.admit(subject, rpm, tpm, tokens)
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
             # Fail open: an outage of the limit store must not take every tenant down with it.
             log.warning("rate_limit_store_unavailable", error=str(exc))

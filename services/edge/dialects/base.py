@@ -19,6 +19,8 @@ class Parsed:
     include_usage: bool
     estimated_tokens: int
     """Prompt estimate plus max output tokens: what rate limits and budgets charge before the call."""
+    echo: bool = False
+    """Legacy completions only: repeat the prompt before the answer."""
 
 
 class Invalid(Exception):
