@@ -1,4 +1,4 @@
-"""Starts the mesh as separate processes: Redis (unless REDIS_URL is set), meter, router, edge.
+"""Starts the mesh as separate processes: Redis (unless REDIS_URL is set), meter, router, runtime, edge.
 
 Children get PR_SET_PDEATHSIG, so even a supervisor killed with -9 leaves no orphans; stopping sends
 SIGTERM edge-first (so in-flight streams finish and the router flushes usage to the meter), then
@@ -51,6 +51,8 @@ class Mesh:
     http_port: int = 0
     router_port: int = 0
     meter_port: int = 0
+    runtime_port: int = 0
+    """0: TOKENYARD_RUNTIME_PORT when set, else a free port."""
     log_dir: Path | None = None
     redis: LocalRedis | None = None
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
@@ -60,11 +62,13 @@ class Mesh:
         self.http_port = self.http_port or free_port()
         self.router_port = self.router_port or free_port()
         self.meter_port = self.meter_port or free_port()
+        self.runtime_port = (self.runtime_port or int(self.env.get("TOKENYARD_RUNTIME_PORT")
+                                                      or os.environ.get("TOKENYARD_RUNTIME_PORT") or 0) or free_port())
         self.redis_url = self.env.get("REDIS_URL") or os.environ.get("REDIS_URL", "")
         if not self.redis_url:
             self.redis = LocalRedis(self.data_dir / "redis").start()
             self.redis_url = self.redis.url
-        for name in ("meter", "router", "edge"):
+        for name in ("meter", "router", "runtime", "edge"):
             self.start_service(name)
         return self
 
@@ -77,12 +81,18 @@ class Mesh:
             "TOKENYARD_METER_PORT": str(self.meter_port),
             "TOKENYARD_ROUTER_ADDR": f"127.0.0.1:{self.router_port}",
             "TOKENYARD_METER_ADDR": f"127.0.0.1:{self.meter_port}",
+            "TOKENYARD_RUNTIME_PORT": str(self.runtime_port),
+            "TOKENYARD_RUNTIME_ADDR": f"127.0.0.1:{self.runtime_port}",
+            "TOKENYARD_EDGE_URL": env.get("TOKENYARD_EDGE_URL") or f"http://127.0.0.1:{self.http_port}",
+            "TOKENYARD_RUNTIME_STATE": env.get("TOKENYARD_RUNTIME_STATE") or str(self.data_dir / "runtime"),
+            "DRIVE_STORAGE_PATH": env.get("DRIVE_STORAGE_PATH") or str(self.data_dir / "drive"),
             "PYTHONPATH": str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
         })
         return env
 
     def start_service(self, name: str) -> subprocess.Popen:
-        port = {"edge": self.http_port, "router": self.router_port, "meter": self.meter_port}[name]
+        port = {"edge": self.http_port, "router": self.router_port, "meter": self.meter_port,
+                "runtime": self.runtime_port}[name]
         out = subprocess.DEVNULL
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -108,7 +118,7 @@ class Mesh:
             return proc.wait()
 
     def stop(self) -> None:
-        for name in ("edge", "router", "meter"):
+        for name in ("edge", "runtime", "router", "meter"):
             self.stop_service(name)
         if self.redis is not None:
             self.redis.stop()

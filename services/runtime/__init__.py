@@ -1,0 +1,1 @@
+"""Runtime service: agents, their encrypted BYOK config, supervised processes, sessions, agent chat, drive."""

@@ -1,0 +1,90 @@
+"""Sealing customer secrets (BYOK provider keys, remote-agent tokens) with AES-256-GCM.
+
+The key comes from TOKENYARD_ENCRYPTION_KEY: 32 random bytes in base64, or any other string treated
+as a passphrase and stretched with HKDF-SHA256 (never padded or truncated). Every sealed value names
+the id of the key that sealed it (a fingerprint, not the key), so after a rotation old values still
+open with a retired key and are re-sealed under the current one. The associated data binds a value
+to its owner and purpose, so a ciphertext copied onto another agent does not open.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+_VERSION = "v1"
+_HKDF_SALT = b"tokenyard.runtime.byok.v1"
+_HKDF_INFO = b"aes-256-gcm key for sealed agent secrets"
+
+
+class SecretsUnavailable(Exception):
+    """No encryption key is configured, or a value was sealed with a key this runtime does not have."""
+
+
+def derive_key(material: str) -> bytes:
+    """32 key bytes: the decoded value when it is base64 of exactly 32 bytes, else HKDF of the passphrase."""
+    try:
+        raw = base64.b64decode(material, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) == 32:
+        return raw
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=_HKDF_SALT, info=_HKDF_INFO)
+    return hkdf.derive(material.encode())
+
+
+def key_id(key: bytes) -> str:
+    """A short public fingerprint of a key (SHA-256 of a domain tag and the key)."""
+    return hashlib.sha256(b"tokenyard-key-id:" + key).hexdigest()[:12]
+
+
+class SecretBox:
+    """Seals and opens small secrets; the first key seals, every key opens."""
+
+    def __init__(self, current: str, retired: tuple[str, ...] = ()) -> None:
+        keys = [derive_key(m) for m in ([current] if current else []) + list(retired)]
+        self._keys = {key_id(k): AESGCM(k) for k in keys}
+        self._current = key_id(keys[0]) if current else ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._current)
+
+    @property
+    def current_key_id(self) -> str:
+        return self._current
+
+    def seal(self, plaintext: str, context: str) -> str:
+        """`v1:<key id>:<base64 nonce+ciphertext>`; `context` (e.g. "agent:a1:llm") must match to open."""
+        if not self._current:
+            raise SecretsUnavailable("TOKENYARD_ENCRYPTION_KEY is not set, so secrets cannot be stored")
+        nonce = os.urandom(12)
+        sealed = self._keys[self._current].encrypt(nonce, plaintext.encode(), context.encode())
+        return f"{_VERSION}:{self._current}:{base64.b64encode(nonce + sealed).decode()}"
+
+    def open(self, token: str, context: str) -> str:
+        version, kid, body = self.parse(token)
+        box = self._keys.get(kid)
+        if version != _VERSION or box is None:
+            raise SecretsUnavailable(f"secret sealed with unknown encryption key id {kid!r}")
+        raw = base64.b64decode(body)
+        try:
+            return box.decrypt(raw[:12], raw[12:], context.encode()).decode()
+        except InvalidTag:
+            raise SecretsUnavailable("secret failed authentication (wrong key or tampered)") from None
+
+    def needs_reseal(self, token: str) -> bool:
+        return self.parse(token)[1] != self._current
+
+    @staticmethod
+    def parse(token: str) -> tuple[str, str, str]:
+        parts = token.split(":", 2)
+        if len(parts) != 3:
+            raise SecretsUnavailable("malformed sealed secret")
+        return parts[0], parts[1], parts[2]
