@@ -24,3 +24,8 @@ def period_range(period: str, at: date) -> tuple[date, date]:
 
 def days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def month_of(day: date) -> str:
+    """YYYY-MM of a date (the key of a monthly quota)."""
+    return f"{day.year:04d}-{day.month:02d}"

@@ -1,4 +1,4 @@
-"""Wires the meter (Redis, ledger) and serves it."""
+"""Wires the meter (Redis, ledger, budgets, tiers) and serves it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,9 +8,14 @@ import redis.asyncio as redis
 import structlog
 
 from services.common import grpc_server, redis_conn
+from services.meter.admission import Admitter
+from services.meter.budgets import BudgetStore
 from services.meter.config import MeterConfig
 from services.meter.ledger import Ledger
+from services.meter.recorder import Recorder
 from services.meter.servicer import MeterServicer
+from services.meter.tier_usage import TierUsage
+from services.meter.usage_query import UsageQuery
 from tokenyard.meter.v1 import meter_pb2, meter_pb2_grpc
 
 log = structlog.get_logger()
@@ -35,7 +40,11 @@ class MeterApp:
 
 def create_server(cfg: MeterConfig, client: redis.Redis | None = None) -> MeterApp:
     client = client or redis_conn.connect(cfg.redis_url)
-    servicer = MeterServicer(Ledger(client))
+    budgets = BudgetStore(client)
+    recorder = Recorder(client, Ledger(client, cfg.pricing), budgets, cfg.tiers)
+    admitter = Admitter(client, budgets, cfg.pricing, cfg.tiers, cfg.default_max_tokens,
+                        int(cfg.reservation_ttl * 1000))
+    servicer = MeterServicer(recorder, UsageQuery(client), admitter, budgets, cfg.tiers, TierUsage(client, budgets))
     server, health, port = grpc_server.create_server(
         [lambda s: meter_pb2_grpc.add_MeterServiceServicer_to_server(servicer, s)], SERVICE_NAMES, cfg.listen)
     return MeterApp(server, health, port, client)

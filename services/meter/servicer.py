@@ -1,49 +1,139 @@
-"""MeterService over gRPC: proto <-> ledger; Redis failures become UNAVAILABLE so senders retry."""
+"""MeterService over gRPC: proto <-> domain; Redis failures become UNAVAILABLE so senders retry."""
 from __future__ import annotations
 
+import functools
 import time
 
 import grpc
 import redis.exceptions
 import structlog
 
-from services.meter.ledger import METRICS, Ledger
-from services.meter.periods import day_of, period_range
+from services.common.errors import GatewayError, invalid
+from services.meter import convert
+from services.meter.admission import Admitter
+from services.meter.budgets import BudgetStore
+from services.meter.periods import day_of, month_of, period_range
+from services.meter.recorder import Recorder
+from services.meter.tier_usage import TierUsage
+from services.meter.tiers import TierBook
+from services.meter.usage_query import UsageQuery
 from tokenyard.meter.v1 import meter_pb2, meter_pb2_grpc
 
 log = structlog.get_logger()
-_PERIODS = {meter_pb2.PERIOD_DAY: "day", meter_pb2.PERIOD_WEEK: "week", meter_pb2.PERIOD_MONTH: "month"}
+_REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+def _guarded(method):
+    """GatewayError -> its status and metadata; a Redis outage -> UNAVAILABLE (callers retry)."""
+    @functools.wraps(method)
+    async def wrapper(self, request, context):
+        try:
+            return await method(self, request, context)
+        except GatewayError as err:
+            await err.abort(context)
+        except _REDIS_DOWN as exc:
+            log.warning("meter_redis_unavailable", rpc=method.__name__, error=str(exc))
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "usage store unavailable; retry")
+    return wrapper
+
+
+def _one_subject(request: meter_pb2.GetUsageRequest) -> tuple[str, str]:
+    given = [(k, v) for k, v in (("key", request.key_id), ("agent", request.agent_id), ("user", request.user),
+                                 ("session", request.session_id)) if v]
+    if len(given) > 1:
+        raise invalid("Filter by at most one of key_id, agent_id, user, session_id.", given[1][0])
+    return given[0] if given else ("", "")
 
 
 class MeterServicer(meter_pb2_grpc.MeterServiceServicer):
-    def __init__(self, ledger: Ledger, clock=time.time) -> None:
-        self._ledger = ledger
+    def __init__(self, recorder: Recorder, query: UsageQuery, admitter: Admitter, budgets: BudgetStore,
+                 tiers: TierBook, tier_usage: TierUsage, clock=time.time) -> None:
+        self._recorder = recorder
+        self._query = query
+        self._admitter = admitter
+        self._budgets = budgets
+        self._tiers = tiers
+        self._tier_usage = tier_usage
         self._clock = clock
 
-    async def RecordUsage(self, request: meter_pb2.RecordUsageRequest, context: grpc.aio.ServicerContext):
-        for r in request.records:
-            if not r.request_id:
-                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "every record needs a request_id")
-        try:
-            applied, dupes = await self._ledger.apply(list(request.records))
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-            log.warning("meter_redis_unavailable", error=str(exc))
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "usage store unavailable; retry")
-        if dupes:
-            log.info("usage_duplicates_ignored", count=dupes)
-        return meter_pb2.RecordUsageResponse(recorded=applied, duplicates=dupes)
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
 
-    async def GetUsage(self, request: meter_pb2.GetUsageRequest, context: grpc.aio.ServicerContext):
-        period = _PERIODS.get(request.period)
+    def _period(self, period_enum: int, at_ms: int):
+        period = convert.PERIODS.get(period_enum)
         if period is None:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "period must be day, week or month")
-        start, end = period_range(period, day_of(request.at_ms or int(self._clock() * 1000)))
-        try:
-            totals = await self._ledger.totals(start, end, request.key_id)
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "usage store unavailable; retry")
-        return meter_pb2.GetUsageResponse(
-            period=request.period, start_date=start.isoformat(), end_date=end.isoformat(),
-            totals=meter_pb2.UsageTotals(**totals.values),
-            by_model=[meter_pb2.ModelUsage(model=m, totals=meter_pb2.UsageTotals(**{k: v[k] for k in METRICS}))
-                      for m, v in sorted(totals.by_model.items())])
+            raise invalid("period must be day, week or month", "period")
+        return (period, *period_range(period, day_of(at_ms or self._now_ms())))
+
+    @_guarded
+    async def RecordUsage(self, request: meter_pb2.RecordUsageRequest, context):
+        if any(not r.request_id for r in request.records):
+            raise invalid("every record needs a request_id", "request_id")
+        result = await self._recorder.record(list(request.records))
+        if result.duplicates:
+            log.info("usage_duplicates_ignored", count=result.duplicates)
+        return meter_pb2.RecordUsageResponse(recorded=result.applied, duplicates=result.duplicates)
+
+    @_guarded
+    async def GetUsage(self, request: meter_pb2.GetUsageRequest, context):
+        _, start, end = self._period(request.period, request.at_ms)
+        kind, value = _one_subject(request)
+        report = await self._query.usage(start, end, request.workspace or None, kind, value)
+        return meter_pb2.GetUsageResponse(period=request.period, start_date=start.isoformat(),
+                                          end_date=end.isoformat(), **convert.report_fields(report))
+
+    @_guarded
+    async def GetUsageSummary(self, request: meter_pb2.GetUsageSummaryRequest, context):
+        _, start, end = self._period(request.period, request.at_ms)
+        s = await self._query.summary(start, end, request.workspace or None)
+        by = {f"by_{kind}": convert.subjects(items) for kind, items in s.by_subject.items()}
+        return meter_pb2.GetUsageSummaryResponse(period=request.period, start_date=start.isoformat(),
+                                                 end_date=end.isoformat(), **convert.report_fields(s.report), **by)
+
+    @_guarded
+    async def Admit(self, request: meter_pb2.AdmitRequest, context):
+        if not request.request_id:
+            raise invalid("request_id is required (the same id the router will record)", "request_id")
+        if request.prompt_tokens < 0 or request.max_tokens < 0:
+            raise invalid("prompt_tokens and max_tokens must be >= 0", "max_tokens")
+        return await self._admitter.admit(request, self._now_ms())
+
+    @_guarded
+    async def Release(self, request: meter_pb2.ReleaseRequest, context):
+        if not request.request_id:
+            raise invalid("request_id is required", "request_id")
+        return meter_pb2.ReleaseResponse(released_micros=await self._budgets.release(request.workspace,
+                                                                                     request.request_id))
+
+    @_guarded
+    async def SetBudget(self, request: meter_pb2.SetBudgetRequest, context):
+        b = request.budget
+        kind, period = convert.KINDS.get(b.kind), convert.PERIODS.get(b.period)
+        if kind is None or period is None:
+            raise invalid("budget.kind and budget.period are required", "budget")
+        if not b.id or (kind == "workspace" and b.id != b.workspace):
+            raise invalid("budget.id is required (for a workspace budget, equal to budget.workspace)", "budget.id")
+        if b.limit_micros < 0:
+            raise invalid("budget.limit_micros must be >= 0 (0 removes the budget)", "budget.limit_micros")
+        await self._budgets.set_limit(b.workspace, kind, b.id, period, b.limit_micros)
+        log.info("budget_set", kind=kind, id=b.id, workspace=b.workspace, period=period, limit_micros=b.limit_micros)
+        return meter_pb2.SetBudgetResponse(budget=b)
+
+    @_guarded
+    async def ListBudgets(self, request: meter_pb2.ListBudgetsRequest, context):
+        at = day_of(request.at_ms or self._now_ms())
+        names = [request.workspace] if request.workspace else await self._budgets.workspaces()
+        out = []
+        for ws in names:
+            for b in await self._budgets.list(ws, at):
+                out.append(meter_pb2.Budget(kind=convert.KIND_ENUM[b["kind"]], id=b["id"], workspace=ws,
+                                            period=convert.PERIOD_ENUM[b["period"]], limit_micros=b["limit_micros"],
+                                            spent_micros=b["spent_micros"], reserved_micros=b["reserved_micros"]))
+        return meter_pb2.ListBudgetsResponse(budgets=out)
+
+    @_guarded
+    async def GetTiers(self, request: meter_pb2.GetTiersRequest, context):
+        month = month_of(day_of(request.at_ms or self._now_ms()))
+        subjects, overages = await self._tier_usage.report(month, request.workspace or None)
+        return meter_pb2.GetTiersResponse(month=month, tiers=convert.tier_infos(self._tiers), subjects=subjects,
+                                          overages=overages)

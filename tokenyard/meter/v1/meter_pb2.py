@@ -25,29 +25,69 @@ _sym_db = _symbol_database.Default()
 from tokenyard.common.v1 import common_pb2 as tokenyard_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etokenyard/meter/v1/meter.proto\x12\x12tokenyard.meter.v1\x1a tokenyard/common/v1/common.proto\"\xe8\x01\n\x0bUsageRecord\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12+\n\x06\x63\x61ller\x18\x02 \x01(\x0b\x32\x1b.tokenyard.common.v1.Caller\x12\r\n\x05model\x18\x03 \x01(\t\x12\x12\n\ndeployment\x18\x04 \x01(\t\x12)\n\x05usage\x18\x05 \x01(\x0b\x32\x1a.tokenyard.common.v1.Usage\x12\x12\n\nlatency_ms\x18\x06 \x01(\x03\x12\x0f\n\x07ttft_ms\x18\x07 \x01(\x03\x12\x0e\n\x06status\x18\x08 \x01(\t\x12\x15\n\rstarted_at_ms\x18\t \x01(\x03\"F\n\x12RecordUsageRequest\x12\x30\n\x07records\x18\x01 \x03(\x0b\x32\x1f.tokenyard.meter.v1.UsageRecord\";\n\x13RecordUsageResponse\x12\x10\n\x08recorded\x18\x01 \x01(\x05\x12\x12\n\nduplicates\x18\x02 \x01(\x05\"\\\n\x0fGetUsageRequest\x12*\n\x06period\x18\x01 \x01(\x0e\x32\x1a.tokenyard.meter.v1.Period\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\r\n\x05\x61t_ms\x18\x03 \x01(\x03\"w\n\x0bUsageTotals\x12\x10\n\x08requests\x18\x01 \x01(\x03\x12\x15\n\rprompt_tokens\x18\x02 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x03 \x01(\x03\x12\x14\n\x0ctotal_tokens\x18\x04 \x01(\x03\x12\x0e\n\x06\x65rrors\x18\x05 \x01(\x03\"L\n\nModelUsage\x12\r\n\x05model\x18\x01 \x01(\t\x12/\n\x06totals\x18\x02 \x01(\x0b\x32\x1f.tokenyard.meter.v1.UsageTotals\"\xc7\x01\n\x10GetUsageResponse\x12*\n\x06period\x18\x01 \x01(\x0e\x32\x1a.tokenyard.meter.v1.Period\x12\x12\n\nstart_date\x18\x02 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x03 \x01(\t\x12/\n\x06totals\x18\x04 \x01(\x0b\x32\x1f.tokenyard.meter.v1.UsageTotals\x12\x30\n\x08\x62y_model\x18\x05 \x03(\x0b\x32\x1e.tokenyard.meter.v1.ModelUsage*S\n\x06Period\x12\x16\n\x12PERIOD_UNSPECIFIED\x10\x00\x12\x0e\n\nPERIOD_DAY\x10\x01\x12\x0f\n\x0bPERIOD_WEEK\x10\x02\x12\x10\n\x0cPERIOD_MONTH\x10\x03\x32\xc5\x01\n\x0cMeterService\x12^\n\x0bRecordUsage\x12&.tokenyard.meter.v1.RecordUsageRequest\x1a\'.tokenyard.meter.v1.RecordUsageResponse\x12U\n\x08GetUsage\x12#.tokenyard.meter.v1.GetUsageRequest\x1a$.tokenyard.meter.v1.GetUsageResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1etokenyard/meter/v1/meter.proto\x12\x12tokenyard.meter.v1\x1a tokenyard/common/v1/common.proto\"\xe8\x01\n\x0bUsageRecord\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12+\n\x06\x63\x61ller\x18\x02 \x01(\x0b\x32\x1b.tokenyard.common.v1.Caller\x12\r\n\x05model\x18\x03 \x01(\t\x12\x12\n\ndeployment\x18\x04 \x01(\t\x12)\n\x05usage\x18\x05 \x01(\x0b\x32\x1a.tokenyard.common.v1.Usage\x12\x12\n\nlatency_ms\x18\x06 \x01(\x03\x12\x0f\n\x07ttft_ms\x18\x07 \x01(\x03\x12\x0e\n\x06status\x18\x08 \x01(\t\x12\x15\n\rstarted_at_ms\x18\t \x01(\x03\"F\n\x12RecordUsageRequest\x12\x30\n\x07records\x18\x01 \x03(\x0b\x32\x1f.tokenyard.meter.v1.UsageRecord\";\n\x13RecordUsageResponse\x12\x10\n\x08recorded\x18\x01 \x01(\x05\x12\x12\n\nduplicates\x18\x02 \x01(\x05\"\xa3\x01\n\x0bUsageTotals\x12\x10\n\x08requests\x18\x01 \x01(\x03\x12\x15\n\rprompt_tokens\x18\x02 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x03 \x01(\x03\x12\x14\n\x0ctotal_tokens\x18\x04 \x01(\x03\x12\x0e\n\x06\x65rrors\x18\x05 \x01(\x03\x12\x15\n\rcached_tokens\x18\x06 \x01(\x03\x12\x13\n\x0b\x63ost_micros\x18\x07 \x01(\x03\"L\n\nModelUsage\x12\r\n\x05model\x18\x01 \x01(\t\x12/\n\x06totals\x18\x02 \x01(\x0b\x32\x1f.tokenyard.meter.v1.UsageTotals\"|\n\tDateUsage\x12\x0c\n\x04\x64\x61te\x18\x01 \x01(\t\x12/\n\x06totals\x18\x02 \x01(\x0b\x32\x1f.tokenyard.meter.v1.UsageTotals\x12\x30\n\x08\x62y_model\x18\x03 \x03(\x0b\x32\x1e.tokenyard.meter.v1.ModelUsage\"K\n\x0cSubjectUsage\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\x06totals\x18\x02 \x01(\x0b\x32\x1f.tokenyard.meter.v1.UsageTotals\"\xa3\x01\n\x0fGetUsageRequest\x12*\n\x06period\x18\x01 \x01(\x0e\x32\x1a.tokenyard.meter.v1.Period\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\r\n\x05\x61t_ms\x18\x03 \x01(\x03\x12\x11\n\tworkspace\x18\x04 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x05 \x01(\t\x12\x0c\n\x04user\x18\x06 \x01(\t\x12\x12\n\nsession_id\x18\x07 \x01(\t\"\xf7\x01\n\x10GetUsageResponse\x12*\n\x06period\x18\x01 \x01(\x0e\x32\x1a.tokenyard.meter.v1.Period\x12\x12\n\nstart_date\x18\x02 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x03 \x01(\t\x12/\n\x06totals\x18\x04 \x01(\x0b\x32\x1f.tokenyard.meter.v1.UsageTotals\x12\x30\n\x08\x62y_model\x18\x05 \x03(\x0b\x32\x1e.tokenyard.meter.v1.ModelUsage\x12.\n\x07\x62y_date\x18\x06 \x03(\x0b\x32\x1d.tokenyard.meter.v1.DateUsage\"f\n\x16GetUsageSummaryRequest\x12*\n\x06period\x18\x01 \x01(\x0e\x32\x1a.tokenyard.meter.v1.Period\x12\r\n\x05\x61t_ms\x18\x02 \x01(\x03\x12\x11\n\tworkspace\x18\x03 \x01(\t\"\x85\x04\n\x17GetUsageSummaryResponse\x12*\n\x06period\x18\x01 \x01(\x0e\x32\x1a.tokenyard.meter.v1.Period\x12\x12\n\nstart_date\x18\x02 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x03 \x01(\t\x12/\n\x06totals\x18\x04 \x01(\x0b\x32\x1f.tokenyard.meter.v1.UsageTotals\x12\x30\n\x08\x62y_model\x18\x05 \x03(\x0b\x32\x1e.tokenyard.meter.v1.ModelUsage\x12.\n\x07\x62y_date\x18\x06 \x03(\x0b\x32\x1d.tokenyard.meter.v1.DateUsage\x12\x36\n\x0c\x62y_workspace\x18\x07 \x03(\x0b\x32 .tokenyard.meter.v1.SubjectUsage\x12\x30\n\x06\x62y_key\x18\x08 \x03(\x0b\x32 .tokenyard.meter.v1.SubjectUsage\x12\x32\n\x08\x62y_agent\x18\t \x03(\x0b\x32 .tokenyard.meter.v1.SubjectUsage\x12\x31\n\x07\x62y_user\x18\n \x03(\x0b\x32 .tokenyard.meter.v1.SubjectUsage\x12\x34\n\nby_session\x18\x0b \x03(\x0b\x32 .tokenyard.meter.v1.SubjectUsage\"\xc5\x01\n\x0c\x41\x64mitRequest\x12+\n\x06\x63\x61ller\x18\x01 \x01(\x0b\x32\x1b.tokenyard.common.v1.Caller\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\x12\x15\n\rprompt_tokens\x18\x04 \x01(\x03\x12\x12\n\nmax_tokens\x18\x05 \x01(\x03\x12\r\n\x05\x61t_ms\x18\x06 \x01(\x03\x12+\n\x07\x62udgets\x18\x07 \x03(\x0b\x32\x1a.tokenyard.meter.v1.Budget\"\xce\x01\n\rAdmitResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x0c\n\x04tier\x18\x02 \x01(\t\x12\x13\n\x0bserved_tier\x18\x03 \x01(\t\x12\x10\n\x08\x64\x65graded\x18\x04 \x01(\x08\x12\x12\n\nover_quota\x18\x05 \x01(\x08\x12\x17\n\x0freserved_micros\x18\x06 \x01(\x03\x12\"\n\x1a\x63ompletion_token_allowance\x18\x07 \x01(\x03\x12\x18\n\x10remaining_micros\x18\x08 \x01(\x03\x12\x0e\n\x06\x62udget\x18\t \x01(\t\"7\n\x0eReleaseRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x11\n\tworkspace\x18\x02 \x01(\t\"*\n\x0fReleaseResponse\x12\x17\n\x0freleased_micros\x18\x01 \x01(\x03\"\xc7\x01\n\x06\x42udget\x12-\n\x04kind\x18\x01 \x01(\x0e\x32\x1f.tokenyard.meter.v1.SubjectKind\x12\n\n\x02id\x18\x02 \x01(\t\x12\x11\n\tworkspace\x18\x03 \x01(\t\x12*\n\x06period\x18\x04 \x01(\x0e\x32\x1a.tokenyard.meter.v1.Period\x12\x14\n\x0climit_micros\x18\x05 \x01(\x03\x12\x14\n\x0cspent_micros\x18\x06 \x01(\x03\x12\x17\n\x0freserved_micros\x18\x07 \x01(\x03\">\n\x10SetBudgetRequest\x12*\n\x06\x62udget\x18\x01 \x01(\x0b\x32\x1a.tokenyard.meter.v1.Budget\"?\n\x11SetBudgetResponse\x12*\n\x06\x62udget\x18\x01 \x01(\x0b\x32\x1a.tokenyard.meter.v1.Budget\"6\n\x12ListBudgetsRequest\x12\x11\n\tworkspace\x18\x01 \x01(\t\x12\r\n\x05\x61t_ms\x18\x02 \x01(\x03\"B\n\x13ListBudgetsResponse\x12+\n\x07\x62udgets\x18\x01 \x03(\x0b\x32\x1a.tokenyard.meter.v1.Budget\"\xa4\x01\n\x08TierInfo\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x16\n\x0emonthly_tokens\x18\x03 \x01(\x03\x12\x14\n\x0cprice_micros\x18\x04 \x01(\x03\x12\x39\n\x0eoverage_policy\x18\x05 \x01(\x0e\x32!.tokenyard.meter.v1.OveragePolicy\x12\x12\n\ndegrade_to\x18\x06 \x01(\t\"\x8b\x01\n\x10TierSubjectUsage\x12\x0c\n\x04tier\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x11\n\tworkspace\x18\x03 \x01(\t\x12\x13\n\x0btokens_used\x18\x04 \x01(\x03\x12\x13\n\x0btokens_over\x18\x05 \x01(\x03\x12\x1b\n\x13overage_cost_micros\x18\x06 \x01(\x03\"\x8e\x01\n\rOverageRecord\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0c\n\x04tier\x18\x02 \x01(\t\x12\x0f\n\x07subject\x18\x03 \x01(\t\x12\x11\n\tworkspace\x18\x04 \x01(\t\x12\x13\n\x0btokens_over\x18\x05 \x01(\x03\x12\x13\n\x0b\x63ost_micros\x18\x06 \x01(\x03\x12\r\n\x05\x61t_ms\x18\x07 \x01(\x03\"3\n\x0fGetTiersRequest\x12\x11\n\tworkspace\x18\x01 \x01(\t\x12\r\n\x05\x61t_ms\x18\x02 \x01(\x03\"\xbb\x01\n\x10GetTiersResponse\x12\r\n\x05month\x18\x01 \x01(\t\x12+\n\x05tiers\x18\x02 \x03(\x0b\x32\x1c.tokenyard.meter.v1.TierInfo\x12\x36\n\x08subjects\x18\x03 \x03(\x0b\x32$.tokenyard.meter.v1.TierSubjectUsage\x12\x33\n\x08overages\x18\x04 \x03(\x0b\x32!.tokenyard.meter.v1.OverageRecord*S\n\x06Period\x12\x16\n\x12PERIOD_UNSPECIFIED\x10\x00\x12\x0e\n\nPERIOD_DAY\x10\x01\x12\x0f\n\x0bPERIOD_WEEK\x10\x02\x12\x10\n\x0cPERIOD_MONTH\x10\x03*u\n\x0bSubjectKind\x12\x1c\n\x18SUBJECT_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10SUBJECT_KIND_KEY\x10\x01\x12\x16\n\x12SUBJECT_KIND_AGENT\x10\x02\x12\x1a\n\x16SUBJECT_KIND_WORKSPACE\x10\x03*}\n\rOveragePolicy\x12\x1e\n\x1aOVERAGE_POLICY_UNSPECIFIED\x10\x00\x12\x16\n\x12OVERAGE_POLICY_LOG\x10\x01\x12\x1a\n\x16OVERAGE_POLICY_DEGRADE\x10\x02\x12\x18\n\x14OVERAGE_POLICY_BLOCK\x10\x03\x32\xe4\x05\n\x0cMeterService\x12^\n\x0bRecordUsage\x12&.tokenyard.meter.v1.RecordUsageRequest\x1a\'.tokenyard.meter.v1.RecordUsageResponse\x12U\n\x08GetUsage\x12#.tokenyard.meter.v1.GetUsageRequest\x1a$.tokenyard.meter.v1.GetUsageResponse\x12j\n\x0fGetUsageSummary\x12*.tokenyard.meter.v1.GetUsageSummaryRequest\x1a+.tokenyard.meter.v1.GetUsageSummaryResponse\x12L\n\x05\x41\x64mit\x12 .tokenyard.meter.v1.AdmitRequest\x1a!.tokenyard.meter.v1.AdmitResponse\x12R\n\x07Release\x12\".tokenyard.meter.v1.ReleaseRequest\x1a#.tokenyard.meter.v1.ReleaseResponse\x12X\n\tSetBudget\x12$.tokenyard.meter.v1.SetBudgetRequest\x1a%.tokenyard.meter.v1.SetBudgetResponse\x12^\n\x0bListBudgets\x12&.tokenyard.meter.v1.ListBudgetsRequest\x1a\'.tokenyard.meter.v1.ListBudgetsResponse\x12U\n\x08GetTiers\x12#.tokenyard.meter.v1.GetTiersRequest\x1a$.tokenyard.meter.v1.GetTiersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tokenyard.meter.v1.meter_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PERIOD']._serialized_start=951
-  _globals['_PERIOD']._serialized_end=1034
+  _globals['_PERIOD']._serialized_start=3605
+  _globals['_PERIOD']._serialized_end=3688
+  _globals['_SUBJECTKIND']._serialized_start=3690
+  _globals['_SUBJECTKIND']._serialized_end=3807
+  _globals['_OVERAGEPOLICY']._serialized_start=3809
+  _globals['_OVERAGEPOLICY']._serialized_end=3934
   _globals['_USAGERECORD']._serialized_start=89
   _globals['_USAGERECORD']._serialized_end=321
   _globals['_RECORDUSAGEREQUEST']._serialized_start=323
   _globals['_RECORDUSAGEREQUEST']._serialized_end=393
   _globals['_RECORDUSAGERESPONSE']._serialized_start=395
   _globals['_RECORDUSAGERESPONSE']._serialized_end=454
-  _globals['_GETUSAGEREQUEST']._serialized_start=456
-  _globals['_GETUSAGEREQUEST']._serialized_end=548
-  _globals['_USAGETOTALS']._serialized_start=550
-  _globals['_USAGETOTALS']._serialized_end=669
-  _globals['_MODELUSAGE']._serialized_start=671
-  _globals['_MODELUSAGE']._serialized_end=747
-  _globals['_GETUSAGERESPONSE']._serialized_start=750
-  _globals['_GETUSAGERESPONSE']._serialized_end=949
-  _globals['_METERSERVICE']._serialized_start=1037
-  _globals['_METERSERVICE']._serialized_end=1234
+  _globals['_USAGETOTALS']._serialized_start=457
+  _globals['_USAGETOTALS']._serialized_end=620
+  _globals['_MODELUSAGE']._serialized_start=622
+  _globals['_MODELUSAGE']._serialized_end=698
+  _globals['_DATEUSAGE']._serialized_start=700
+  _globals['_DATEUSAGE']._serialized_end=824
+  _globals['_SUBJECTUSAGE']._serialized_start=826
+  _globals['_SUBJECTUSAGE']._serialized_end=901
+  _globals['_GETUSAGEREQUEST']._serialized_start=904
+  _globals['_GETUSAGEREQUEST']._serialized_end=1067
+  _globals['_GETUSAGERESPONSE']._serialized_start=1070
+  _globals['_GETUSAGERESPONSE']._serialized_end=1317
+  _globals['_GETUSAGESUMMARYREQUEST']._serialized_start=1319
+  _globals['_GETUSAGESUMMARYREQUEST']._serialized_end=1421
+  _globals['_GETUSAGESUMMARYRESPONSE']._serialized_start=1424
+  _globals['_GETUSAGESUMMARYRESPONSE']._serialized_end=1941
+  _globals['_ADMITREQUEST']._serialized_start=1944
+  _globals['_ADMITREQUEST']._serialized_end=2141
+  _globals['_ADMITRESPONSE']._serialized_start=2144
+  _globals['_ADMITRESPONSE']._serialized_end=2350
+  _globals['_RELEASEREQUEST']._serialized_start=2352
+  _globals['_RELEASEREQUEST']._serialized_end=2407
+  _globals['_RELEASERESPONSE']._serialized_start=2409
+  _globals['_RELEASERESPONSE']._serialized_end=2451
+  _globals['_BUDGET']._serialized_start=2454
+  _globals['_BUDGET']._serialized_end=2653
+  _globals['_SETBUDGETREQUEST']._serialized_start=2655
+  _globals['_SETBUDGETREQUEST']._serialized_end=2717
+  _globals['_SETBUDGETRESPONSE']._serialized_start=2719
+  _globals['_SETBUDGETRESPONSE']._serialized_end=2782
+  _globals['_LISTBUDGETSREQUEST']._serialized_start=2784
+  _globals['_LISTBUDGETSREQUEST']._serialized_end=2838
+  _globals['_LISTBUDGETSRESPONSE']._serialized_start=2840
+  _globals['_LISTBUDGETSRESPONSE']._serialized_end=2906
+  _globals['_TIERINFO']._serialized_start=2909
+  _globals['_TIERINFO']._serialized_end=3073
+  _globals['_TIERSUBJECTUSAGE']._serialized_start=3076
+  _globals['_TIERSUBJECTUSAGE']._serialized_end=3215
+  _globals['_OVERAGERECORD']._serialized_start=3218
+  _globals['_OVERAGERECORD']._serialized_end=3360
+  _globals['_GETTIERSREQUEST']._serialized_start=3362
+  _globals['_GETTIERSREQUEST']._serialized_end=3413
+  _globals['_GETTIERSRESPONSE']._serialized_start=3416
+  _globals['_GETTIERSRESPONSE']._serialized_end=3603
+  _globals['_METERSERVICE']._serialized_start=3937
+  _globals['_METERSERVICE']._serialized_end=4677
 # @@protoc_insertion_point(module_scope)

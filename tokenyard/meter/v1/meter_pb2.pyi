@@ -14,10 +14,32 @@ class Period(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PERIOD_DAY: _ClassVar[Period]
     PERIOD_WEEK: _ClassVar[Period]
     PERIOD_MONTH: _ClassVar[Period]
+
+class SubjectKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SUBJECT_KIND_UNSPECIFIED: _ClassVar[SubjectKind]
+    SUBJECT_KIND_KEY: _ClassVar[SubjectKind]
+    SUBJECT_KIND_AGENT: _ClassVar[SubjectKind]
+    SUBJECT_KIND_WORKSPACE: _ClassVar[SubjectKind]
+
+class OveragePolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OVERAGE_POLICY_UNSPECIFIED: _ClassVar[OveragePolicy]
+    OVERAGE_POLICY_LOG: _ClassVar[OveragePolicy]
+    OVERAGE_POLICY_DEGRADE: _ClassVar[OveragePolicy]
+    OVERAGE_POLICY_BLOCK: _ClassVar[OveragePolicy]
 PERIOD_UNSPECIFIED: Period
 PERIOD_DAY: Period
 PERIOD_WEEK: Period
 PERIOD_MONTH: Period
+SUBJECT_KIND_UNSPECIFIED: SubjectKind
+SUBJECT_KIND_KEY: SubjectKind
+SUBJECT_KIND_AGENT: SubjectKind
+SUBJECT_KIND_WORKSPACE: SubjectKind
+OVERAGE_POLICY_UNSPECIFIED: OveragePolicy
+OVERAGE_POLICY_LOG: OveragePolicy
+OVERAGE_POLICY_DEGRADE: OveragePolicy
+OVERAGE_POLICY_BLOCK: OveragePolicy
 
 class UsageRecord(_message.Message):
     __slots__ = ("request_id", "caller", "model", "deployment", "usage", "latency_ms", "ttft_ms", "status", "started_at_ms")
@@ -55,29 +77,23 @@ class RecordUsageResponse(_message.Message):
     duplicates: int
     def __init__(self, recorded: _Optional[int] = ..., duplicates: _Optional[int] = ...) -> None: ...
 
-class GetUsageRequest(_message.Message):
-    __slots__ = ("period", "key_id", "at_ms")
-    PERIOD_FIELD_NUMBER: _ClassVar[int]
-    KEY_ID_FIELD_NUMBER: _ClassVar[int]
-    AT_MS_FIELD_NUMBER: _ClassVar[int]
-    period: Period
-    key_id: str
-    at_ms: int
-    def __init__(self, period: _Optional[_Union[Period, str]] = ..., key_id: _Optional[str] = ..., at_ms: _Optional[int] = ...) -> None: ...
-
 class UsageTotals(_message.Message):
-    __slots__ = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "errors")
+    __slots__ = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "errors", "cached_tokens", "cost_micros")
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_TOKENS_FIELD_NUMBER: _ClassVar[int]
     ERRORS_FIELD_NUMBER: _ClassVar[int]
+    CACHED_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COST_MICROS_FIELD_NUMBER: _ClassVar[int]
     requests: int
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
     errors: int
-    def __init__(self, requests: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., errors: _Optional[int] = ...) -> None: ...
+    cached_tokens: int
+    cost_micros: int
+    def __init__(self, requests: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., errors: _Optional[int] = ..., cached_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ...) -> None: ...
 
 class ModelUsage(_message.Message):
     __slots__ = ("model", "totals")
@@ -87,16 +103,258 @@ class ModelUsage(_message.Message):
     totals: UsageTotals
     def __init__(self, model: _Optional[str] = ..., totals: _Optional[_Union[UsageTotals, _Mapping]] = ...) -> None: ...
 
+class DateUsage(_message.Message):
+    __slots__ = ("date", "totals", "by_model")
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    BY_MODEL_FIELD_NUMBER: _ClassVar[int]
+    date: str
+    totals: UsageTotals
+    by_model: _containers.RepeatedCompositeFieldContainer[ModelUsage]
+    def __init__(self, date: _Optional[str] = ..., totals: _Optional[_Union[UsageTotals, _Mapping]] = ..., by_model: _Optional[_Iterable[_Union[ModelUsage, _Mapping]]] = ...) -> None: ...
+
+class SubjectUsage(_message.Message):
+    __slots__ = ("id", "totals")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    totals: UsageTotals
+    def __init__(self, id: _Optional[str] = ..., totals: _Optional[_Union[UsageTotals, _Mapping]] = ...) -> None: ...
+
+class GetUsageRequest(_message.Message):
+    __slots__ = ("period", "key_id", "at_ms", "workspace", "agent_id", "user", "session_id")
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    period: Period
+    key_id: str
+    at_ms: int
+    workspace: str
+    agent_id: str
+    user: str
+    session_id: str
+    def __init__(self, period: _Optional[_Union[Period, str]] = ..., key_id: _Optional[str] = ..., at_ms: _Optional[int] = ..., workspace: _Optional[str] = ..., agent_id: _Optional[str] = ..., user: _Optional[str] = ..., session_id: _Optional[str] = ...) -> None: ...
+
 class GetUsageResponse(_message.Message):
-    __slots__ = ("period", "start_date", "end_date", "totals", "by_model")
+    __slots__ = ("period", "start_date", "end_date", "totals", "by_model", "by_date")
     PERIOD_FIELD_NUMBER: _ClassVar[int]
     START_DATE_FIELD_NUMBER: _ClassVar[int]
     END_DATE_FIELD_NUMBER: _ClassVar[int]
     TOTALS_FIELD_NUMBER: _ClassVar[int]
     BY_MODEL_FIELD_NUMBER: _ClassVar[int]
+    BY_DATE_FIELD_NUMBER: _ClassVar[int]
     period: Period
     start_date: str
     end_date: str
     totals: UsageTotals
     by_model: _containers.RepeatedCompositeFieldContainer[ModelUsage]
-    def __init__(self, period: _Optional[_Union[Period, str]] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., totals: _Optional[_Union[UsageTotals, _Mapping]] = ..., by_model: _Optional[_Iterable[_Union[ModelUsage, _Mapping]]] = ...) -> None: ...
+    by_date: _containers.RepeatedCompositeFieldContainer[DateUsage]
+    def __init__(self, period: _Optional[_Union[Period, str]] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., totals: _Optional[_Union[UsageTotals, _Mapping]] = ..., by_model: _Optional[_Iterable[_Union[ModelUsage, _Mapping]]] = ..., by_date: _Optional[_Iterable[_Union[DateUsage, _Mapping]]] = ...) -> None: ...
+
+class GetUsageSummaryRequest(_message.Message):
+    __slots__ = ("period", "at_ms", "workspace")
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    period: Period
+    at_ms: int
+    workspace: str
+    def __init__(self, period: _Optional[_Union[Period, str]] = ..., at_ms: _Optional[int] = ..., workspace: _Optional[str] = ...) -> None: ...
+
+class GetUsageSummaryResponse(_message.Message):
+    __slots__ = ("period", "start_date", "end_date", "totals", "by_model", "by_date", "by_workspace", "by_key", "by_agent", "by_user", "by_session")
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    END_DATE_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    BY_MODEL_FIELD_NUMBER: _ClassVar[int]
+    BY_DATE_FIELD_NUMBER: _ClassVar[int]
+    BY_WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    BY_KEY_FIELD_NUMBER: _ClassVar[int]
+    BY_AGENT_FIELD_NUMBER: _ClassVar[int]
+    BY_USER_FIELD_NUMBER: _ClassVar[int]
+    BY_SESSION_FIELD_NUMBER: _ClassVar[int]
+    period: Period
+    start_date: str
+    end_date: str
+    totals: UsageTotals
+    by_model: _containers.RepeatedCompositeFieldContainer[ModelUsage]
+    by_date: _containers.RepeatedCompositeFieldContainer[DateUsage]
+    by_workspace: _containers.RepeatedCompositeFieldContainer[SubjectUsage]
+    by_key: _containers.RepeatedCompositeFieldContainer[SubjectUsage]
+    by_agent: _containers.RepeatedCompositeFieldContainer[SubjectUsage]
+    by_user: _containers.RepeatedCompositeFieldContainer[SubjectUsage]
+    by_session: _containers.RepeatedCompositeFieldContainer[SubjectUsage]
+    def __init__(self, period: _Optional[_Union[Period, str]] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., totals: _Optional[_Union[UsageTotals, _Mapping]] = ..., by_model: _Optional[_Iterable[_Union[ModelUsage, _Mapping]]] = ..., by_date: _Optional[_Iterable[_Union[DateUsage, _Mapping]]] = ..., by_workspace: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_key: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_agent: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_user: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_session: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ...) -> None: ...
+
+class AdmitRequest(_message.Message):
+    __slots__ = ("caller", "request_id", "model", "prompt_tokens", "max_tokens", "at_ms", "budgets")
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    BUDGETS_FIELD_NUMBER: _ClassVar[int]
+    caller: _common_pb2.Caller
+    request_id: str
+    model: str
+    prompt_tokens: int
+    max_tokens: int
+    at_ms: int
+    budgets: _containers.RepeatedCompositeFieldContainer[Budget]
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., request_id: _Optional[str] = ..., model: _Optional[str] = ..., prompt_tokens: _Optional[int] = ..., max_tokens: _Optional[int] = ..., at_ms: _Optional[int] = ..., budgets: _Optional[_Iterable[_Union[Budget, _Mapping]]] = ...) -> None: ...
+
+class AdmitResponse(_message.Message):
+    __slots__ = ("model", "tier", "served_tier", "degraded", "over_quota", "reserved_micros", "completion_token_allowance", "remaining_micros", "budget")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    SERVED_TIER_FIELD_NUMBER: _ClassVar[int]
+    DEGRADED_FIELD_NUMBER: _ClassVar[int]
+    OVER_QUOTA_FIELD_NUMBER: _ClassVar[int]
+    RESERVED_MICROS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_TOKEN_ALLOWANCE_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_MICROS_FIELD_NUMBER: _ClassVar[int]
+    BUDGET_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    tier: str
+    served_tier: str
+    degraded: bool
+    over_quota: bool
+    reserved_micros: int
+    completion_token_allowance: int
+    remaining_micros: int
+    budget: str
+    def __init__(self, model: _Optional[str] = ..., tier: _Optional[str] = ..., served_tier: _Optional[str] = ..., degraded: _Optional[bool] = ..., over_quota: _Optional[bool] = ..., reserved_micros: _Optional[int] = ..., completion_token_allowance: _Optional[int] = ..., remaining_micros: _Optional[int] = ..., budget: _Optional[str] = ...) -> None: ...
+
+class ReleaseRequest(_message.Message):
+    __slots__ = ("request_id", "workspace")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    workspace: str
+    def __init__(self, request_id: _Optional[str] = ..., workspace: _Optional[str] = ...) -> None: ...
+
+class ReleaseResponse(_message.Message):
+    __slots__ = ("released_micros",)
+    RELEASED_MICROS_FIELD_NUMBER: _ClassVar[int]
+    released_micros: int
+    def __init__(self, released_micros: _Optional[int] = ...) -> None: ...
+
+class Budget(_message.Message):
+    __slots__ = ("kind", "id", "workspace", "period", "limit_micros", "spent_micros", "reserved_micros")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_MICROS_FIELD_NUMBER: _ClassVar[int]
+    SPENT_MICROS_FIELD_NUMBER: _ClassVar[int]
+    RESERVED_MICROS_FIELD_NUMBER: _ClassVar[int]
+    kind: SubjectKind
+    id: str
+    workspace: str
+    period: Period
+    limit_micros: int
+    spent_micros: int
+    reserved_micros: int
+    def __init__(self, kind: _Optional[_Union[SubjectKind, str]] = ..., id: _Optional[str] = ..., workspace: _Optional[str] = ..., period: _Optional[_Union[Period, str]] = ..., limit_micros: _Optional[int] = ..., spent_micros: _Optional[int] = ..., reserved_micros: _Optional[int] = ...) -> None: ...
+
+class SetBudgetRequest(_message.Message):
+    __slots__ = ("budget",)
+    BUDGET_FIELD_NUMBER: _ClassVar[int]
+    budget: Budget
+    def __init__(self, budget: _Optional[_Union[Budget, _Mapping]] = ...) -> None: ...
+
+class SetBudgetResponse(_message.Message):
+    __slots__ = ("budget",)
+    BUDGET_FIELD_NUMBER: _ClassVar[int]
+    budget: Budget
+    def __init__(self, budget: _Optional[_Union[Budget, _Mapping]] = ...) -> None: ...
+
+class ListBudgetsRequest(_message.Message):
+    __slots__ = ("workspace", "at_ms")
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    workspace: str
+    at_ms: int
+    def __init__(self, workspace: _Optional[str] = ..., at_ms: _Optional[int] = ...) -> None: ...
+
+class ListBudgetsResponse(_message.Message):
+    __slots__ = ("budgets",)
+    BUDGETS_FIELD_NUMBER: _ClassVar[int]
+    budgets: _containers.RepeatedCompositeFieldContainer[Budget]
+    def __init__(self, budgets: _Optional[_Iterable[_Union[Budget, _Mapping]]] = ...) -> None: ...
+
+class TierInfo(_message.Message):
+    __slots__ = ("name", "model", "monthly_tokens", "price_micros", "overage_policy", "degrade_to")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    MONTHLY_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    PRICE_MICROS_FIELD_NUMBER: _ClassVar[int]
+    OVERAGE_POLICY_FIELD_NUMBER: _ClassVar[int]
+    DEGRADE_TO_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    model: str
+    monthly_tokens: int
+    price_micros: int
+    overage_policy: OveragePolicy
+    degrade_to: str
+    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., monthly_tokens: _Optional[int] = ..., price_micros: _Optional[int] = ..., overage_policy: _Optional[_Union[OveragePolicy, str]] = ..., degrade_to: _Optional[str] = ...) -> None: ...
+
+class TierSubjectUsage(_message.Message):
+    __slots__ = ("tier", "subject", "workspace", "tokens_used", "tokens_over", "overage_cost_micros")
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_USED_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_OVER_FIELD_NUMBER: _ClassVar[int]
+    OVERAGE_COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    tier: str
+    subject: str
+    workspace: str
+    tokens_used: int
+    tokens_over: int
+    overage_cost_micros: int
+    def __init__(self, tier: _Optional[str] = ..., subject: _Optional[str] = ..., workspace: _Optional[str] = ..., tokens_used: _Optional[int] = ..., tokens_over: _Optional[int] = ..., overage_cost_micros: _Optional[int] = ...) -> None: ...
+
+class OverageRecord(_message.Message):
+    __slots__ = ("request_id", "tier", "subject", "workspace", "tokens_over", "cost_micros", "at_ms")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_OVER_FIELD_NUMBER: _ClassVar[int]
+    COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    tier: str
+    subject: str
+    workspace: str
+    tokens_over: int
+    cost_micros: int
+    at_ms: int
+    def __init__(self, request_id: _Optional[str] = ..., tier: _Optional[str] = ..., subject: _Optional[str] = ..., workspace: _Optional[str] = ..., tokens_over: _Optional[int] = ..., cost_micros: _Optional[int] = ..., at_ms: _Optional[int] = ...) -> None: ...
+
+class GetTiersRequest(_message.Message):
+    __slots__ = ("workspace", "at_ms")
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    workspace: str
+    at_ms: int
+    def __init__(self, workspace: _Optional[str] = ..., at_ms: _Optional[int] = ...) -> None: ...
+
+class GetTiersResponse(_message.Message):
+    __slots__ = ("month", "tiers", "subjects", "overages")
+    MONTH_FIELD_NUMBER: _ClassVar[int]
+    TIERS_FIELD_NUMBER: _ClassVar[int]
+    SUBJECTS_FIELD_NUMBER: _ClassVar[int]
+    OVERAGES_FIELD_NUMBER: _ClassVar[int]
+    month: str
+    tiers: _containers.RepeatedCompositeFieldContainer[TierInfo]
+    subjects: _containers.RepeatedCompositeFieldContainer[TierSubjectUsage]
+    overages: _containers.RepeatedCompositeFieldContainer[OverageRecord]
+    def __init__(self, month: _Optional[str] = ..., tiers: _Optional[_Iterable[_Union[TierInfo, _Mapping]]] = ..., subjects: _Optional[_Iterable[_Union[TierSubjectUsage, _Mapping]]] = ..., overages: _Optional[_Iterable[_Union[OverageRecord, _Mapping]]] = ...) -> None: ...

@@ -44,6 +44,36 @@ class MeterServiceStub:
                 request_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetUsageRequest.SerializeToString,
                 response_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetUsageResponse.FromString,
                 _registered_method=True)
+        self.GetUsageSummary = channel.unary_unary(
+                '/tokenyard.meter.v1.MeterService/GetUsageSummary',
+                request_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetUsageSummaryRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetUsageSummaryResponse.FromString,
+                _registered_method=True)
+        self.Admit = channel.unary_unary(
+                '/tokenyard.meter.v1.MeterService/Admit',
+                request_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.AdmitRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.AdmitResponse.FromString,
+                _registered_method=True)
+        self.Release = channel.unary_unary(
+                '/tokenyard.meter.v1.MeterService/Release',
+                request_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.ReleaseRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.ReleaseResponse.FromString,
+                _registered_method=True)
+        self.SetBudget = channel.unary_unary(
+                '/tokenyard.meter.v1.MeterService/SetBudget',
+                request_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.SetBudgetRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.SetBudgetResponse.FromString,
+                _registered_method=True)
+        self.ListBudgets = channel.unary_unary(
+                '/tokenyard.meter.v1.MeterService/ListBudgets',
+                request_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.ListBudgetsRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.ListBudgetsResponse.FromString,
+                _registered_method=True)
+        self.GetTiers = channel.unary_unary(
+                '/tokenyard.meter.v1.MeterService/GetTiers',
+                request_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetTiersRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetTiersResponse.FromString,
+                _registered_method=True)
 
 
 class MeterServiceServicer:
@@ -52,13 +82,76 @@ class MeterServiceServicer:
     def RecordUsage(self, request, context):
         """Records usage, one record per request, in batches (the router sends what has queued up).
         Idempotent by request_id: a record already applied changes nothing, so senders may retry freely.
+        Applying a record also settles its budget reservation (see Admit) and counts its tokens against
+        the caller's monthly tier quota, each exactly once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetUsage(self, request, context):
-        """Totals and a by-model breakdown for the current day, week or month (UTC).
+        """Totals with by-model and by-date breakdowns for the day, week or month (UTC) containing at_ms,
+        for everything or one workspace / API key / agent / user / session.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUsageSummary(self, request, context):
+        """One period across everything (or one workspace): totals, by model, by date, and by workspace,
+        API key, agent, user and session.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Admit(self, request, context):
+        """Called by the edge BEFORE routing a chat request of a caller that has a tier or a budget (calling
+        it for any other caller is harmless: it admits with no reservation).
+        1. Tier resolution: model "tier/<name>" (or an empty model for a caller with a tier) becomes the
+        tier's model; the edge must route `AdmitResponse.model`, not the model it was asked for.
+        A caller may ask for its own tier or a cheaper one; a dearer one is PERMISSION_DENIED (403,
+        code `tier_not_allowed`).
+        2. Fair use: a tier subject (the agent, else the key) over its monthly tokens is admitted and
+        flagged (`log`), sent to the next cheaper tier's model (`degrade`, tier requests only), or
+        refused (`block`: RESOURCE_EXHAUSTED, HTTP 429, code `insufficient_quota`).
+        3. Budgets: the worst-case cost (prompt tokens + max tokens at the dearest price of the model)
+        is reserved atomically against every budget of the key, the agent and the workspace, for
+        every period that has one. Refusal: RESOURCE_EXHAUSTED, HTTP 429, type `insufficient_quota`,
+        code `budget_exceeded` (carried in the GatewayError trailing metadata, as all Tokenyard errors).
+        The reservation is keyed by request_id (Admit is idempotent by it) and is settled to the actual
+        cost when the router's usage record for the same request_id arrives. If the request never
+        reaches the router, call Release; a reservation nobody settles expires after the meter's
+        reservation TTL. Send the same request_id to the router as ChatRequest.request_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Release(self, request, context):
+        """Gives a reservation back (the request failed before the router took it). Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetBudget(self, request, context):
+        """Sets (limit_micros > 0) or removes (limit_micros = 0) a hard budget.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBudgets(self, request, context):
+        """Budgets of a workspace with what is spent and reserved in their current period.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTiers(self, request, context):
+        """Tier definitions from the config, each tier subject's monthly use and overage, and the
+        latest overage records.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -76,6 +169,36 @@ def add_MeterServiceServicer_to_server(servicer, server):
                     servicer.GetUsage,
                     request_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetUsageRequest.FromString,
                     response_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetUsageResponse.SerializeToString,
+            ),
+            'GetUsageSummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUsageSummary,
+                    request_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetUsageSummaryRequest.FromString,
+                    response_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetUsageSummaryResponse.SerializeToString,
+            ),
+            'Admit': grpc.unary_unary_rpc_method_handler(
+                    servicer.Admit,
+                    request_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.AdmitRequest.FromString,
+                    response_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.AdmitResponse.SerializeToString,
+            ),
+            'Release': grpc.unary_unary_rpc_method_handler(
+                    servicer.Release,
+                    request_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.ReleaseRequest.FromString,
+                    response_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.ReleaseResponse.SerializeToString,
+            ),
+            'SetBudget': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetBudget,
+                    request_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.SetBudgetRequest.FromString,
+                    response_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.SetBudgetResponse.SerializeToString,
+            ),
+            'ListBudgets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBudgets,
+                    request_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.ListBudgetsRequest.FromString,
+                    response_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.ListBudgetsResponse.SerializeToString,
+            ),
+            'GetTiers': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTiers,
+                    request_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetTiersRequest.FromString,
+                    response_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetTiersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -132,6 +255,168 @@ class MeterService:
             '/tokenyard.meter.v1.MeterService/GetUsage',
             tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetUsageRequest.SerializeToString,
             tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetUsageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUsageSummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.meter.v1.MeterService/GetUsageSummary',
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetUsageSummaryRequest.SerializeToString,
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetUsageSummaryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Admit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.meter.v1.MeterService/Admit',
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.AdmitRequest.SerializeToString,
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.AdmitResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Release(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.meter.v1.MeterService/Release',
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.ReleaseRequest.SerializeToString,
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.ReleaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetBudget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.meter.v1.MeterService/SetBudget',
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.SetBudgetRequest.SerializeToString,
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.SetBudgetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBudgets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.meter.v1.MeterService/ListBudgets',
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.ListBudgetsRequest.SerializeToString,
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.ListBudgetsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTiers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.meter.v1.MeterService/GetTiers',
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetTiersRequest.SerializeToString,
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetTiersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,66 @@
+"""RecordUsage's domain side: apply each record to the ledger and settle its money, exactly once each.
+
+The ledger script (day slot) and the settle script (workspace slot) are separate atomic steps, each
+idempotent by the request id, and both run for every record on every delivery. So if the meter dies
+between the two, the sender's retry finds the record applied and the settlement not, and completes
+it; neither can ever count twice. One pipeline per batch: one round trip for the lot.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio as redis
+import structlog
+
+from services.meter import keys
+from services.meter.admission import tier_subject
+from services.meter.budgets import BudgetStore
+from services.meter.ledger import Ledger
+from services.meter.periods import day_of, month_of
+from services.meter.tiers import TierBook
+from tokenyard.meter.v1 import meter_pb2
+
+log = structlog.get_logger()
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    applied: int
+    duplicates: int
+    overages: int
+
+
+class Recorder:
+    def __init__(self, client: redis.Redis, ledger: Ledger, budgets: BudgetStore, tiers: TierBook) -> None:
+        self._redis = client
+        self._ledger = ledger
+        self._budgets = budgets
+        self._tiers = tiers
+
+    async def record(self, records: list[meter_pb2.UsageRecord]) -> BatchResult:
+        pipe = self._redis.pipeline(transaction=False)
+        tier_workspaces: set[tuple[str, str]] = set()
+        for r in records:
+            cost = self._ledger.cost(r)
+            day = day_of(r.started_at_ms)
+            month = month_of(day)
+            await self._ledger.queue_apply(pipe, r, cost)
+            tier = self._tiers.get(r.caller.tier) if r.caller.tier else None
+            subject = tier_subject(r.caller) if tier else ""
+            member = f"{tier.name}|{subject}" if tier and subject else ""
+            if member:
+                tier_workspaces.add((r.caller.workspace, month))
+            await self._budgets.queue_settle(pipe, r, cost, day, member, tier.monthly_tokens if member else 0, month)
+        for ws, month in tier_workspaces:
+            pipe.sadd(keys.tier_workspaces_key(month), ws)
+        results = await pipe.execute()
+        applied = overages = 0
+        for i, r in enumerate(records):
+            applied += 1 if results[2 * i] == 1 else 0
+            _settled, over, over_cost = results[2 * i + 1]
+            if over:
+                overages += 1
+                log.warning("tier_overage", request_id=r.request_id, tier=r.caller.tier,
+                            subject=keys.unesc(tier_subject(r.caller)), workspace=r.caller.workspace,
+                            tokens_over=int(over), cost_micros=int(over_cost))
+        return BatchResult(applied, len(records) - applied, overages)
