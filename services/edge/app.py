@@ -4,11 +4,13 @@ from __future__ import annotations
 import time
 
 import grpc
+import orjson
 from aiohttp import web
 
 from services.common import grpc_server, redis_conn
 from services.common.keystore import KeyStore
 from services.edge.auth import Authenticator
+from services.edge import openapi
 from services.edge.config import EdgeConfig
 from services.edge.dialects.anthropic_messages import AnthropicMessages
 from services.edge.dialects.openai_chat import OpenAIChat
@@ -29,6 +31,15 @@ REDIS = web.AppKey("redis", object)
 
 async def _healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
+
+
+def _openapi_handler():
+    body = orjson.dumps(openapi.build())
+
+    async def handler(_request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    return handler
 
 
 def create_app(cfg: EdgeConfig) -> web.Application:
@@ -65,6 +76,7 @@ def create_app(cfg: EdgeConfig) -> web.Application:
     app.router.add_delete("/api/v1/keys/{key_id}", keys_api.revoke)
     app.router.add_get("/api/v1/usage", usage.get)
     app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/openapi.json", _openapi_handler())
 
     async def close_peers(app: web.Application) -> None:
         for channel in app[CHANNELS]:

@@ -1,0 +1,91 @@
+"""The OpenAPI 3.1 document of the edge's HTTP surface, served at /openapi.json.
+
+Request schemas come from the same pydantic models that validate requests, so the document cannot
+drift from what the edge accepts; a fuzz test (tests/e2e/test_openapi_fuzz.py) drives the live edge
+from it. Each endpoint is one `Operation` row in `OPERATIONS`; add a row when you add a route.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from services.edge.dialects.anthropic_messages import MessagesRequest
+from services.edge.dialects.openai_completions import CompletionRequest
+from services.edge.embeddings_api import EmbeddingRequest
+from services.edge.keys_api import KeyCreate, KeyUpdate
+from services.edge.schemas import ChatCompletionRequest
+
+ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["message", "type"],
+    "properties": {"message": {"type": "string"}, "type": {"type": "string"},
+                   "param": {"type": ["string", "null"]}, "code": {"type": ["string", "null"]}}}}}
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    summary: str
+    body: type[BaseModel] | None = None
+    query: dict[str, dict] = field(default_factory=dict)
+    """Query parameter name -> JSON schema."""
+    public: bool = False
+    streams: bool = False
+
+
+_PERIOD = {"type": "string", "enum": ["day", "week", "month"]}
+OPERATIONS: list[Operation] = [
+    Operation("post", "/v1/chat/completions", "Chat completion (SSE when stream=true)", ChatCompletionRequest, streams=True),
+    Operation("post", "/v1/completions", "Legacy text completion, served by chat upstreams", CompletionRequest, streams=True),
+    Operation("post", "/v1/messages", "Anthropic-compatible Messages API", MessagesRequest, streams=True),
+    Operation("post", "/v1/embeddings", "Embeddings", EmbeddingRequest),
+    Operation("get", "/v1/models", "Models this key may use"),
+    Operation("get", "/v1/models/{model}", "One model"),
+    Operation("post", "/api/v1/keys", "Create a virtual key (master key); the token is shown once", KeyCreate),
+    Operation("get", "/api/v1/keys", "List virtual keys (master key)", query={"workspace": {"type": "string"}}),
+    Operation("get", "/api/v1/keys/{key_id}", "One virtual key (master key)"),
+    Operation("patch", "/api/v1/keys/{key_id}", "Update a virtual key (master key)", KeyUpdate),
+    Operation("delete", "/api/v1/keys/{key_id}", "Revoke a virtual key (master key)"),
+    Operation("get", "/api/v1/usage", "Usage totals and by-model breakdown", query={"period": _PERIOD}),
+    Operation("get", "/healthz", "Liveness", public=True),
+]
+
+
+def build(operations: list[Operation] = OPERATIONS) -> dict:
+    schemas: dict = {"Error": ERROR}
+    paths: dict = {}
+    for op in operations:
+        entry: dict = {"summary": op.summary, "operationId": f"{op.method}_{op.path.strip('/').replace('/', '_')}",
+                       "responses": {"200": {"description": "OK", "content": _ok_content(op)},
+                                     "default": {"description": "Error in the OpenAI shape",
+                                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}
+        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for n in _path_params(op.path)]
+        params += [{"name": n, "in": "query", "required": False, "schema": s} for n, s in op.query.items()]
+        if params:
+            entry["parameters"] = params
+        if op.body is not None:
+            schema = op.body.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(schema.pop("$defs", {}))
+            schemas[op.body.__name__] = schema
+            entry["requestBody"] = {"required": True, "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}}}}
+        if not op.public:
+            entry["security"] = [{"bearer": []}]
+        paths.setdefault(op.path, {})[op.method] = entry
+    return {"openapi": "3.1.0",
+            "info": {"title": "Tokenyard", "version": "1", "description": "OpenAI-compatible LLM gateway"},
+            "paths": paths,
+            "components": {"schemas": schemas, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}}}
+
+
+def _ok_content(op: Operation) -> dict:
+    content = {"application/json": {"schema": {"type": "object"}}}
+    if op.streams:
+        content["text/event-stream"] = {"schema": {"type": "string"}}
+    return content
+
+
+def _path_params(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{") and part.endswith("}")]
