@@ -130,17 +130,15 @@ class AgentRegistry:
         for path in mask or _MUTABLE:
             if path not in _MUTABLE:
                 raise invalid(f"`{path}` cannot be updated.", param=path)
-            if change.DESCRIPTOR.fields_by_name[path].message_type is None or change.HasField(path):
-                f = agent.DESCRIPTOR.fields_by_name[path]
-                if f.label == f.LABEL_REPEATED:
-                    del getattr(agent, path)[:]
-                    getattr(agent, path).extend(getattr(change, path))
-                elif f.message_type is not None:
+            f = agent.DESCRIPTOR.fields_by_name[path]
+            agent.ClearField(path)
+            if f.is_repeated:
+                getattr(agent, path).extend(getattr(change, path))
+            elif f.message_type is not None:
+                if change.HasField(path):
                     getattr(agent, path).CopyFrom(getattr(change, path))
-                else:
-                    setattr(agent, path, getattr(change, path))
             else:
-                agent.ClearField(path)
+                setattr(agent, path, getattr(change, path))
         _validate(agent)
         agent.updated_at_ms = int(self._clock() * 1000)
         keep = raw if keep_key else {k: v for k, v in raw.items() if k != b"llm_key"}
