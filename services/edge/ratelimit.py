@@ -38,7 +38,9 @@ if refused then
   if t and t[4] then wait = math.max(wait, t[3] - period - now) end
   out[2] = math.ceil(wait)
 end
-for i, s in ipairs({r, t}) do
+local states = {r, t}
+for i = 1, 2 do
+  local s = states[i]
   if s then
     local tat = s[2]
     if not refused then

@@ -1,0 +1,44 @@
+"""GCRA limits on a real Redis: bursts, refusals that cost nothing, refill, settlement."""
+from __future__ import annotations
+
+from services.edge.ratelimit import RateLimiter
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.ms = 1_000_000
+
+    def __call__(self) -> int:
+        return self.ms
+
+
+async def test_rpm_burst_then_refill(redis_client):
+    clock = Clock()
+    limiter = RateLimiter(redis_client, clock)
+    results = [(await limiter.admit("k1", 6, 0, 0)).allowed for _ in range(8)]
+    assert results == [True] * 6 + [False] * 2
+    refused = await limiter.admit("k1", 6, 0, 0)
+    assert refused.headers["x-ratelimit-remaining-requests"] == "0" and int(refused.headers["Retry-After"]) == 10
+    clock.ms += 10_000  # one request's worth of refill (60 s / 6)
+    assert (await limiter.admit("k1", 6, 0, 0)).allowed
+    assert not (await limiter.admit("k1", 6, 0, 0)).allowed
+
+
+async def test_tpm_only_and_settlement(redis_client):
+    limiter = RateLimiter(redis_client, Clock())
+    first = await limiter.admit("k2", 0, 1000, 800)
+    assert first.allowed and first.headers["x-ratelimit-remaining-tokens"] == "200"
+    assert "x-ratelimit-limit-requests" not in first.headers
+    assert not (await limiter.admit("k2", 0, 1000, 300)).allowed
+    await limiter.settle("k2", 1000, -700)  # the call used 100 tokens, not 800
+    second = await limiter.admit("k2", 0, 1000, 300)
+    assert second.allowed and second.headers["x-ratelimit-remaining-tokens"] == "600"
+
+
+async def test_a_refused_request_charges_neither_limit(redis_client):
+    limiter = RateLimiter(redis_client, Clock())
+    assert (await limiter.admit("k3", 10, 100, 90)).allowed
+    refused = await limiter.admit("k3", 10, 100, 50)
+    assert not refused.allowed
+    assert refused.headers["x-ratelimit-remaining-requests"] == "9"
+    assert refused.headers["x-ratelimit-remaining-tokens"] == "10"
