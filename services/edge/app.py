@@ -75,6 +75,9 @@ def create_app(cfg: EdgeConfig) -> web.Application:
     app.router.add_patch("/api/v1/keys/{key_id}", keys_api.update)
     app.router.add_delete("/api/v1/keys/{key_id}", keys_api.revoke)
     app.router.add_get("/api/v1/usage", usage.get)
+    app.router.add_get("/api/v1/usage/summary", usage.summary)
+    app.router.add_get("/api/v1/usage/tiers", usage.tiers)
+    app.router.add_get("/api/v1/agents/{agent_id}/usage", usage.agent)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/openapi.json", _openapi_handler())
 

@@ -1,36 +1,154 @@
-"""GET /api/v1/usage?period=day|week|month: totals and a by-model breakdown from the meter."""
+"""Usage endpoints, JSON or CSV (`?format=csv`), each scoped to what the caller may see.
+
+- `GET /api/v1/usage?period=&key_id=|agent_id=|user=|session_id=&workspace=`: totals, by model, by date
+- `GET /api/v1/agents/{id}/usage?period=`: one agent
+- `GET /api/v1/usage/summary?period=month`: everything, with by-workspace/key/agent/user/session
+- `GET /api/v1/usage/tiers`: tier definitions, this month's use per tier subject, overages
+
+The master key sees everything (and may narrow with `workspace=`); a virtual key sees only its own
+workspace, and asking for another one is 403, so no handler can leak across workspaces by accident.
+Money is integer micro-dollars (`cost_micros`) plus an exact decimal string (`cost_usd`).
+"""
 from __future__ import annotations
+
+import csv
+import io
 
 import grpc
 from aiohttp import web
 
 from services.edge.errors import json_error, rpc_error_response
-from services.edge.middleware import REQUEST_ID
+from services.edge.middleware import PRINCIPAL, REQUEST_ID
 from tokenyard.meter.v1 import meter_pb2, meter_pb2_grpc
 
 PERIODS = {"day": meter_pb2.PERIOD_DAY, "week": meter_pb2.PERIOD_WEEK, "month": meter_pb2.PERIOD_MONTH}
+_POLICIES = {meter_pb2.OVERAGE_POLICY_LOG: "log", meter_pb2.OVERAGE_POLICY_DEGRADE: "degrade",
+             meter_pb2.OVERAGE_POLICY_BLOCK: "block"}
+_CSV_FIELDS = ("date", "model", "requests", "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens",
+               "cost_micros", "cost_usd", "errors")
+_FILTERS = ("key_id", "agent_id", "user", "session_id")
+
+
+def usd(micros: int) -> str:
+    sign, m = ("-", -micros) if micros < 0 else ("", micros)
+    return f"{sign}{m // 1_000_000}.{m % 1_000_000:06d}"
 
 
 def _totals(t: meter_pb2.UsageTotals) -> dict:
     return {"requests": t.requests, "prompt_tokens": t.prompt_tokens, "completion_tokens": t.completion_tokens,
-            "total_tokens": t.total_tokens, "errors": t.errors}
+            "total_tokens": t.total_tokens, "cached_tokens": t.cached_tokens, "cost_micros": t.cost_micros,
+            "cost_usd": usd(t.cost_micros), "errors": t.errors}
+
+
+def _report(resp, period: str) -> dict:
+    return {"period": period, "start_date": resp.start_date, "end_date": resp.end_date,
+            "totals": _totals(resp.totals),
+            "by_model": [{"model": m.model, **_totals(m.totals)} for m in resp.by_model],
+            "by_date": [{"date": d.date, **_totals(d.totals),
+                         "by_model": [{"model": m.model, **_totals(m.totals)} for m in d.by_model]}
+                        for d in resp.by_date]}
+
+
+def _csv(resp, filename: str) -> web.Response:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=_CSV_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    for d in resp.by_date:
+        for m in d.by_model:
+            writer.writerow({"date": d.date, "model": m.model, **_totals(m.totals)})
+    return web.Response(text=out.getvalue(), content_type="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 class UsageHandler:
-    def __init__(self, meter: meter_pb2_grpc.MeterServiceStub) -> None:
+    def __init__(self, meter: meter_pb2_grpc.MeterServiceStub, timeout: float = 10.0) -> None:
         self._meter = meter
+        self._timeout = timeout
+
+    @staticmethod
+    def _scope(request: web.Request) -> tuple[str | None, web.Response | None]:
+        """(workspace to restrict to, or "" for all; a 403 response when the caller may not ask that)."""
+        principal, asked = request[PRINCIPAL], request.query.get("workspace", "")
+        if principal.is_master:
+            return asked, None
+        own = principal.caller.workspace
+        if not own or (asked and asked != own):
+            return None, json_error(403, "This key may only read its own workspace's usage.", code="forbidden",
+                                    param="workspace")
+        return own, None
+
+    @staticmethod
+    def _period_and_format(request: web.Request, default: str) -> tuple[str, str, web.Response | None]:
+        period, fmt = request.query.get("period", default), request.query.get("format", "json")
+        if period not in PERIODS:
+            return period, fmt, json_error(400, "`period` must be one of day, week, month.", param="period",
+                                           code="invalid_value")
+        if fmt not in ("json", "csv"):
+            return period, fmt, json_error(400, "`format` must be json or csv.", param="format", code="invalid_value")
+        return period, fmt, None
+
+    async def _call(self, request: web.Request, rpc, message):
+        try:
+            return await rpc(message, timeout=self._timeout), None
+        except grpc.aio.AioRpcError as err:
+            return None, rpc_error_response(err, {"x-request-id": request[REQUEST_ID]})
 
     async def get(self, request: web.Request) -> web.Response:
-        period = request.query.get("period", "day")
-        if period not in PERIODS:
-            return json_error(400, "`period` must be one of day, week, month.", param="period", code="invalid_value")
-        try:
-            usage = await self._meter.GetUsage(
-                meter_pb2.GetUsageRequest(period=PERIODS[period], key_id=request.query.get("key_id", "")), timeout=10)
-        except grpc.aio.AioRpcError as err:
-            return rpc_error_response(err, {"x-request-id": request[REQUEST_ID]})
+        return await self._usage(request, {f: request.query.get(f, "") for f in _FILTERS})
+
+    async def agent(self, request: web.Request) -> web.Response:
+        return await self._usage(request, {"agent_id": request.match_info["agent_id"]})
+
+    async def _usage(self, request: web.Request, filters: dict[str, str]) -> web.Response:
+        period, fmt, bad = self._period_and_format(request, "day")
+        workspace, denied = self._scope(request)
+        if bad or denied:
+            return bad or denied
+        resp, err = await self._call(request, self._meter.GetUsage, meter_pb2.GetUsageRequest(
+            period=PERIODS[period], workspace=workspace, **filters))
+        if err:
+            return err
+        if fmt == "csv":
+            return _csv(resp, f"usage-{period}-{resp.start_date}.csv")
+        given = {k: v for k, v in filters.items() if v}
+        return web.json_response({"object": "usage", "workspace": workspace or None, "filter": given,
+                                  **_report(resp, period)})
+
+    async def summary(self, request: web.Request) -> web.Response:
+        period, fmt, bad = self._period_and_format(request, "month")
+        workspace, denied = self._scope(request)
+        if bad or denied:
+            return bad or denied
+        resp, err = await self._call(request, self._meter.GetUsageSummary, meter_pb2.GetUsageSummaryRequest(
+            period=PERIODS[period], workspace=workspace))
+        if err:
+            return err
+        if fmt == "csv":
+            return _csv(resp, f"usage-summary-{period}-{resp.start_date}.csv")
+        body = {"object": "usage.summary", "workspace": workspace or None, **_report(resp, period)}
+        for kind in ("workspace", "key", "agent", "user", "session"):
+            if kind == "workspace" and workspace:
+                continue
+            body[f"by_{kind}"] = [{"id": s.id, **_totals(s.totals)} for s in getattr(resp, f"by_{kind}")]
+        return web.json_response(body)
+
+    async def tiers(self, request: web.Request) -> web.Response:
+        workspace, denied = self._scope(request)
+        if denied:
+            return denied
+        resp, err = await self._call(request, self._meter.GetTiers, meter_pb2.GetTiersRequest(workspace=workspace))
+        if err:
+            return err
         return web.json_response({
-            "object": "usage", "period": period, "start_date": usage.start_date, "end_date": usage.end_date,
-            "totals": _totals(usage.totals),
-            "by_model": [{"model": m.model, **_totals(m.totals)} for m in usage.by_model],
+            "object": "usage.tiers", "month": resp.month, "workspace": workspace or None,
+            "tiers": [{"name": t.name, "model": t.model, "monthly_tokens": t.monthly_tokens,
+                       "price_usd": usd(t.price_micros), "overage_policy": _POLICIES.get(t.overage_policy, "log"),
+                       "degrade_to": t.degrade_to or None} for t in resp.tiers],
+            "subjects": [{"tier": s.tier, "subject": s.subject, "workspace": s.workspace,
+                          "tokens_used": s.tokens_used, "tokens_over": s.tokens_over,
+                          "overage_cost_micros": s.overage_cost_micros, "overage_cost_usd": usd(s.overage_cost_micros)}
+                         for s in resp.subjects],
+            "overages": [{"request_id": o.request_id, "tier": o.tier, "subject": o.subject, "workspace": o.workspace,
+                          "tokens_over": o.tokens_over, "cost_micros": o.cost_micros, "at_ms": o.at_ms}
+                         for o in resp.overages],
         })
