@@ -100,7 +100,12 @@ class Supervisor:
                 return current.health(self._clock())
             run = Run(agent.id, agent.process, agent.workspace)
             await self._files.write_config(agent, self._edge_url)
-            await self._spawn(run)
+            try:
+                await self._spawn(run)
+            except OSError:
+                await self._release(run)
+                await self._files.remove_config(agent.id)
+                raise
             self._runs[agent.id] = run
             run.task = asyncio.create_task(self._watch(run))
             log.info("agent_started", agent_id=agent.id, pid=run.pid)
