@@ -1,4 +1,6 @@
-"""Which deployments serve a public model name (exact names first, then `prefix-*` families)."""
+"""Which deployments serve a public model name: exact names first, then `prefix-*` families, after
+resolving aliases. Immutable: `UpstreamBook` builds a new one when registered nodes come or go.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,10 +14,18 @@ class Target:
 
     deployment: Deployment
     upstream_model: str
+    api_key: str | None = None
+    """Per-request key (BYOK) that replaces the deployment's own; None: the deployment's key."""
+
+    @property
+    def name(self) -> str:
+        return self.deployment.name
 
 
 class Registry:
-    def __init__(self, deployments: tuple[Deployment, ...]) -> None:
+    def __init__(self, deployments: tuple[Deployment, ...], aliases: dict[str, str] | None = None) -> None:
+        self.deployments = deployments
+        self._aliases = dict(aliases or {})
         self._exact: dict[str, list[Target]] = {}
         self._families: list[tuple[str, Deployment]] = []
         self._owners: dict[str, str] = {}
@@ -25,13 +35,18 @@ class Registry:
                     self._families.append((route.name[:-1], dep))
                 else:
                     self._exact.setdefault(route.name, []).append(Target(dep, route.upstream))
-                    self._owners.setdefault(route.name, dep.provider)
+                    self._owners.setdefault(route.name, dep.vendor)
         # Longest prefix first, so `fake-slow-*` would win over `fake-*`.
         self._families.sort(key=lambda f: len(f[0]), reverse=True)
         self._cache: dict[str, list[Target]] = {}
 
+    def resolve(self, model: str) -> str:
+        """The canonical group name for `model` (aliases resolved)."""
+        return self._aliases.get(model, model)
+
     def targets(self, model: str) -> list[Target]:
-        """Deployments for `model` in preference order; empty when nobody serves it."""
+        """Deployments for `model` in config order; empty when nobody serves it."""
+        model = self.resolve(model)
         found = self._exact.get(model)
         if found is not None:
             return found
@@ -44,5 +59,9 @@ class Registry:
         return found
 
     def models(self) -> list[tuple[str, str]]:
-        """(public name, owner) for every exactly named model."""
-        return sorted(self._owners.items())
+        """(public name, owner) for every exactly named model and alias."""
+        listed = dict(self._owners)
+        for alias, name in self._aliases.items():
+            if name in listed:
+                listed.setdefault(alias, listed[name])
+        return sorted(listed.items())

@@ -1,20 +1,33 @@
-"""Wires the router (providers, registry, meter channel, reporter) and serves it."""
+"""Wires the router (upstreams, breakers, dispatcher, runners, meter channel, Redis) and serves it."""
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 import grpc
 import structlog
 
-from services.common import grpc_server
+from services.common import grpc_server, redis_conn
+from services.common.pricing import PriceBook
+from services.router.backoff import HedgeBudget
+from services.router.balancer import Balancer
+from services.router.breaker import BreakerStore
 from services.router.chat import ChatRunner
 from services.router.config import Deployment, RouterConfig
+from services.router.dispatcher import Dispatcher
+from services.router.embed import EmbedRunner
+from services.router.health import HealthReporter
+from services.router.metering import Metering
+from services.router.node_registry import NodeRegistry, RegistryPoller
+from services.router.plan import Planner
+from services.router.providers.anthropic_messages import AnthropicMessagesProvider
 from services.router.providers.base import Provider
 from services.router.providers.fake import FakeProvider
 from services.router.providers.openai_chat import OpenAIChatProvider
-from services.router.registry import Registry
 from services.router.servicer import RouterServicer
+from services.router.stats import LocalStats
 from services.router.tokens import TokenCounter
+from services.router.upstreams import UpstreamBook
 from services.router.usage_reporter import UsageReporter
 from tokenyard.meter.v1 import meter_pb2_grpc
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
@@ -26,6 +39,8 @@ SERVICE_NAMES = (router_pb2.DESCRIPTOR.services_by_name["RouterService"].full_na
 def build_provider(dep: Deployment, counter: TokenCounter) -> Provider:
     if dep.provider == "fake":
         return FakeProvider(counter)
+    if dep.provider == "anthropic":
+        return AnthropicMessagesProvider(dep)
     return OpenAIChatProvider(dep)
 
 
@@ -35,39 +50,63 @@ class RouterApp:
     health: object
     port: int
     reporter: UsageReporter
-    providers: dict[str, Provider]
+    book: UpstreamBook
+    breakers: BreakerStore
+    poller: RegistryPoller | None
     meter_channel: grpc.aio.Channel
+    redis: object
 
     async def start(self) -> None:
         self.reporter.start()
+        self.breakers.start()
+        if self.poller is not None:
+            await self.poller.refresh()
+            self.poller.start()
         await self.server.start()
         await grpc_server.set_serving(self.health, SERVICE_NAMES, True)
 
     async def stop(self, grace: float) -> None:
         await grpc_server.drain(self.server, self.health, grace)
+        if self.poller is not None:
+            await self.poller.aclose()
         await self.reporter.close()
-        for provider in self.providers.values():
-            await provider.aclose()
+        await self.breakers.aclose()
+        await self.book.aclose()
         await self.meter_channel.close()
+        if self.redis is not None:
+            await self.redis.aclose()
 
 
-def create_server(cfg: RouterConfig, counter: TokenCounter | None = None) -> RouterApp:
+def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=None, registry_poll: float = 1.0,
+                  prices: PriceBook | None = None, rng: random.Random | None = None) -> RouterApp:
+    """`redis`: a client to use (tests); otherwise one is made from `cfg.redis_url` when set."""
     counter = counter or TokenCounter()
-    registry = Registry(cfg.deployments)
-    providers = {dep.name: build_provider(dep, counter) for dep in cfg.deployments}
+    if redis is None and cfg.redis_url:
+        redis = redis_conn.connect(cfg.redis_url)
+    policy = cfg.routing
+    book = UpstreamBook(cfg.deployments, lambda d: build_provider(d, counter), policy.aliases())
+    stats = LocalStats()
+    breakers = BreakerStore(redis, policy.breaker)
+    dispatcher = Dispatcher(Planner(book, policy), policy, breakers, stats, Balancer(stats, rng),
+                            HedgeBudget(policy.hedge_budget), rng=rng)
     meter_channel = grpc.aio.insecure_channel(cfg.meter_addr, options=grpc_server.CHANNEL_OPTIONS)
     reporter = UsageReporter(meter_pb2_grpc.MeterServiceStub(meter_channel))
-    runner = ChatRunner(registry, providers, reporter, counter)
-    servicer = RouterServicer(runner, registry)
+    metering = Metering(reporter, counter, prices if prices is not None else cfg.prices)
+    runner = ChatRunner(book, dispatcher, metering)
+    embedder = EmbedRunner(runner.book_provider, dispatcher, metering)
+    nodes = NodeRegistry(redis) if redis is not None else None
+    poller = RegistryPoller(nodes, book, registry_poll) if nodes is not None else None
+    servicer = RouterServicer(runner, embedder, book, HealthReporter(book, breakers, stats, policy.breaker), nodes)
     server, health, port = grpc_server.create_server(
         [lambda s: router_pb2_grpc.add_RouterServiceServicer_to_server(servicer, s)], SERVICE_NAMES, cfg.listen)
-    return RouterApp(server, health, port, reporter, providers, meter_channel)
+    return RouterApp(server, health, port, reporter, book, breakers, poller, meter_channel, redis)
 
 
 async def serve(cfg: RouterConfig) -> None:
     app = create_server(cfg)
     await app.start()
-    log.info("router_started", port=app.port, deployments=[d.name for d in cfg.deployments])
+    log.info("router_started", port=app.port, deployments=[d.name for d in cfg.deployments],
+             shared_state="redis" if cfg.redis_url else "local (REDIS_URL unset)")
     await grpc_server.wait_for_stop_signal()
     log.info("router_draining", grace=cfg.shutdown_grace)
     await app.stop(cfg.shutdown_grace)

@@ -5,26 +5,69 @@ import uuid
 
 import grpc
 
-from services.common.errors import GatewayError
+from services.common.errors import GatewayError, invalid
 from services.router.chat import ChatRunner
-from services.router.registry import Registry
+from services.router.embed import EmbedRunner
+from services.router.health import HealthReporter
+from services.router.node_registry import NodeRegistry, RegistrationError
+from services.router.upstreams import UpstreamBook
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
 
 
 class RouterServicer(router_pb2_grpc.RouterServiceServicer):
-    def __init__(self, runner: ChatRunner, registry: Registry) -> None:
+    def __init__(self, runner: ChatRunner, embedder: EmbedRunner, book: UpstreamBook, health: HealthReporter,
+                 nodes: NodeRegistry | None) -> None:
         self._runner = runner
-        self._registry = registry
+        self._embedder = embedder
+        self._book = book
+        self._health = health
+        self._nodes = nodes
 
     async def Chat(self, request: router_pb2.ChatRequest, context: grpc.aio.ServicerContext):
         if not request.request_id:
             request.request_id = f"req_{uuid.uuid4().hex}"
         try:
-            async for message in self._runner.run(request):
+            async for message in self._runner.run(request, context.time_remaining()):
                 yield message
+        except GatewayError as err:
+            await err.abort(context)
+
+    async def Embed(self, request: router_pb2.EmbedRequest, context: grpc.aio.ServicerContext):
+        if not request.request_id:
+            request.request_id = f"req_{uuid.uuid4().hex}"
+        try:
+            return await self._embedder.run(request, context.time_remaining())
         except GatewayError as err:
             await err.abort(context)
 
     async def ListModels(self, request: router_pb2.ListModelsRequest, context: grpc.aio.ServicerContext):
         return router_pb2.ListModelsResponse(
-            models=[router_pb2.ModelInfo(id=name, owned_by=owner) for name, owner in self._registry.models()])
+            models=[router_pb2.ModelInfo(id=name, owned_by=owner) for name, owner in self._book.registry.models()])
+
+    async def GetHealth(self, request: router_pb2.GetHealthRequest, context: grpc.aio.ServicerContext):
+        return await self._health.report()
+
+    async def RegisterUpstream(self, request: router_pb2.RegisterUpstreamRequest, context: grpc.aio.ServicerContext):
+        nodes = await self._registry(context)
+        try:
+            name, ttl = await nodes.register(request.node_id, request.base_url, request.provider or "openai",
+                                             list(request.models), request.capacity, request.weight,
+                                             request.ttl_seconds, request.region, request.tier)
+        except RegistrationError as exc:
+            await invalid(str(exc), str(exc).split(":")[0]).abort(context)
+        return router_pb2.RegisterUpstreamResponse(deployment=name, ttl_seconds=ttl)
+
+    async def Heartbeat(self, request: router_pb2.HeartbeatRequest, context: grpc.aio.ServicerContext):
+        nodes = await self._registry(context)
+        return router_pb2.HeartbeatResponse(known=await nodes.heartbeat(request.node_id, request.ttl_seconds))
+
+    async def DeregisterUpstream(self, request: router_pb2.DeregisterUpstreamRequest,
+                                 context: grpc.aio.ServicerContext):
+        nodes = await self._registry(context)
+        return router_pb2.DeregisterUpstreamResponse(removed=await nodes.deregister(request.node_id))
+
+    async def _registry(self, context: grpc.aio.ServicerContext) -> NodeRegistry:
+        if self._nodes is None:
+            await GatewayError(grpc.StatusCode.FAILED_PRECONDITION, "The upstream registry needs REDIS_URL.",
+                               "invalid_request_error", "registry_unavailable", 400).abort(context)
+        return self._nodes

@@ -81,3 +81,16 @@ def to_openai_body(req: router_pb2.ChatRequest, upstream_model: str) -> dict:
     if req.metadata:
         body["metadata"] = dict(req.metadata)
     return body
+
+
+def embed_body(req: router_pb2.EmbedRequest, upstream_model: str) -> dict:
+    """The body to POST to an OpenAI-compatible /embeddings. Always asks for floats: the router returns
+    float32 values and the edge encodes base64 when the client wants it."""
+    body: dict = orjson.loads(req.extra_json) if req.extra_json else {}
+    inputs = [list(i.tokens) if i.tokens else i.text for i in req.inputs]
+    body.update({"model": upstream_model, "input": inputs, "encoding_format": "float"})
+    if req.HasField("dimensions"):
+        body["dimensions"] = req.dimensions
+    if req.user:
+        body["user"] = req.user
+    return body

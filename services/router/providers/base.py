@@ -27,8 +27,20 @@ class UpstreamError(Exception):
 
 
 class Provider(Protocol):
-    async def stream(self, request: router_pb2.ChatRequest, upstream_model: str) -> AsyncIterator[list[dict]]:
-        """Yields batches of chunk dicts; raises UpstreamError. Cancelling it closes the upstream request."""
+    async def stream(self, request: router_pb2.ChatRequest, upstream_model: str, *,
+                     api_key: str | None = None) -> AsyncIterator[list[dict]]:
+        """Yields batches of chunk dicts; raises UpstreamError. Cancelling it closes the upstream request.
+
+        `api_key` replaces the deployment's own key for this call only (BYOK); credentials are kept
+        apart from the wire format, so the same pooled connections serve every key.
+        """
+        ...
+
+    async def embed(self, request: router_pb2.EmbedRequest, upstream_model: str, *,
+                    api_key: str | None = None) -> dict:
+        """One embeddings call; returns an OpenAI embeddings response body
+        (`{"data": [{"index", "embedding": [floats]}], "model", "usage": {"prompt_tokens", "total_tokens"}}`).
+        Raises UpstreamError; adapters whose upstream has no embeddings raise it with status 404."""
         ...
 
     async def aclose(self) -> None:

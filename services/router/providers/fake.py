@@ -9,10 +9,14 @@
 | fake-no-usage         | echo without usage, so the router counts tokens itself               |
 | fake-error-CODE       | fails before the first token with HTTP CODE (429 carries Retry-After) |
 | fake-cut-after-N      | streams N tokens, then the connection breaks                         |
+| fake-embed[-DIM]      | embeddings: deterministic unit vectors seeded by a hash of the input  |
 """
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import math
+import random
 import time
 from collections.abc import AsyncIterator
 
@@ -40,8 +44,8 @@ class FakeProvider:
         self._counter = counter
         self._clock = clock
 
-    async def stream(self, request: router_pb2.ChatRequest, upstream_model: str,
-                     extra_headers: dict[str, str] | None = None) -> AsyncIterator[list[dict]]:
+    async def stream(self, request: router_pb2.ChatRequest, upstream_model: str, *,
+                     api_key: str | None = None) -> AsyncIterator[list[dict]]:
         model = upstream_model
         if model.startswith("fake-error-"):
             code = _int_suffix(model, "fake-error", 500)
@@ -99,5 +103,29 @@ class FakeProvider:
         first = {"index": 0, "id": "call_fake0", "type": "function", "function": {"name": name, "arguments": ""}}
         return [first] + [{"index": 0, "function": {"arguments": p}} for p in pieces]
 
+    async def embed(self, request: router_pb2.EmbedRequest, upstream_model: str, *,
+                    api_key: str | None = None) -> dict:
+        """Same input, same vector (seeded by a hash of it), so tests and demos can compare results."""
+        model = upstream_model
+        if model.startswith("fake-error-"):
+            code = _int_suffix(model, "fake-error", 500)
+            raise UpstreamError(code, f"fake upstream error {code}", retry_after=1.0 if code == 429 else None)
+        dim = request.dimensions if request.HasField("dimensions") else _int_suffix(model, "fake-embed", 16)
+        data, tokens = [], 0
+        for i, item in enumerate(request.inputs):
+            text = item.text if item.text else " ".join(str(t) for t in item.tokens)
+            tokens += len(item.tokens) if item.tokens else self._counter.count(item.text)
+            data.append({"object": "embedding", "index": i, "embedding": fake_vector(text, dim)})
+        return {"object": "list", "data": data, "model": model,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+
     async def aclose(self) -> None:
         return None
+
+
+def fake_vector(text: str, dim: int) -> list[float]:
+    """A deterministic unit vector for `text` (hash-seeded), like a real model's normalized output."""
+    rng = random.Random(hashlib.sha256(text.encode()).digest())
+    v = [rng.gauss(0.0, 1.0) for _ in range(max(1, dim))]
+    norm = math.sqrt(sum(x * x for x in v)) or 1.0
+    return [x / norm for x in v]

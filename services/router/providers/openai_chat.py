@@ -14,7 +14,7 @@ import orjson
 
 from services.router.config import Deployment
 from services.router.providers.base import UpstreamError
-from services.router.wire import to_openai_body
+from services.router.wire import embed_body, to_openai_body
 from tokenyard.router.v1 import router_pb2
 
 _MAX_ERROR_BODY = 64 * 1024
@@ -69,6 +69,7 @@ class SSEDecoder:
 class OpenAIChatProvider:
     def __init__(self, deployment: Deployment) -> None:
         self._dep = deployment
+        self._base = deployment.base_url
         self._url = deployment.base_url + "/chat/completions"
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         if deployment.api_key:
@@ -86,16 +87,42 @@ class OpenAIChatProvider:
                                                   skip_auto_headers=("User-Agent",))
         return self._session
 
-    async def stream(self, request: router_pb2.ChatRequest, upstream_model: str,
-                     extra_headers: dict[str, str] | None = None) -> AsyncIterator[list[dict]]:
-        body = orjson.dumps(to_openai_body(request, upstream_model))
-        headers = {**self._headers, **extra_headers} if extra_headers else self._headers
+    def _headers_for(self, api_key: str | None) -> dict[str, str]:
+        """The deployment's headers, or (BYOK) the same with the customer's key and never the deployment's."""
+        if api_key is None:
+            return self._headers
+        headers = {k: v for k, v in self._headers.items() if k != "Authorization"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
+        return headers
+
+    async def _post(self, url: str, body: bytes, api_key: str | None) -> aiohttp.ClientResponse:
         try:
-            resp = await self._client().post(self._url, data=body, headers=headers)
+            return await self._client().post(url, data=body, headers=self._headers_for(api_key))
         except asyncio.TimeoutError:
             raise UpstreamError(0, "timed out connecting to the upstream", kind="timeout") from None
         except aiohttp.ClientError as exc:
             raise UpstreamError(0, f"cannot reach the upstream: {type(exc).__name__}", kind="connection") from None
+
+    async def embed(self, request: router_pb2.EmbedRequest, upstream_model: str, *,
+                    api_key: str | None = None) -> dict:
+        resp = await self._post(self._base + "/embeddings", orjson.dumps(embed_body(request, upstream_model)), api_key)
+        try:
+            raw = await resp.read()
+            if resp.status >= 400:
+                raise UpstreamError(resp.status, _error_message(raw[:_MAX_ERROR_BODY], resp.status),
+                                    retry_after=_retry_after(resp.headers))
+            return orjson.loads(raw)
+        except asyncio.TimeoutError:
+            raise UpstreamError(0, "the upstream timed out", kind="timeout") from None
+        except (aiohttp.ClientError, orjson.JSONDecodeError) as exc:
+            raise UpstreamError(0, f"bad embeddings response: {type(exc).__name__}", kind="connection") from None
+        finally:
+            resp.release()
+
+    async def stream(self, request: router_pb2.ChatRequest, upstream_model: str, *,
+                     api_key: str | None = None) -> AsyncIterator[list[dict]]:
+        resp = await self._post(self._url, orjson.dumps(to_openai_body(request, upstream_model)), api_key)
         try:
             if resp.status >= 400:
                 raw = await resp.content.read(_MAX_ERROR_BODY)

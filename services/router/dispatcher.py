@@ -1,0 +1,256 @@
+"""Gets one request an upstream that answers: walks the plan's model groups (fallback chain), orders
+each group's deployments (balancer), lets the shared breakers admit one, retries with full-jitter
+backoff (Retry-After honoured, never past the deadline), hedges a slow first token, and waits for a
+cooling deployment up to a bound before answering 503 with Retry-After.
+
+It is generic over what an attempt is (`Attempts`): for chat, "open the stream and read until the
+first output"; for embeddings, the whole call. The caller finishes the winning lease when it is done.
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+
+from services.common.errors import not_found
+from services.router.backoff import HedgeBudget, retry_delay
+from services.router.balancer import Balancer
+from services.router.breaker import BreakerStore
+from services.router.errors import (AUTH, CONTENT_POLICY, CONTEXT_LENGTH, FATAL, breaker_kind, classify,
+                                    no_deployment_available, to_gateway_error)
+from services.router.plan import Group, Planner
+from services.router.policy import RoutingPolicy
+from services.router.providers.base import UpstreamError
+from services.router.registry import Target
+from services.router.stats import LocalStats
+from tokenyard.common.v1 import common_pb2
+
+log = structlog.get_logger()
+
+
+@dataclass
+class Lease:
+    """One admitted upstream call."""
+
+    target: Target
+    started: float
+    model: str = ""
+    """The model group it serves (differs from the request's model after a fallback)."""
+    hedge: bool = False
+    ttft: float | None = None
+    released: bool = False
+
+
+@dataclass
+class Trace:
+    """What routing did for one request: reported in the final message and the usage record."""
+
+    request_id: str = ""
+    tried: list[str] = field(default_factory=list)
+    attempts: int = 0
+    fallbacks: int = 0
+    hedges: int = 0
+
+
+class Attempts(Protocol):
+    async def call(self, target: Target, deadline: float) -> Any:
+        """One attempt up to its first output; raises UpstreamError."""
+
+    async def discard(self, result: Any) -> None:
+        """Releases a result that lost a hedge race (e.g. closes its stream)."""
+
+    def hedge_lost(self, lease: Lease) -> None:
+        """A losing hedge attempt ended (cancelled or discarded): meter it."""
+
+
+class Dispatcher:
+    def __init__(self, planner: Planner, policy: RoutingPolicy, breakers: BreakerStore, stats: LocalStats,
+                 balancer: Balancer, budget: HedgeBudget, rng: random.Random | None = None,
+                 monotonic: Callable[[], float] = time.monotonic, clock: Callable[[], float] = time.time,
+                 sleep=asyncio.sleep) -> None:
+        self._planner, self._policy, self._breakers = planner, policy, breakers
+        self._stats, self._balancer, self._budget = stats, balancer, budget
+        self._rng = rng or random.Random()
+        self._monotonic, self._clock, self._sleep = monotonic, clock, sleep
+
+    async def run(self, model: str, byok: common_pb2.ProviderCredential | None, deadline: float,
+                  fns: Attempts, trace: Trace) -> tuple[Lease, Any]:
+        groups = self._planner.plan(model, byok)
+        if not groups:
+            raise not_found(f"The model `{model}` does not exist or you do not have access to it.", param="model")
+        wait_until = min(deadline, self._monotonic() + self._policy.cooldown_wait)
+        while True:
+            found, reopen, last_error = await self._walk(groups, byok, deadline, fns, trace)
+            if found is not None:
+                return found
+            if last_error is not None:
+                raise to_gateway_error(last_error)
+            # Nothing admitted anywhere: every deployment is cooling down. Wait for the first to reopen.
+            delay = (reopen - self._clock()) if reopen is not None else None
+            if delay is None or self._monotonic() + delay > wait_until:
+                raise no_deployment_available(delay)
+            await self._sleep(max(0.01, delay))
+
+    async def _walk(self, groups: list[Group], byok, deadline: float, fns: Attempts, trace: Trace):
+        queue, reopen, last_error = list(groups), None, None
+        while queue:
+            group = queue.pop(0)
+            failed: set[str] = set()
+            not_before: dict[str, float] = {}
+            counted = False
+            for n in range(max(1, self._policy.retry.attempts)):
+                lease, group_reopen = await self._admit(group, failed, trace)
+                if lease is None:
+                    reopen = group_reopen if reopen is None or (group_reopen or reopen) < reopen else reopen
+                    break
+                if group.fallback and not counted:
+                    trace.fallbacks, counted = trace.fallbacks + 1, True
+                try:
+                    return (lease, await self._attempt(group, lease, fns, trace, deadline, failed)), None, None
+                except UpstreamError as err:
+                    last_error, cls = err, classify(err)
+                    log.warning("upstream_attempt_failed", request_id=trace.request_id, deployment=lease.target.name,
+                                status=err.status, kind=err.kind, error=err.message, attempt=trace.attempts)
+                    if cls == FATAL:
+                        raise to_gateway_error(err) from None
+                    if cls in (CONTEXT_LENGTH, CONTENT_POLICY):
+                        names = (group.policy.context_window_fallbacks if cls == CONTEXT_LENGTH
+                                 else group.policy.content_policy_fallbacks)
+                        queue = [g for g in self._planner.groups(names, byok)]
+                        if not queue:
+                            raise to_gateway_error(err) from None
+                        break
+                    if err.retry_after is not None:
+                        not_before[lease.target.name] = self._monotonic() + err.retry_after
+                    if cls == AUTH or n + 1 >= self._policy.retry.attempts:
+                        continue
+                    if not await self._backoff(n, group, failed, not_before, deadline):
+                        break
+        return None, reopen, last_error
+
+    async def _backoff(self, n: int, group: Group, failed: set[str], not_before: dict[str, float],
+                       deadline: float) -> bool:
+        """Sleeps before retry n+1; False when the deadline does not allow it (move on instead)."""
+        now = self._monotonic()
+        fresh = [t for t in group.targets if t.name not in failed]
+        # Retry-After binds the deployment that sent it: it only matters when no other one is left.
+        floor = None if fresh else min((not_before.get(t.name, now) - now for t in group.targets), default=None)
+        delay = retry_delay(n, self._policy.retry, self._rng, floor if floor and floor > 0 else None, deadline - now)
+        if delay is None:
+            return False
+        await self._sleep(delay)
+        return True
+
+    async def _admit(self, group: Group, failed: set[str], trace: Trace,
+                     hedge: bool = False) -> tuple[Lease | None, float | None]:
+        cands = [t for t in group.targets if t.name not in failed]
+        if not cands:
+            if hedge:
+                return None, None
+            cands = list(group.targets)
+        open_hint = {t.name for t in cands if self._breakers.seen.get(t.name, ("closed",))[0] == "open"}
+        ordered = self._balancer.order(cands, group.policy.strategy, open_hint)
+        name, reopen = await self._breakers.acquire([t.name for t in ordered])
+        if name is None:
+            return None, reopen
+        target = next(t for t in ordered if t.name == name)
+        self._stats.started(name)
+        if not hedge:
+            self._budget.earn()
+        trace.attempts += 1
+        trace.tried.append(name)
+        return Lease(target, self._monotonic(), group.model, hedge=hedge), None
+
+    async def _attempt(self, group: Group, lease: Lease, fns: Attempts, trace: Trace, deadline: float,
+                       failed: set[str]) -> Any:
+        tasks = {asyncio.ensure_future(self._call(fns, lease, deadline, failed)): lease}
+        try:
+            hp = group.policy.hedge
+            if hp.enabled and trace.hedges < hp.max and len(group.targets) > 1:
+                delay = (self._stats.p95_ttft(lease.target.name) if hp.p95 else None) or hp.delay
+                done, _ = await asyncio.wait(tasks, timeout=delay) if delay > 0 else (set(), set())
+                if not done and self._budget.try_spend():
+                    second, _ = await self._admit(group, failed | {lease.target.name}, trace, hedge=True)
+                    if second is not None:
+                        trace.hedges += 1
+                        log.info("hedge_started", request_id=trace.request_id, deployment=second.target.name,
+                                 slow=lease.target.name, after_s=round(delay, 3))
+                        tasks[asyncio.ensure_future(self._call(fns, second, deadline, failed))] = second
+            return await self._first_success(tasks, fns)
+        finally:
+            for t in tasks:
+                if not t.done():
+                    t.cancel()
+
+    async def _first_success(self, tasks: dict[asyncio.Future, Lease], fns: Attempts) -> Any:
+        pending, last = dict(tasks), None
+        while pending:
+            done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            winner = None
+            for t in done:
+                lease = pending.pop(t)
+                if t.exception() is not None:
+                    last = t.exception()
+                elif winner is None:
+                    winner = t.result()
+                    lease.hedge = False  # whichever wins is the request's answer, even if it was the hedge
+                else:
+                    await fns.discard(t.result())
+                    self._lost(lease, fns)
+            if winner is not None:
+                for t in pending:
+                    t.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                for lease in pending.values():
+                    self._lost(lease, fns)
+                return winner
+        if isinstance(last, UpstreamError):
+            raise last
+        raise last if last is not None else RuntimeError("no attempt ran")
+
+    def _lost(self, lease: Lease, fns: Attempts) -> None:
+        lease.hedge = True
+        self._release(lease)
+        fns.hedge_lost(lease)
+
+    async def _call(self, fns: Attempts, lease: Lease, deadline: float, failed: set[str]) -> Any:
+        name = lease.target.name
+        try:
+            result = await fns.call(lease.target, deadline)
+        except asyncio.CancelledError:
+            self._release(lease)
+            raise
+        except UpstreamError as err:
+            failed.add(name)
+            self._release(lease)
+            cls = classify(err)
+            if cls in (FATAL, CONTEXT_LENGTH, CONTENT_POLICY):
+                self._breakers.record(name, True)  # the upstream is alive; the request was the problem
+            else:
+                self._stats.observe_failure(name)
+                self._breakers.record(name, False, breaker_kind(err), force_open=cls == AUTH)
+            raise
+        lease.ttft = self._monotonic() - lease.started
+        self._stats.observe_ttft(name, lease.ttft)
+        return result
+
+    def _release(self, lease: Lease) -> None:
+        if not lease.released:
+            lease.released = True
+            self._stats.finished(lease.target.name)
+
+    def finish(self, lease: Lease, error: UpstreamError | None = None) -> None:
+        """The winning attempt ended: count it for health and balancing (a mid-stream break is a failure)."""
+        name = lease.target.name
+        self._release(lease)
+        if error is None:
+            self._breakers.record(name, True, latency=self._monotonic() - lease.started, ttft=lease.ttft)
+        else:
+            self._stats.observe_failure(name)
+            self._breakers.record(name, False, breaker_kind(error))
+

@@ -1,0 +1,83 @@
+"""The router's side of metering: one usage record per request (and one per losing hedge), the
+token usage of a stream (as reported, or counted when the upstream reports none), and its cost.
+
+A losing hedge is billed by its upstream for the prompt it read, so it gets its own record under
+`<request_id>-hedge<n>`: the meter's idempotency (by request id) then keeps both records.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from services.common.pricing import PriceBook
+from services.router.coalesce import StreamState
+from services.router.dispatcher import Lease, Trace
+from services.router.tokens import TokenCounter
+from services.router.usage_reporter import UsageReporter
+from tokenyard.common.v1 import common_pb2
+from tokenyard.meter.v1 import meter_pb2
+from tokenyard.router.v1 import router_pb2
+
+
+class Record:
+    """Book-keeping of one request for its usage record."""
+
+    __slots__ = ("model", "deployment", "status", "ttft", "usage", "started_ms", "t0")
+
+    def __init__(self, model: str, started_ms: int, t0: float) -> None:
+        self.model, self.deployment, self.status = model, "", "error"
+        self.ttft: float | None = None
+        self.usage: common_pb2.Usage | None = None
+        self.started_ms, self.t0 = started_ms, t0
+
+
+class Metering:
+    def __init__(self, reporter: UsageReporter, counter: TokenCounter, prices: PriceBook | None = None,
+                 clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._reporter = reporter
+        self._counter = counter
+        self._prices = prices or PriceBook()
+        self._clock = clock
+        self._monotonic = monotonic
+
+    def start(self, req) -> Record:
+        return Record(req.model, int(self._clock() * 1000), self._monotonic())
+
+    def cost_micros(self, deployment: str, usage: common_pb2.Usage | None, model: str = "") -> int:
+        return self._prices.cost_micros(model, deployment, usage) if usage is not None and model else 0
+
+    def usage(self, req: router_pb2.ChatRequest, state: StreamState) -> common_pb2.Usage:
+        u = state.usage
+        if u:
+            prompt_details = u.get("prompt_tokens_details") or {}
+            cached = prompt_details.get("cached_tokens") or 0
+            prompt, completion = int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0)
+            return common_pb2.Usage(prompt_tokens=prompt, completion_tokens=completion,
+                                    total_tokens=int(u.get("total_tokens") or prompt + completion),
+                                    cached_tokens=int(cached))
+        prompt, completion = self._counter.prompt_tokens(req), self._counter.count("".join(state.text))
+        return common_pb2.Usage(prompt_tokens=prompt, completion_tokens=completion,
+                                total_tokens=prompt + completion, estimated=True)
+
+    def finish(self, req, record: Record, trace: Trace) -> None:
+        self._reporter.submit(self._usage_record(req.request_id, req, record.deployment, record.usage,
+                                                 record.status, record, record.ttft))
+
+    def hedge_lost(self, req, lease: Lease, trace: Trace) -> None:
+        """The upstream read the prompt before it was cancelled: bill an estimate of it."""
+        prompt = self._counter.prompt_tokens(req) if isinstance(req, router_pb2.ChatRequest) else 0
+        usage = common_pb2.Usage(prompt_tokens=prompt, total_tokens=prompt, estimated=True)
+        record = Record(lease.model or req.model, int(self._clock() * 1000), lease.started)
+        self._reporter.submit(self._usage_record(f"{req.request_id}-hedge{trace.hedges}", req, lease.target.name,
+                                                 usage, "hedge_lost", record, lease.ttft))
+
+    def embed(self, req: router_pb2.EmbedRequest, record: Record) -> None:
+        self._reporter.submit(self._usage_record(req.request_id, req, record.deployment, record.usage,
+                                                 record.status, record, None))
+
+    def _usage_record(self, request_id: str, req, deployment: str, usage, status: str, record: Record,
+                      ttft: float | None) -> meter_pb2.UsageRecord:
+        return meter_pb2.UsageRecord(
+            request_id=request_id, caller=req.caller, model=record.model, deployment=deployment,
+            usage=usage or common_pb2.Usage(), latency_ms=int((self._monotonic() - record.t0) * 1000),
+            ttft_ms=int(ttft * 1000) if ttft is not None else 0, status=status, started_at_ms=record.started_ms)

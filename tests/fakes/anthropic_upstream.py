@@ -1,0 +1,114 @@
+"""A fake Anthropic Messages API (`POST /v1/messages`, streaming) on loopback, speaking the wire format
+as Anthropic documents it: `event:`/`data:` SSE lines with message_start, content_block_start/delta/
+stop (text_delta, input_json_delta), message_delta (stop_reason, usage), message_stop, ping, error.
+
+It checks what a real server checks (x-api-key, anthropic-version, max_tokens, alternating roles,
+no system role inside messages) and records each request. Behaviour follows the model name:
+
+  claude-echo (default) | claude-tool | claude-max-tokens | claude-stop-seq | claude-overloaded (error event)
+  | claude-http-CODE (HTTP error before the stream)
+"""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import orjson
+from aiohttp import web
+
+
+@dataclass
+class FakeAnthropicUpstream:
+    api_key: str = "sk-ant-test"
+    requests: list[dict] = field(default_factory=list)
+    headers: list[dict] = field(default_factory=list)
+    runner: web.AppRunner | None = None
+    port: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    async def start(self) -> "FakeAnthropicUpstream":
+        app = web.Application()
+        app.router.add_post("/v1/messages", self._messages)
+        self.runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self.runner:
+            await self.runner.cleanup()
+
+    @staticmethod
+    def _error(status: int, kind: str, message: str) -> web.Response:
+        return web.json_response({"type": "error", "error": {"type": kind, "message": message}}, status=status)
+
+    def _invalid(self, request: web.Request, body: dict) -> web.Response | None:
+        if request.headers.get("x-api-key") != self.api_key:
+            return self._error(401, "authentication_error", "invalid x-api-key")
+        if not request.headers.get("anthropic-version"):
+            return self._error(400, "invalid_request_error", "anthropic-version header is required")
+        if not isinstance(body.get("max_tokens"), int):
+            return self._error(400, "invalid_request_error", "max_tokens: Field required")
+        roles = [m.get("role") for m in body.get("messages", [])]
+        if not roles or roles[0] != "user" or any(r not in ("user", "assistant") for r in roles) \
+                or any(a == b for a, b in zip(roles, roles[1:])):
+            return self._error(400, "invalid_request_error", "messages: roles must alternate, starting with user")
+        return None
+
+    async def _messages(self, request: web.Request) -> web.StreamResponse:
+        body = orjson.loads(await request.read())
+        self.requests.append(body)
+        self.headers.append(dict(request.headers))
+        model = body.get("model", "")
+        if model.startswith("claude-http-"):
+            code = int(model.rsplit("-", 1)[1])
+            return self._error(code, "overloaded_error" if code == 529 else "api_error", f"injected {code}")
+        invalid = self._invalid(request, body)
+        if invalid is not None:
+            return invalid
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+
+        async def event(kind: str, data: dict) -> None:
+            await resp.write(f"event: {kind}\n".encode() + b"data: " + orjson.dumps({"type": kind, **data}) + b"\n\n")
+
+        await event("message_start", {"message": {
+            "id": "msg_fake01", "type": "message", "role": "assistant", "content": [], "model": model,
+            "stop_reason": None, "stop_sequence": None,
+            "usage": {"input_tokens": 10, "output_tokens": 1, "cache_read_input_tokens": 4,
+                      "cache_creation_input_tokens": 2}}})
+        await event("ping", {})
+        if model == "claude-overloaded":
+            await event("error", {"error": {"type": "overloaded_error", "message": "Overloaded"}})
+            return resp
+        if model == "claude-tool":
+            stop = await self._tool_use(event, body)
+        else:
+            await event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
+            for piece in ("Hello", " from", " Claude"):
+                await event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": piece}})
+                await asyncio.sleep(0)
+            await event("content_block_stop", {"index": 0})
+            stop = {"claude-max-tokens": "max_tokens", "claude-stop-seq": "stop_sequence"}.get(model, "end_turn")
+        await event("message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None},
+                                      "usage": {"output_tokens": 7}})
+        await event("message_stop", {})
+        return resp
+
+    @staticmethod
+    async def _tool_use(event, body: dict) -> str:
+        name = (body.get("tools") or [{"name": "get_weather"}])[0]["name"]
+        await event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
+        await event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": "Checking."}})
+        await event("content_block_stop", {"index": 0})
+        await event("content_block_start", {"index": 1, "content_block": {
+            "type": "tool_use", "id": "toolu_01", "name": name, "input": {}}})
+        for part in ('{"location": ', '"Paris", "unit"', ': "celsius"}'):
+            await event("content_block_delta", {"index": 1, "delta": {"type": "input_json_delta", "partial_json": part}})
+        await event("content_block_stop", {"index": 1})
+        return "tool_use"
