@@ -157,3 +157,13 @@ def test_every_setting_the_deploy_files_pass_is_one_the_code_reads(compose):
     # OTEL_* are read by the OpenTelemetry SDK; TOKENYARD_RUNTIME_ADDR is the edge's runtime peer (issue 8).
     unread = {v for v in passed if not v.startswith("OTEL_") and not re.search(rf"\b{v}\b", code)}
     assert unread <= {"TOKENYARD_RUNTIME_ADDR"}
+
+
+def test_what_a_service_writes_lands_on_a_named_volume(compose):
+    written = {"router": ["TOKENYARD_USAGE_SPOOL"], "runtime": ["TOKENYARD_RUNTIME_STATE", "DRIVE_STORAGE_PATH"]}
+    for name, variables in written.items():
+        svc = compose["services"][name]
+        mounts = [v.split(":") for v in svc["volumes"]]
+        assert all(volume in compose["volumes"] for volume, _ in mounts)
+        for var in variables:
+            assert any(Path(svc["environment"][var]).is_relative_to(path) for _, path in mounts), var

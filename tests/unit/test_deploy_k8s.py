@@ -170,3 +170,16 @@ def test_pods_outlast_the_drain_and_never_run_as_root():
         for c in pod["containers"]:
             assert c["securityContext"]["allowPrivilegeEscalation"] is False
             assert c["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+# Where services write; their defaults point into the source tree, which is read-only in the pods.
+WRITTEN_PATHS = {"router": ["TOKENYARD_USAGE_SPOOL"], "runtime": ["TOKENYARD_RUNTIME_STATE", "DRIVE_STORAGE_PATH"]}
+
+
+@pytest.mark.parametrize("service", sorted(WRITTEN_PATHS))
+def test_what_a_service_writes_lands_on_a_writable_volume(service):
+    c = container(service)
+    env = {e["name"]: e.get("value") for e in c["env"]}
+    writable = [m["mountPath"] for m in c["volumeMounts"] if not m.get("readOnly")]
+    for var in WRITTEN_PATHS[service]:
+        assert any(Path(env[var]).is_relative_to(mount) for mount in writable), var
