@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -59,7 +60,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     settings = QUICK if args.quick else FULL
-    started = time.perf_counter()
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
+    notes: list[str] = []
     upstream, port = start_upstream(args.upstream_workers)
     try:
         with tempfile.TemporaryDirectory(prefix="tokenyard-bench-") as tmp:
@@ -68,13 +70,15 @@ def main() -> int:
                 through = Target("tokenyard", mesh.http_port, key, mesh_processes(mesh))
                 idle = through.procs.rss()
                 direct = Target("direct", port, "", ProcessGroup({f"upstream{i}": p.pid for i, p in enumerate(upstream)}))
-                notes: list[str] = []
                 results = uvloop.run(measure(direct, through, settings, notes))
             finally:
                 mesh.stop()
     finally:
         stop_all(upstream)
     results["tokenyard"].update({f"d.rss_idle.{k}": v / 2**20 for k, v in idle.items()})
+    # Other work on the box skews every figure; the report says how busy it was.
+    notes.append(f"1-minute load average: {load_before:.2f} before the run, {os.getloadavg()[0]:.2f} after "
+                 f"({os.cpu_count()} CPUs).")
     paths = report.write(args.out, results, settings, args.quick, notes, time.perf_counter() - started,
                          args.upstream_workers)
     print(report.summary(results))

@@ -152,7 +152,8 @@ def write(out: Path, results, settings: dict, quick: bool, notes: list[str], sec
         f"{dur.stream:g} s (streams). Everything on one box: generator, {workers} upstream process(es), "
         "edge, router, meter, Redis. Tokenyard runs with master-key auth, metering through the meter and "
         "its router as configured at this commit. Direct CPU = the upstream's; Tokenyard CPU = edge + router + "
-        "meter + Redis.", "",
+        "meter + Redis (+ runtime when the mesh runs it). The direct throughput row is the bench upstream's own "
+        "capacity, measured with the same generator.", "",
         *table(results), "",
         "## Memory per service", "", *memory_table(t), "",
         "## Load generator CPU (ms per request)", "",
