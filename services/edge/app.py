@@ -10,7 +10,7 @@ from aiohttp import web
 from services.common import grpc_server, redis_conn
 from services.common.keystore import KeyStore
 from services.edge.auth import Authenticator
-from services.edge import openapi
+from services.edge import agents_api, openapi
 from services.edge.config import EdgeConfig
 from services.edge.dialects.anthropic_messages import AnthropicMessages
 from services.edge.dialects.openai_chat import OpenAIChat
@@ -24,6 +24,7 @@ from services.edge.relay import ChatRelay
 from services.edge.usage_api import UsageHandler
 from tokenyard.meter.v1 import meter_pb2_grpc
 from tokenyard.router.v1 import router_pb2_grpc
+from tokenyard.runtime.v1 import runtime_pb2_grpc
 
 CHANNELS = web.AppKey("channels", list)
 REDIS = web.AppKey("redis", object)
@@ -46,6 +47,7 @@ def create_app(cfg: EdgeConfig) -> web.Application:
     # Channels are long-lived, one per peer per process; gRPC reconnects them on its own.
     router_channel = grpc.aio.insecure_channel(cfg.router_addr, options=grpc_server.CHANNEL_OPTIONS)
     meter_channel = grpc.aio.insecure_channel(cfg.meter_addr, options=grpc_server.CHANNEL_OPTIONS)
+    runtime_channel = grpc.aio.insecure_channel(cfg.runtime_addr, options=grpc_server.CHANNEL_OPTIONS)
     redis = redis_conn.connect(cfg.redis_url)
     keys = KeyStore(redis)
     router = router_pb2_grpc.RouterServiceStub(router_channel)
@@ -58,7 +60,7 @@ def create_app(cfg: EdgeConfig) -> web.Application:
 
     app = web.Application(client_max_size=cfg.max_body_bytes,
                           middlewares=[make_middleware(Authenticator(cfg.master_key, keys))])
-    app[CHANNELS] = [router_channel, meter_channel]
+    app[CHANNELS] = [router_channel, meter_channel, runtime_channel]
     app[REDIS] = redis
 
     # OpenAI-compatible surface
@@ -78,6 +80,7 @@ def create_app(cfg: EdgeConfig) -> web.Application:
     app.router.add_get("/api/v1/usage/summary", usage.summary)
     app.router.add_get("/api/v1/usage/tiers", usage.tiers)
     app.router.add_get("/api/v1/agents/{agent_id}/usage", usage.agent)
+    agents_api.register(app, runtime_pb2_grpc.RuntimeServiceStub(runtime_channel), cfg.request_timeout)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/openapi.json", _openapi_handler())
 

@@ -16,6 +16,8 @@ class EdgeConfig:
     port: int = 8080
     router_addr: str = "127.0.0.1:50051"
     meter_addr: str = "127.0.0.1:50052"
+    runtime_addr: str = "127.0.0.1:50053"
+    """TOKENYARD_RUNTIME_ADDR: agents, sessions, agent chat, drive."""
     max_body_bytes: int = 8 * 1024 * 1024
     """Larger request bodies get 413."""
     max_messages: int = 2048
@@ -36,6 +38,7 @@ class EdgeConfig:
             port=env_int("TOKENYARD_HTTP_PORT", 8080),
             router_addr=env_str("TOKENYARD_ROUTER_ADDR", "127.0.0.1:50051"),
             meter_addr=env_str("TOKENYARD_METER_ADDR", "127.0.0.1:50052"),
+            runtime_addr=env_str("TOKENYARD_RUNTIME_ADDR", "127.0.0.1:50053"),
             max_body_bytes=env_int("TOKENYARD_MAX_BODY_BYTES", 8 * 1024 * 1024),
             max_messages=env_int("TOKENYARD_MAX_MESSAGES", 2048),
             request_timeout=env_float("TOKENYARD_REQUEST_TIMEOUT", 600.0),
