@@ -229,8 +229,9 @@ class Dispatcher:
             failed.add(name)
             self._release(lease)
             cls = classify(err)
-            if cls in (FATAL, CONTEXT_LENGTH, CONTENT_POLICY):
-                self._breakers.record(name, True)  # the upstream is alive; the request was the problem
+            if cls in (FATAL, CONTEXT_LENGTH, CONTENT_POLICY) or (cls == AUTH and lease.target.api_key is not None):
+                # The upstream is alive; the request (or a customer's own key) was the problem.
+                self._breakers.record(name, True)
             else:
                 self._stats.observe_failure(name)
                 self._breakers.record(name, False, breaker_kind(err), force_open=cls == AUTH)

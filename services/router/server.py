@@ -1,6 +1,7 @@
 """Wires the router (upstreams, breakers, dispatcher, runners, meter channel, Redis) and serves it."""
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import dataclass
 
@@ -78,7 +79,8 @@ class RouterApp:
 
 
 def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=None, registry_poll: float = 1.0,
-                  prices: PriceBook | None = None, rng: random.Random | None = None) -> RouterApp:
+                  prices: PriceBook | None = None, rng: random.Random | None = None,
+                  sleep=asyncio.sleep) -> RouterApp:
     """`redis`: a client to use (tests); otherwise one is made from `cfg.redis_url` when set."""
     counter = counter or TokenCounter()
     if redis is None and cfg.redis_url:
@@ -88,7 +90,7 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
     stats = LocalStats()
     breakers = BreakerStore(redis, policy.breaker)
     dispatcher = Dispatcher(Planner(book, policy), policy, breakers, stats, Balancer(stats, rng),
-                            HedgeBudget(policy.hedge_budget), rng=rng)
+                            HedgeBudget(policy.hedge_budget), rng=rng, sleep=sleep)
     meter_channel = grpc.aio.insecure_channel(cfg.meter_addr, options=grpc_server.CHANNEL_OPTIONS)
     reporter = UsageReporter(meter_pb2_grpc.MeterServiceStub(meter_channel))
     metering = Metering(reporter, counter, prices if prices is not None else cfg.prices)
