@@ -111,7 +111,7 @@ class Dispatcher:
                 if group.fallback and not counted:
                     trace.fallbacks, counted = trace.fallbacks + 1, True
                 try:
-                    return (lease, await self._attempt(group, lease, fns, trace, deadline, failed)), None, None
+                    return await self._attempt(group, lease, fns, trace, deadline, failed), None, None
                 except UpstreamError as err:
                     last_error, cls = err, classify(err)
                     log.warning("upstream_attempt_failed", request_id=trace.request_id, deployment=lease.target.name,
@@ -167,7 +167,8 @@ class Dispatcher:
         return Lease(target, self._monotonic(), group.model, hedge=hedge), None
 
     async def _attempt(self, group: Group, lease: Lease, fns: Attempts, trace: Trace, deadline: float,
-                       failed: set[str]) -> Any:
+                       failed: set[str]) -> tuple[Lease, Any]:
+        """(winning lease, its result): the first attempt to produce output, hedged when it is slow."""
         tasks = {asyncio.ensure_future(self._call(fns, lease, deadline, failed)): lease}
         try:
             hp = group.policy.hedge
@@ -187,7 +188,7 @@ class Dispatcher:
                 if not t.done():
                     t.cancel()
 
-    async def _first_success(self, tasks: dict[asyncio.Future, Lease], fns: Attempts) -> Any:
+    async def _first_success(self, tasks: dict[asyncio.Future, Lease], fns: Attempts) -> tuple[Lease, Any]:
         pending, last = dict(tasks), None
         while pending:
             done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
@@ -197,7 +198,7 @@ class Dispatcher:
                 if t.exception() is not None:
                     last = t.exception()
                 elif winner is None:
-                    winner = t.result()
+                    winner = (lease, t.result())
                     lease.hedge = False  # whichever wins is the request's answer, even if it was the hedge
                 else:
                     await fns.discard(t.result())
