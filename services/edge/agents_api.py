@@ -28,8 +28,22 @@ class BadRequest(Exception):
         self.response = response
 
 
+_WRITE_ONLY = frozenset({"apiKey", "authToken"})
+
+
+def _drop_write_only(value):
+    if isinstance(value, dict):
+        return {k: _drop_write_only(v) for k, v in value.items() if k not in _WRITE_ONLY}
+    if isinstance(value, list):
+        return [_drop_write_only(v) for v in value]
+    return value
+
+
 def to_json(message: Message) -> dict:
-    return json_format.MessageToDict(message, always_print_fields_with_no_presence=True)
+    """Proto3 JSON (camelCase, every field shown) without the write-only secret fields, which are always
+    empty on the way out and would only suggest a key could be read back."""
+    return _drop_write_only(json_format.MessageToDict(message, always_print_fields_with_no_presence=True,
+                                                      unquote_int64_if_possible=True))
 
 
 async def json_body(request: web.Request) -> dict:

@@ -136,27 +136,31 @@ class AgentChat:
                            % (primary.id, "; ".join(errors)), "upstream_error", "agent_chain_failed", 502)
 
     async def _relay(self, first, rest, agent: runtime_pb2.Agent, primary_id: str, session, req):
+        """Relays one agent's answer. The session is written before the final message goes out: a client
+        (the edge) may cancel the call as soon as it has the final, and the turn must already be saved."""
         text: list[str] = []
-        msg, final = first, None
+        msg = first
         try:
-            while True:
+            while msg is not grpc.aio.EOF:
                 text.extend(d.content for d in msg.deltas if d.index == 0)
-                yield msg
                 if msg.HasField("final"):
-                    final = msg.final
-                    break
+                    if session is not None and not msg.final.error.code:
+                        await self._record(session.id, req, agent, primary_id, "".join(text), msg.final)
+                    yield msg
+                    return
+                yield msg
                 msg = await (anext(rest, grpc.aio.EOF) if agent.kind == runtime_pb2.AGENT_KIND_REMOTE else rest.read())
-                if msg is grpc.aio.EOF:
-                    break
         finally:
             if hasattr(rest, "cancel") and not rest.done():
                 rest.cancel()
             elif hasattr(rest, "aclose"):
                 await rest.aclose()
-        if session is not None and final is not None and not final.error.code:
-            meta = {"deployment": final.deployment}
-            if agent.id != primary_id:
-                meta["fallback_for"] = primary_id
-            await self._sessions.append(session.id, [
-                *(runtime_pb2.SessionMessage(role=m.role, content=m.content) for m in req.messages),
-                runtime_pb2.SessionMessage(role="assistant", content="".join(text), agent_id=agent.id, metadata=meta)])
+
+    async def _record(self, sid: str, req, agent: runtime_pb2.Agent, primary_id: str, answer: str,
+                      final: router_pb2.ChatFinal) -> None:
+        meta = {"deployment": final.deployment}
+        if agent.id != primary_id:
+            meta["fallback_for"] = primary_id
+        await self._sessions.append(sid, [
+            *(runtime_pb2.SessionMessage(role=m.role, content=m.content) for m in req.messages),
+            runtime_pb2.SessionMessage(role="assistant", content=answer, agent_id=agent.id, metadata=meta)])

@@ -91,16 +91,38 @@ def _open_log(path: Path):
     return open(path, "ab", buffering=0)
 
 
-async def spawn(argv: list[str], cwd: str | None, env: dict[str, str], log_path: Path) -> asyncio.subprocess.Process:
+async def spawn(argv: list[str], cwd: str | None, env: dict[str, str], log_path: Path) -> subprocess.Popen:
     """Starts `argv` as a new session with stdout+stderr appended to `log_path` (a file, not a pipe,
     so the agent keeps logging while no runtime is reading, and a re-adopted agent's output is still
-    there)."""
-    log = await asyncio.to_thread(_open_log, log_path)
+    there).
+
+    The stdlib's Popen (run in a thread) does fork/setsid/exec in C; spawning through the event loop
+    (uvloop) instead crashed children of this multi-threaded gRPC process now and then.
+    """
+    def start() -> subprocess.Popen:
+        with _open_log(log_path) as log:
+            return subprocess.Popen(argv, cwd=cwd or None, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+    return await asyncio.to_thread(start)
+
+
+async def wait_exit(pid: int, poll: float = 0.2) -> None:
+    """Returns when `pid` has exited (or is a zombie): a pidfd wakes the loop at once where the kernel has
+    them (Linux 5.3+); polling is the fallback."""
     try:
-        return await asyncio.create_subprocess_exec(*argv, cwd=cwd or None, env=env, stdin=subprocess.DEVNULL,
-                                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        while start_ticks(pid) is not None:
+            await asyncio.sleep(poll)
+        return
+    loop = asyncio.get_running_loop()
+    exited = asyncio.Event()
+    loop.add_reader(fd, exited.set)
+    try:
+        await exited.wait()
     finally:
-        log.close()
+        loop.remove_reader(fd)
+        os.close(fd)
 
 
 async def terminate_group(pgid: int, grace: float, poll: float = 0.05) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
 import time
 from dataclasses import dataclass, field
 
@@ -44,7 +45,7 @@ class Run:
     adopted: bool = False
     key_id: str = ""
     token: str = field(default="", repr=False)
-    proc: asyncio.subprocess.Process | None = None
+    proc: subprocess.Popen | None = None
     stopping: bool = False
     task: asyncio.Task | None = None
 
@@ -132,9 +133,10 @@ class Supervisor:
 
     async def _wait_exit(self, run: Run) -> int | None:
         if run.proc is not None:
-            return await run.proc.wait()
+            await processes.wait_exit(run.proc.pid, self._poll)
+            return await asyncio.to_thread(run.proc.wait)  # already exited: this only reaps it
         while processes.alive(run.pid, run.ticks):
-            await asyncio.sleep(self._poll)
+            await processes.wait_exit(run.pid, self._poll)
         return None  # not our child: the exit code went to its new parent
 
     async def _watch(self, run: Run) -> None:
