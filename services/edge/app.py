@@ -16,6 +16,7 @@ from services.edge.dialects.anthropic_messages import AnthropicMessages
 from services.edge.dialects.openai_chat import OpenAIChat
 from services.edge.dialects.openai_completions import OpenAICompletions
 from services.edge.embeddings_api import EmbeddingsHandler
+from services.edge.health_api import UpstreamHealthHandler
 from services.edge.keys_api import KeysHandler
 from services.edge.middleware import make_middleware
 from services.edge.models_api import ModelsHandler
@@ -81,6 +82,7 @@ def create_app(cfg: EdgeConfig) -> web.Application:
     app.router.add_get("/api/v1/usage/tiers", usage.tiers)
     app.router.add_get("/api/v1/agents/{agent_id}/usage", usage.agent)
     agents_api.register(app, runtime_pb2_grpc.RuntimeServiceStub(runtime_channel), cfg.request_timeout)
+    app.router.add_get("/api/v1/health/upstreams", UpstreamHealthHandler(router).get)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/openapi.json", _openapi_handler())
 
