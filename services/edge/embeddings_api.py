@@ -17,14 +17,15 @@ from services.edge.translate import describe
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
 
 MAX_INPUTS = 2048
+Token = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 class EmbeddingRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
     model: Annotated[str, Field(min_length=1, max_length=256)]
     input: StrictStr | Annotated[list[StrictStr], Field(min_length=1, max_length=MAX_INPUTS)] \
-        | Annotated[list[int], Field(min_length=1)] \
-        | Annotated[list[Annotated[list[int], Field(min_length=1)]], Field(min_length=1, max_length=MAX_INPUTS)]
+        | Annotated[list[Token], Field(min_length=1)] \
+        | Annotated[list[Annotated[list[Token], Field(min_length=1)]], Field(min_length=1, max_length=MAX_INPUTS)]
     encoding_format: Annotated[str, Field(pattern="^(float|base64)$")] = "float"
     dimensions: Annotated[int, Field(ge=1, le=65536)] | None = None
     user: StrictStr | None = None
@@ -71,7 +72,11 @@ class EmbeddingsHandler:
         if body.dimensions is not None:
             req.dimensions = body.dimensions
         if body.model_extra:
-            req.extra_json = orjson.dumps(body.model_extra).decode()
+            try:
+                req.extra_json = orjson.dumps(body.model_extra).decode()
+            except TypeError:
+                return json_error(400, "A value in the request cannot be represented (a number out of range?).",
+                                  code="invalid_value")
         try:
             resp = await self._router.Embed(req, timeout=self._timeout)
         except grpc.aio.AioRpcError as err:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import orjson
 from pydantic import ValidationError
 
+from services.edge.dialects.base import Invalid
 from services.edge.schemas import ChatCompletionRequest, ChatMessage, Tool
 from tokenyard.common.v1 import common_pb2
 from tokenyard.router.v1 import router_pb2
@@ -39,7 +40,10 @@ def describe(err: ValidationError) -> tuple[str, str, str]:
 
 
 def _json(value) -> str:
-    return orjson.dumps(value).decode() if value else ""
+    try:
+        return orjson.dumps(value).decode() if value else ""
+    except TypeError:  # e.g. an integer beyond 64 bits inside a free-form object
+        raise Invalid("A value in the request cannot be represented (a number out of range?).") from None
 
 
 def _extra(model) -> str:
@@ -92,5 +96,5 @@ def to_chat_request(body: ChatCompletionRequest, request_id: str, caller: common
         req.metadata.update(body.metadata)
     extra = {k: v for k, v in (body.model_extra or {}).items() if k not in _EDGE_ONLY}
     if extra:
-        req.extra_json = orjson.dumps(extra).decode()
+        req.extra_json = _json(extra)
     return req

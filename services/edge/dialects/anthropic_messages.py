@@ -16,6 +16,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from services.edge.dialects.base import Invalid, Parsed, estimate_tokens
+from services.edge.schemas import TokenCount
 from services.edge.translate import describe
 from tokenyard.common.v1 import common_pb2
 from tokenyard.router.v1 import router_pb2
@@ -56,13 +57,13 @@ class ATool(BaseModel):
 class MessagesRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
     model: Annotated[str, Field(min_length=1, max_length=256)]
-    max_tokens: Annotated[int, Field(ge=1)]
+    max_tokens: TokenCount
     messages: Annotated[list[AMessage], Field(min_length=1)]
     system: StrictStr | list[Block] | None = None
     stop_sequences: list[StrictStr] | None = None
     temperature: Annotated[float, Field(ge=0, le=1)] | None = None
     top_p: Annotated[float, Field(ge=0, le=1)] | None = None
-    top_k: Annotated[int, Field(ge=0)] | None = None
+    top_k: Annotated[int, Field(ge=0, le=10**6)] | None = None
     stream: bool = False
     tools: list[ATool] | None = None
     tool_choice: dict[str, Any] | None = None
@@ -201,6 +202,14 @@ class AnthropicMessages:
         except ValidationError as exc:
             message, param, code = describe(exc)
             raise Invalid(message, param, code) from None
+        try:
+            req = self._request(body, request_id, caller)
+        except TypeError:  # an integer beyond 64 bits inside a free-form object (tool input, schema)
+            raise Invalid("A value in the request cannot be represented (a number out of range?).") from None
+        return Parsed(req, body.stream, True, estimate_tokens(req))
+
+    @staticmethod
+    def _request(body: MessagesRequest, request_id: str, caller: common_pb2.Caller) -> router_pb2.ChatRequest:
         req = router_pb2.ChatRequest(request_id=request_id, model=body.model, caller=caller,
                                      messages=_messages(body), max_tokens=body.max_tokens,
                                      tool_choice_json=_tool_choice(body.tool_choice))
@@ -216,7 +225,7 @@ class AnthropicMessages:
             req.user = body.metadata["user_id"]
         if body.top_k is not None:
             req.extra_json = orjson.dumps({"top_k": body.top_k}).decode()
-        return Parsed(req, body.stream, True, estimate_tokens(req))
+        return req
 
     def writer(self, parsed: Parsed, first: router_pb2.ChatResponse) -> _Writer:
         return _Writer(_new_id(), first.model or parsed.request.model)

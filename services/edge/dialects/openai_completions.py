@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, Valida
 from services.edge.completions_format import usage_dict
 from services.edge.dialects.base import Invalid, Parsed, estimate_tokens
 from services.edge.dialects.openai_chat import openai_error
-from services.edge.schemas import StreamOptions
+from services.edge.schemas import Int64, StreamOptions, TokenCount
 from services.edge.translate import describe
 from tokenyard.common.v1 import common_pb2
 from tokenyard.router.v1 import router_pb2
@@ -28,9 +28,9 @@ _DONE = b"data: [DONE]\n\n"
 class CompletionRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
     model: Annotated[str, Field(min_length=1, max_length=256)]
-    prompt: StrictStr | list[StrictStr] | list[int] | list[list[int]]
+    prompt: StrictStr | list[StrictStr] | list[Int64] | list[list[Int64]]
     suffix: StrictStr | None = None
-    max_tokens: Annotated[int, Field(ge=1)] | None = 16
+    max_tokens: TokenCount | None = 16
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
     top_p: Annotated[float, Field(ge=0, le=1)] | None = None
     n: Annotated[int, Field(ge=1, le=16)] | None = None
@@ -44,7 +44,7 @@ class CompletionRequest(BaseModel):
     best_of: Annotated[int, Field(ge=1, le=20)] | None = None
     logit_bias: dict[str, float] | None = None
     user: StrictStr | None = None
-    seed: int | None = None
+    seed: Int64 | None = None
 
 
 def _prompt_text(prompt: Any) -> str:
