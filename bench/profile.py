@@ -1,6 +1,6 @@
-"""`python -m bench.profile [--stream]`: py-spy the edge and router under concurrency-64 load.
+"""`python -m bench.profile [--stream]`: py-spy the edge, router and meter under concurrency-64 load.
 
-Writes collapsed stacks to bench/results/profile-<service>.txt and prints, per service, the functions
+Writes collapsed stacks to bench/results/profile-<service>.txt (git-ignored) and prints, per service, the functions
 with the most samples on their own (self) and in their subtree (inclusive), and the idle CPU.
 """
 from __future__ import annotations
@@ -41,6 +41,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--model", default="bench-1")
     parser.add_argument("--stream", action="store_true")
+    parser.add_argument("--native", action="store_true", help="include C frames (gRPC core, uvloop)")
     args = parser.parse_args()
     upstream, port = start_upstream(2)
     try:
@@ -58,11 +59,12 @@ def main() -> int:
                 load.start()
                 time.sleep(1)
                 spies = {}
-                for name in ("edge", "router"):
+                for name in ("edge", "router", "meter"):
                     out = RESULTS / f"profile-{name}.txt"
+                    out.unlink(missing_ok=True)
                     spies[name] = (subprocess.Popen(
                         [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking", "--format", "raw",
-                         "-r", "200", "-d", str(args.seconds), "-o", str(out), "--pid", str(mesh.procs[name].pid)],
+                         "-r", "200", *(["--native"] if args.native else []), "-d", str(args.seconds), "-o", str(out), "--pid", str(mesh.procs[name].pid)],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out)
                 for name, (proc, out) in spies.items():
                     proc.wait()
