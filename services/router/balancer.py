@@ -29,12 +29,12 @@ class Balancer:
 
     def _deprioritised(self, t: Target, open_hint: set[str]) -> bool:
         cap = t.deployment.max_concurrency
-        return t.deployment.name in open_hint or bool(cap and self._stats.get(t.deployment.name).inflight >= cap)
+        return t.key in open_hint or bool(cap and self._stats.get(t.key).inflight >= cap)
 
     def _p2c(self, targets: list[Target]) -> list[Target]:
         """Two random candidates, the lower score first; the rest by score as fallbacks within the group."""
         a, b = self._rng.sample(range(len(targets)), 2)
-        score = {i: self._stats.score(t.deployment.name, t.deployment.weight) for i, t in enumerate(targets)}
+        score = {i: self._stats.score(t.key, t.deployment.weight) for i, t in enumerate(targets)}
         first, second = (a, b) if score[a] <= score[b] else (b, a)
         rest = sorted((i for i in range(len(targets)) if i not in (a, b)), key=score.__getitem__)
         return [targets[i] for i in (first, second, *rest)]

@@ -100,7 +100,7 @@ class Dispatcher:
         queue, reopen, last_error = list(groups), None, None
         while queue:
             group = queue.pop(0)
-            failed: set[str] = set()
+            failed: set[str] = set()  # target keys that failed in this request
             not_before: dict[str, float] = {}
             counted = False
             for n in range(max(1, self._policy.retry.attempts)):
@@ -126,7 +126,7 @@ class Dispatcher:
                             raise to_gateway_error(err) from None
                         break
                     if err.retry_after is not None:
-                        not_before[lease.target.name] = self._monotonic() + err.retry_after
+                        not_before[lease.target.key] = self._monotonic() + err.retry_after
                     if cls == AUTH or n + 1 >= self._policy.retry.attempts:
                         continue
                     if not await self._backoff(n, group, failed, not_before, deadline):
@@ -137,9 +137,9 @@ class Dispatcher:
                        deadline: float) -> bool:
         """Sleeps before retry n+1; False when the deadline does not allow it (move on instead)."""
         now = self._monotonic()
-        fresh = [t for t in group.targets if t.name not in failed]
+        fresh = [t for t in group.targets if t.key not in failed]
         # Retry-After binds the deployment that sent it: it only matters when no other one is left.
-        floor = None if fresh else min((not_before.get(t.name, now) - now for t in group.targets), default=None)
+        floor = None if fresh else min((not_before.get(t.key, now) - now for t in group.targets), default=None)
         delay = retry_delay(n, self._policy.retry, self._rng, floor if floor and floor > 0 else None, deadline - now)
         if delay is None:
             return False
@@ -148,22 +148,22 @@ class Dispatcher:
 
     async def _admit(self, group: Group, failed: set[str], trace: Trace,
                      hedge: bool = False) -> tuple[Lease | None, float | None]:
-        cands = [t for t in group.targets if t.name not in failed]
+        cands = [t for t in group.targets if t.key not in failed]
         if not cands:
             if hedge:
                 return None, None
             cands = list(group.targets)
-        open_hint = {t.name for t in cands if self._breakers.seen.get(t.name, ("closed",))[0] == "open"}
+        open_hint = {t.key for t in cands if self._breakers.seen.get(t.key, ("closed",))[0] == "open"}
         ordered = self._balancer.order(cands, group.policy.strategy, open_hint)
-        name, reopen = await self._breakers.acquire([t.name for t in ordered])
-        if name is None:
+        key, reopen = await self._breakers.acquire([t.key for t in ordered])
+        if key is None:
             return None, reopen
-        target = next(t for t in ordered if t.name == name)
-        self._stats.started(name)
+        target = next(t for t in ordered if t.key == key)
+        self._stats.started(key)
         if not hedge:
             self._budget.earn()
         trace.attempts += 1
-        trace.tried.append(name)
+        trace.tried.append(target.name)
         return Lease(target, self._monotonic(), group.model, hedge=hedge), None
 
     async def _attempt(self, group: Group, lease: Lease, fns: Attempts, trace: Trace, deadline: float,
@@ -173,10 +173,10 @@ class Dispatcher:
         try:
             hp = group.policy.hedge
             if hp.enabled and trace.hedges < hp.max and len(group.targets) > 1:
-                delay = (self._stats.p95_ttft(lease.target.name) if hp.p95 else None) or hp.delay
+                delay = (self._stats.p95_ttft(lease.target.key) if hp.p95 else None) or hp.delay
                 done, _ = await asyncio.wait(tasks, timeout=delay) if delay > 0 else (set(), set())
                 if not done and self._budget.try_spend():
-                    second, _ = await self._admit(group, failed | {lease.target.name}, trace, hedge=True)
+                    second, _ = await self._admit(group, failed | {lease.target.key}, trace, hedge=True)
                     if second is not None:
                         trace.hedges += 1
                         log.info("hedge_started", request_id=trace.request_id, deployment=second.target.name,
@@ -220,7 +220,7 @@ class Dispatcher:
         fns.hedge_lost(lease)
 
     async def _call(self, fns: Attempts, lease: Lease, deadline: float, failed: set[str]) -> Any:
-        name = lease.target.name
+        name = lease.target.key
         try:
             result = await fns.call(lease.target, deadline)
         except asyncio.CancelledError:
@@ -244,11 +244,11 @@ class Dispatcher:
     def _release(self, lease: Lease) -> None:
         if not lease.released:
             lease.released = True
-            self._stats.finished(lease.target.name)
+            self._stats.finished(lease.target.key)
 
     def finish(self, lease: Lease, error: UpstreamError | None = None) -> None:
         """The winning attempt ended: count it for health and balancing (a mid-stream break is a failure)."""
-        name = lease.target.name
+        name = lease.target.key
         self._release(lease)
         if error is None:
             self._breakers.record(name, True, latency=self._monotonic() - lease.started, ttft=lease.ttft)

@@ -21,6 +21,12 @@ class Target:
     def name(self) -> str:
         return self.deployment.name
 
+    @property
+    def key(self) -> str:
+        """The unit breakers and load signals track: one model on one deployment. A deployment that fails
+        for one model (withdrawn, overloaded) may serve its others fine, so they are judged apart."""
+        return f"{self.deployment.name}/{self.upstream_model}"
+
 
 class Registry:
     def __init__(self, deployments: tuple[Deployment, ...], aliases: dict[str, str] | None = None) -> None:

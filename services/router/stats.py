@@ -42,6 +42,9 @@ class LocalStats:
             s = self._by_name[name] = DeploymentStats()
         return s
 
+    def names(self) -> list[str]:
+        return list(self._by_name)
+
     def started(self, name: str) -> None:
         self.get(name).inflight += 1
 

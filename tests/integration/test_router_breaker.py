@@ -34,7 +34,7 @@ async def test_breaker_opens_after_n_failures_and_recovers_through_half_open(red
         h = await _health(r, "a")
         assert (h.breaker_state, h.status, h.consecutive_failures) == ("open", "unhealthy", 3)
         assert h.errors_by_kind["http_5xx"] == 3
-        assert (await redis_client.hget(key("a"), "st")) == b"open"
+        assert (await redis_client.hget(key("a/m"), "st")) == b"open"
         # Open: refused without calling the upstream, 503 with Retry-After.
         calls = up.count()
         try:
@@ -52,7 +52,7 @@ async def test_breaker_opens_after_n_failures_and_recovers_through_half_open(red
             pass
         assert up.count() == calls + 1
         await r.app.breakers.flush()
-        assert float(await redis_client.hget(key("a"), "cd")) == 800  # doubled after the failed probe
+        assert float(await redis_client.hget(key("a/m"), "cd")) == 800  # doubled after the failed probe
         # The upstream heals; after the longer cooldown the probe succeeds and closes the breaker.
         up.status = 0
         await asyncio.sleep(0.85)
