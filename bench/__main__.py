@@ -21,7 +21,7 @@ from bench.procstats import ProcessGroup
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FULL = dict(reps=3, durations=Durations(rate=3.0, throughput=5.0, stream=3.0), hold=1000)
-QUICK = dict(reps=1, durations=Durations(rate=1.5, throughput=2.0, stream=1.5), hold=1000)
+QUICK = dict(reps=1, durations=Durations(rate=1.0, throughput=2.0, stream=1.0), hold=1000)
 
 
 def _median(samples: dict[str, list[float]]) -> dict[str, float]:
