@@ -62,7 +62,7 @@ class Ledger:
     def cost(self, r: meter_pb2.UsageRecord) -> int:
         return self._pricing.cost_micros(r.model, r.deployment, r.usage)
 
-    def queue_apply(self, pipe, r: meter_pb2.UsageRecord, cost_micros: int) -> None:
+    def queue_apply(self, pipe, r: meter_pb2.UsageRecord, cost_micros: int):
         """Adds the record's script call to a pipeline; its result is 1 (applied) or 0 (duplicate)."""
         keys_, args = self._script_args(r, cost_micros)
         # Awaiting a pipeline command only queues it.
