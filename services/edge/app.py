@@ -9,6 +9,7 @@ from aiohttp import web
 
 from services.common import grpc_server, redis_conn
 from services.common.keystore import KeyStore
+from services.edge.admission import Admission
 from services.edge.auth import Authenticator
 from services.edge import agents_api, openapi
 from services.edge.config import EdgeConfig
@@ -52,7 +53,8 @@ def create_app(cfg: EdgeConfig) -> web.Application:
     redis = redis_conn.connect(cfg.redis_url)
     keys = KeyStore(redis)
     router = router_pb2_grpc.RouterServiceStub(router_channel)
-    relay = ChatRelay(cfg, router, RateLimiter(redis, lambda: int(time.time() * 1000)))
+    meter = meter_pb2_grpc.MeterServiceStub(meter_channel)
+    relay = ChatRelay(cfg, router, RateLimiter(redis, lambda: int(time.time() * 1000)), Admission(meter))
     chat, completions, messages = OpenAIChat(cfg.max_messages), OpenAICompletions(), AnthropicMessages()
     embeddings = EmbeddingsHandler(router, relay)
     models = ModelsHandler(router)

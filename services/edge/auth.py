@@ -28,7 +28,9 @@ class Principal:
         return self.record is None
 
     def may_use(self, model: str) -> bool:
-        return self.record is None or not self.record.models or model in self.record.models
+        # `tier/<name>` is decided by the meter (the key's tier, quota and overage policy).
+        return (self.record is None or not self.record.models or model in self.record.models
+                or model.startswith("tier/"))
 
     def owns_workspace(self, workspace: str) -> bool:
         return self.record is None or self.record.workspace == workspace

@@ -16,6 +16,19 @@ def usage_dict(u: common_pb2.Usage) -> dict:
     return out
 
 
+def routing_dict(final: router_pb2.ChatFinal) -> dict:
+    """Tokenyard's extension on the last chunk: who served the answer, how, and what it cost."""
+    return {"deployment": final.deployment, "attempts": final.attempts, "fallbacks": final.fallbacks,
+            "hedges": final.hedges, "tried": list(final.tried_deployments),
+            "cost_micros": final.cost_micros, "cost_usd": final.cost_micros / 1_000_000}
+
+
+def routing_headers(final: router_pb2.ChatFinal) -> dict[str, str]:
+    return {"x-tokenyard-deployment": final.deployment, "x-tokenyard-attempts": str(final.attempts),
+            "x-tokenyard-fallbacks": str(final.fallbacks), "x-tokenyard-hedges": str(final.hedges),
+            "x-tokenyard-cost-usd": f"{final.cost_micros / 1_000_000:.6f}"}
+
+
 def _delta(d: router_pb2.ChoiceDelta) -> dict:
     out: dict = {}
     if d.role:
@@ -53,7 +66,7 @@ class ChunkWriter:
 
     def usage(self, final: router_pb2.ChatFinal) -> bytes:
         return self._line({**self._head, "choices": [], "usage": usage_dict(final.usage),
-                           "tokenyard": {"deployment": final.deployment, "attempts": final.attempts}})
+                           "tokenyard": routing_dict(final)})
 
     def error_end(self, final: router_pb2.ChatFinal, open_choices: set[int]) -> bytes:
         """The mid-stream failure ending: a chunk with finish_reason "error" and the usage so far, then an
@@ -61,7 +74,7 @@ class ChunkWriter:
         choices = [{"index": i, "delta": {}, "logprobs": None, "finish_reason": "error"} for i in sorted(open_choices)]
         err = final.error
         head = self._line({**self._head, "choices": choices, "usage": usage_dict(final.usage),
-                           "tokenyard": {"deployment": final.deployment, "attempts": final.attempts}})
+                           "tokenyard": routing_dict(final)})
         event = orjson.dumps({"error": {"message": err.message, "type": err.type, "param": None, "code": err.code}})
         return head + b"event: error\ndata: " + event + b"\n\n"
 

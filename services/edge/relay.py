@@ -21,7 +21,9 @@ from aiohttp import web
 from services.edge.config import EdgeConfig
 from services.edge.dialects.base import Dialect, Invalid, Parsed
 from services.edge.errors import from_rpc_error
+from services.edge.admission import Admission
 from services.edge.auth import Principal
+from services.edge.completions_format import routing_headers
 from services.edge.middleware import PRINCIPAL, REQUEST_ID
 from services.edge.ratelimit import RateLimiter
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
@@ -36,10 +38,12 @@ def _err(message: str, type_: str, code: str, param: str | None = None) -> dict:
 
 
 class ChatRelay:
-    def __init__(self, cfg: EdgeConfig, router: router_pb2_grpc.RouterServiceStub, limiter: RateLimiter) -> None:
+    def __init__(self, cfg: EdgeConfig, router: router_pb2_grpc.RouterServiceStub, limiter: RateLimiter,
+                 admission: Admission) -> None:
         self._cfg = cfg
         self._router = router
         self._limiter = limiter
+        self._admission = admission
         self._background: set[asyncio.Task] = set()
 
     async def handle(self, request: web.Request, dialect: Dialect) -> web.StreamResponse:
@@ -53,6 +57,15 @@ class ChatRelay:
         refused = await self.admit(principal, parsed.request.model, parsed.estimated_tokens, headers)
         if refused is not None:
             return dialect.error(*refused, headers)
+        admitted = None
+        if self._admission.needed(principal, parsed.request.model):
+            admitted = await self._admission.admit(principal, parsed)
+            if isinstance(admitted, tuple):
+                status_code, error, extra = admitted
+                return dialect.error(status_code, error, {**headers, **extra})
+            budget_capped = self._apply_admission(parsed, admitted, headers)
+        else:
+            budget_capped = False
         call = self._router.Chat(parsed.request, timeout=self._cfg.request_timeout)
         status, final = "error", None
         try:
@@ -61,12 +74,14 @@ class ChatRelay:
             except grpc.aio.AioRpcError as err:
                 code, body, extra = from_rpc_error(err)
                 status = err.code().name
+                if admitted is not None and admitted.reserved_micros:
+                    self._admission.release(parsed.request.request_id, principal.caller.workspace)
                 return dialect.error(code, body["error"], {**headers, **extra})
             if first is grpc.aio.EOF:
                 return dialect.error(502, _err("The upstream returned no answer.", "upstream_error", "empty_stream"),
                                      headers)
             if parsed.stream:
-                resp, final = await self._stream(request, dialect, parsed, call, first, headers)
+                resp, final = await self._stream(request, dialect, parsed, call, first, headers, budget_capped)
             else:
                 resp, final = await self._assemble(dialect, parsed, call, first, headers)
             status = "ok" if final is not None and not final.error.code else "error"
@@ -109,11 +124,35 @@ class ChatRelay:
         return _err(f"Rate limit reached for this key; retry in {headers['Retry-After']}s.", "rate_limit_error",
                     "rate_limit_exceeded")
 
-    async def _stream(self, request, dialect, parsed: Parsed, call, first, headers: dict):
+    @staticmethod
+    def _apply_admission(parsed: Parsed, admitted, headers: dict) -> bool:
+        """Routes to the model the meter chose; caps output at what the budget affords. True when capped."""
+        req = parsed.request
+        if admitted.model:
+            req.model = admitted.model
+        if admitted.served_tier:
+            headers["x-tokenyard-tier"] = admitted.served_tier
+        if admitted.degraded:
+            headers["x-tokenyard-degraded"] = "true"
+        if admitted.remaining_micros >= 0:
+            headers["x-tokenyard-budget-remaining-usd"] = f"{admitted.remaining_micros / 1_000_000:.6f}"
+        allowance = admitted.completion_token_allowance
+        if not allowance:
+            return False
+        field = "max_completion_tokens" if req.HasField("max_completion_tokens") else "max_tokens"
+        asked = getattr(req, field) if req.HasField(field) else 0
+        if asked and asked <= allowance:
+            return False
+        # The upstream stops at what the budget affords; that stop is then reported as a budget stop.
+        setattr(req, field, allowance)
+        return True
+
+    async def _stream(self, request, dialect, parsed: Parsed, call, first, headers: dict, budget_capped: bool):
         resp = web.StreamResponse(headers={**SSE_HEADERS, **headers})
         await resp.prepare(request)
         writer = dialect.writer(parsed, first)
         msg = first
+        budget_hit = False
         while True:
             if msg is grpc.aio.EOF:
                 await resp.write(writer.fail(None, _err("The stream ended unexpectedly; the answer is incomplete.",
@@ -121,12 +160,20 @@ class ChatRelay:
                 return resp, None
             if msg.HasField("final"):
                 final = msg.final
+                if budget_hit and not final.error.code:
+                    final.error.CopyFrom(router_pb2.ChatError(
+                        type="insufficient_quota", code="budget_exceeded",
+                        message="The budget ran out during this answer; it is incomplete."))
                 if final.error.code:
                     await resp.write(writer.fail(final, _err(final.error.message, final.error.type, final.error.code)))
                 else:
                     await resp.write(writer.finish(final, parsed.include_usage))
                 return resp, final
             if msg.deltas:
+                if budget_capped:
+                    for d in msg.deltas:
+                        if d.finish_reason == "length":  # stopped by the budget cap, not by the client's limit
+                            d.finish_reason, budget_hit = "", True
                 await resp.write(writer.chunk(msg))
             try:
                 msg = await call.read()
@@ -147,7 +194,7 @@ class ChatRelay:
             return dialect.error(502, _err("The upstream answer ended unexpectedly.", "upstream_error",
                                            "stream_interrupted"), headers), None
         final = msg.final
-        headers = {**headers, "x-tokenyard-deployment": final.deployment, "x-tokenyard-attempts": str(final.attempts)}
+        headers = {**headers, **routing_headers(final)}
         if final.error.code:
             return dialect.error(502, _err(final.error.message, final.error.type, final.error.code), headers), final
         body = dialect.body(parsed, first, messages, final)

@@ -41,6 +41,12 @@ deployments:
     api_key: sk-upstream-secret-aaaa
     timeouts: {{connect: 2, first_token: 10, total: 60}}
     models: ["up-*"]
+pricing:
+  models:
+    fake-slow-20: {{input: 100, output: 1000}}
+tiers:
+  economy:  {{model: fake-echo, monthly_tokens: 2000000, price_usd: 5, overage_policy: log}}
+  premium:  {{model: fake-tool-call, monthly_tokens: 60, price_usd: 20, overage_policy: block}}
 """)
     logs = tmp_path_factory.mktemp("logs")
     m = Mesh(env={"TOKENYARD_MASTER_KEY": MASTER_KEY, "TOKENYARD_CONFIG": str(cfg), "REDIS_URL": redis_server.url},

@@ -70,6 +70,11 @@ class FakeProvider:
             words = self._words(request, model)
             cut = _int_suffix(model, "fake-cut-after", 3) if model.startswith("fake-cut-after") else None
             tokens, finish = [], "stop"
+            # Like a real model, stop at the client's output limit with finish_reason "length".
+            limit = request.max_completion_tokens if request.HasField("max_completion_tokens") else (
+                request.max_tokens if request.HasField("max_tokens") else 0)
+            if limit and len(words) > limit:
+                words, finish = words[:limit], "length"
             yield [chunk({"role": "assistant", "content": ""})]
             for i, word in enumerate(words):
                 if cut is not None and i == cut:
