@@ -87,7 +87,9 @@ class ChatRelay:
             status = "ok" if final is not None and not final.error.code else "error"
             return resp
         finally:
-            if not call.done():
+            if final is None and not call.done():
+                # The client left or the stream broke: stop the router (and with it the upstream call).
+                # After the final message the call ends by itself; cancelling it then would race its OK.
                 call.cancel()
                 status = "cancelled" if status == "error" else status
             self.settle(principal, parsed.estimated_tokens, final.usage.total_tokens if final is not None else 0)

@@ -41,6 +41,23 @@ deployments:
     api_key: sk-upstream-secret-aaaa
     timeouts: {{connect: 2, first_token: 10, total: 60}}
     models: ["up-*"]
+  # Failure-injecting models get deployments of their own, so the breakers they trip
+  # (correctly) do not close the healthy deployment other tests use.
+  - name: upstream-e500
+    provider: openai
+    base_url: {upstream.base_url}
+    api_key: sk-upstream-secret-aaaa
+    models: ["up-error-500*"]
+  - name: upstream-e429
+    provider: openai
+    base_url: {upstream.base_url}
+    api_key: sk-upstream-secret-aaaa
+    models: ["up-error-429*"]
+  - name: upstream-cut
+    provider: openai
+    base_url: {upstream.base_url}
+    api_key: sk-upstream-secret-aaaa
+    models: ["up-cut-*"]
 pricing:
   models:
     fake-slow-20: {{input: 100, output: 1000}}
