@@ -41,17 +41,18 @@ def test_fifty_concurrent_requests_against_a_budget_for_ten_admit_at_most_ten(ba
 
 
 def test_stream_that_runs_out_of_budget_ends_with_an_error_event(base_url):
-    # No max_tokens: the meter grants what the budget affords (a few tokens), the edge caps the call there.
-    key = create_key(base_url, workspace="ws-budget-stream", budget_usd=0.004)["key"]
+    # No max_tokens: the meter grants what the budget affords (about 19 tokens at $1000/1M, at least the
+    # meter's 16-token minimum), and the edge caps the call there; the answer would be 30 words.
+    key = create_key(base_url, workspace="ws-budget-stream", budget_usd=0.02)["key"]
     words: list[str] = []
     with openai.OpenAI(base_url=base_url, api_key=key, max_retries=0) as c:
         with pytest.raises(openai.APIError) as exc:
             for chunk in c.chat.completions.create(model="fake-slow-20", stream=True,
-                                                   messages=[{"role": "user", "content": TEN_WORDS}]):
+                                                   messages=[{"role": "user", "content": " ".join(["w"] * 30)}]):
                 words += [chunk.choices[0].delta.content or ""] if chunk.choices else []
     assert not isinstance(exc.value, openai.APIStatusError)  # an SSE error event, not an HTTP refusal
     assert exc.value.body["code"] == "budget_exceeded"
-    assert 1 <= len([w for w in words if w.strip()]) < 10
+    assert 16 <= len([w for w in words if w.strip()]) < 30
 
 
 def test_tier_request_gets_the_tiers_model(base_url):
