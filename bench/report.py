@@ -1,4 +1,5 @@
-"""Writes bench/results/<date>-<commit>.md (direct vs Tokenyard, added, ratio, target, pass/fail) and a PNG plot."""
+"""Writes bench/results/<date>-<commit>.md (direct vs Tokenyard, added, ratio, target, pass/fail), a PNG plot and
+the raw medians as JSON."""
 from __future__ import annotations
 
 import datetime
@@ -9,6 +10,8 @@ import subprocess
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
+import orjson
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
@@ -119,7 +122,9 @@ def plot(results: dict[str, dict[str, float]], path: Path) -> None:
             left.plot(RATES, [r.get(f"a.p{q}@{rate}", math.nan) for rate in RATES], style,
                       label=f"{'Tokenyard' if name == 'tokenyard' else 'direct'} p{q}", alpha=1 if q == 50 else 0.6)
     left.set(xscale="log", yscale="log", xlabel="offered load (requests/s, open loop)", ylabel="latency (ms)",
-             title="Non-streaming latency vs offered load", xticks=list(RATES), xticklabels=[str(r) for r in RATES])
+             title="Non-streaming latency vs offered load")
+    left.set_xticks(list(RATES), [str(r) for r in RATES])
+    left.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     left.legend(fontsize=8)
     groups = [("paced p50", "c.paced.ttft50"), ("paced p99", "c.paced.ttft99"),
               ("unpaced p50", "c.s20.ttft50"), ("unpaced p99", "c.s20.ttft99")]
@@ -127,7 +132,7 @@ def plot(results: dict[str, dict[str, float]], path: Path) -> None:
     for offset, name in ((-0.2, "direct"), (0.2, "tokenyard")):
         right.bar([i + offset for i in x], [results[name].get(k, math.nan) for _, k in groups], 0.4,
                   label="Tokenyard" if name == "tokenyard" else "direct")
-    right.set(xticks=list(x), xticklabels=[g for g, _ in groups], ylabel="time to first token (ms)",
+    right.set(xticks=list(x), xticklabels=[g for g, _ in groups], ylabel="time to first token (ms, log)", yscale="log",
               title="Streaming TTFT, 16 concurrent 20-chunk streams")
     right.legend(fontsize=8)
     fig.tight_layout()
@@ -140,6 +145,8 @@ def write(out: Path, results, settings: dict, quick: bool, notes: list[str], sec
     stem = f"{datetime.date.today().isoformat()}-{_commit()}{'-quick' if quick else ''}"
     md, png = out / f"{stem}.md", out / f"{stem}.png"
     plot(results, png)
+    # The raw medians, so a later change to the table or plot can be re-rendered without re-running.
+    (out / f"{stem}.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
     d, t = results["direct"], results["tokenyard"]
     gen = ["| load | direct | Tokenyard |", "|---|---:|---:|"]
     gen += [f"| {label} | {_fmt(d.get(k))} | {_fmt(t.get(k))} |" for label, k in GENERATOR]
@@ -163,7 +170,7 @@ def write(out: Path, results, settings: dict, quick: bool, notes: list[str], sec
     if notes:
         lines += ["## Notes", "", *[f"- {n}" for n in notes], ""]
     md.write_text("\n".join(lines))
-    return [md, png]
+    return [md, png, out / f"{stem}.json"]
 
 
 def summary(results) -> str:
