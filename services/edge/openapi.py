@@ -35,6 +35,8 @@ class Operation:
 
 
 _PERIOD = {"type": "string", "enum": ["day", "week", "month"]}
+_FORMAT = {"type": "string", "enum": ["json", "csv"]}
+_STR = {"type": "string", "maxLength": 256}
 OPERATIONS: list[Operation] = [
     Operation("post", "/v1/chat/completions", "Chat completion (SSE when stream=true)", ChatCompletionRequest, streams=True),
     Operation("post", "/v1/completions", "Legacy text completion, served by chat upstreams", CompletionRequest, streams=True),
@@ -47,8 +49,17 @@ OPERATIONS: list[Operation] = [
     Operation("get", "/api/v1/keys/{key_id}", "One virtual key (master key)"),
     Operation("patch", "/api/v1/keys/{key_id}", "Update a virtual key (master key)", KeyUpdate),
     Operation("delete", "/api/v1/keys/{key_id}", "Revoke a virtual key (master key)"),
-    Operation("get", "/api/v1/usage", "Usage totals and by-model breakdown", query={"period": _PERIOD}),
+    Operation("get", "/api/v1/usage", "Usage totals with by-model and by-date breakdowns (json or csv)",
+              query={"period": _PERIOD, "format": _FORMAT, "workspace": _STR, "key_id": _STR, "agent_id": _STR,
+                     "user": _STR, "session_id": _STR}),
+    Operation("get", "/api/v1/usage/summary", "Usage across workspaces, keys, agents, users and sessions",
+              query={"period": _PERIOD, "format": _FORMAT, "workspace": _STR}),
+    Operation("get", "/api/v1/usage/tiers", "Managed tiers, their quotas and overage", query={"workspace": _STR}),
+    Operation("get", "/api/v1/agents/{agent_id}/usage", "One agent's usage",
+              query={"period": _PERIOD, "format": _FORMAT, "workspace": _STR}),
+    Operation("get", "/api/v1/health/upstreams", "Breaker state and health of every deployment (master key)"),
     Operation("get", "/healthz", "Liveness", public=True),
+    Operation("get", "/readyz", "Readiness: router and Redis reachable", public=True),
 ]
 
 
@@ -81,7 +92,9 @@ def build(operations: list[Operation] = OPERATIONS) -> dict:
 
 
 def _ok_content(op: Operation) -> dict:
-    content = {"application/json": {"schema": {"type": "object"}}}
+    content: dict = {"application/json": {"schema": {"type": "object"}}}
+    if "format" in op.query:
+        content["text/csv"] = {"schema": {"type": "string"}}
     if op.streams:
         content["text/event-stream"] = {"schema": {"type": "string"}}
     return content
