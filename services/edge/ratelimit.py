@@ -67,6 +67,25 @@ return 1
 """
 
 
+# KEYS: request-limit key, token-limit key. ARGV: now_ms, rpm, tpm, tokens.
+# Gives back an admitted request's charge (when a later limit refused it), so refusals stay free.
+_REFUND = """
+local now = tonumber(ARGV[1])
+for i = 1, 2 do
+  local limit = tonumber(ARGV[i + 1])
+  if limit > 0 then
+    local tat = tonumber(redis.call('GET', KEYS[i]) or now)
+    local cost = 1
+    if i == 2 then cost = tonumber(ARGV[4]) end
+    tat = tat - cost * (60000 / limit)
+    if tat <= now then redis.call('DEL', KEYS[i])
+    else redis.call('SET', KEYS[i], tostring(tat), 'PX', math.ceil(tat - now) + 1000) end
+  end
+end
+return 1
+"""
+
+
 def _duration(ms: int) -> str:
     """OpenAI's reset format: `1s`, `6m0s`, `250ms`."""
     if ms < 1000:
@@ -88,6 +107,7 @@ class RateLimiter:
     def __init__(self, client: redis.Redis, clock_ms) -> None:
         self._admit = client.register_script(_ADMIT)
         self._settle = client.register_script(_SETTLE)
+        self._refund = client.register_script(_REFUND)
         self._clock_ms = clock_ms
 
     @staticmethod
@@ -113,3 +133,6 @@ class RateLimiter:
     async def settle(self, subject: str, tpm: int, delta_tokens: int) -> None:
         if tpm > 0 and delta_tokens:
             await self._settle(keys=self._keys(subject)[1:], args=[self._clock_ms(), tpm, delta_tokens])
+
+    async def refund(self, subject: str, rpm: int, tpm: int, tokens: int) -> None:
+        await self._refund(keys=self._keys(subject), args=[self._clock_ms(), rpm, tpm, tokens])

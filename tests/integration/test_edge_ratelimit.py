@@ -42,3 +42,27 @@ async def test_a_refused_request_charges_neither_limit(redis_client):
     assert not refused.allowed
     assert refused.headers["x-ratelimit-remaining-requests"] == "9"
     assert refused.headers["x-ratelimit-remaining-tokens"] == "10"
+
+
+async def test_agent_limit_is_shared_by_its_keys_and_refusals_refund_the_key(redis_client):
+    from services.common.keystore import KeyRecord
+    from services.edge.auth import Principal
+    from services.edge.limits import AgentLimit, AgentLimitStore, Limits
+    from tokenyard.common.v1 import common_pb2
+
+    clock = Clock()
+    limiter = RateLimiter(redis_client, clock)
+    store = AgentLimitStore(redis_client, cache_ttl=0)
+    await store.set("ag1", AgentLimit(rpm=3))
+    limits = Limits(limiter, store)
+
+    def principal(key_id: str) -> Principal:
+        record = KeyRecord(key_id=key_id, workspace="w", agent_id="ag1", rpm=100)
+        return Principal(common_pb2.Caller(key_id=key_id, workspace="w", agent_id="ag1"), record)
+
+    a, b = principal("ka"), principal("kb")
+    outcomes = [await limits.admit(p, 10, {}) for p in (a, b, a, b)]
+    assert outcomes[:3] == [None, None, None]
+    assert outcomes[3]["code"] == "rate_limit_exceeded" and "agent" in outcomes[3]["message"]
+    # kb's own limit was refunded for the refused request: it has used 1 of 100, not 2.
+    assert (await limiter.admit("kb", 100, 0, 0)).headers["x-ratelimit-remaining-requests"] == "98"
