@@ -12,6 +12,7 @@ from services.common.env import ConfigError
 from services.common.pricing import micros_per_million
 
 TIER_PREFIX = "tier/"
+AUTO_MODEL = "tier/auto"
 POLICIES = ("log", "degrade", "block")
 
 # The issue's defaults, used when the config file has no `tiers:` section.
@@ -49,6 +50,8 @@ class TierBook:
 
     def requested(self, model: str, caller_tier: str) -> str | None:
         """The tier name a request asks for (`tier/x`, or no model on a tier), else None."""
+        if model == AUTO_MODEL:
+            return None  # cost-first escalation: the router picks the tier from the answer (issue 9)
         if model.startswith(TIER_PREFIX):
             return model[len(TIER_PREFIX):]
         if not model and caller_tier:

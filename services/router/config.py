@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from services.common import config_file
 from services.common.pricing import PriceBook
 from services.common.env import env_float, env_int, env_str
+from services.router.escalation.config import EscalationConfig
 from services.router.policy import RoutingPolicy, parse_routing
 
 PROVIDERS = ("fake", "openai", "anthropic")
@@ -90,6 +91,8 @@ class RouterConfig:
     """Shared breaker/health state and the upstream registry; empty: local state only (degraded)."""
     shutdown_grace: float = 20.0
     """Seconds in-flight streams get to finish after SIGTERM."""
+    escalation: EscalationConfig = field(default_factory=lambda: EscalationConfig.from_config(None))
+    """The `tiers_escalation:` section: cost-first tiers, gates, review queue, learning (issue 9)."""
 
     @classmethod
     def from_env(cls) -> "RouterConfig":
@@ -104,6 +107,7 @@ class RouterConfig:
             meter_addr=env_str("TOKENYARD_METER_ADDR", "127.0.0.1:50052"),
             redis_url=os.environ.get("REDIS_URL", ""),
             shutdown_grace=env_float("TOKENYARD_SHUTDOWN_GRACE", 20.0),
+            escalation=EscalationConfig.from_config(raw.get("tiers_escalation")),
         )
 
 

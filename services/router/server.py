@@ -17,6 +17,7 @@ from services.router.chat import ChatRunner
 from services.router.config import Deployment, RouterConfig
 from services.router.dispatcher import Dispatcher
 from services.router.embed import EmbedRunner
+from services.router.escalation import wiring as escalation_wiring
 from services.router.health import HealthReporter
 from services.router.metering import Metering
 from services.router.node_registry import NodeRegistry, RegistryPoller
@@ -34,7 +35,8 @@ from tokenyard.meter.v1 import meter_pb2_grpc
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
 
 log = structlog.get_logger()
-SERVICE_NAMES = (router_pb2.DESCRIPTOR.services_by_name["RouterService"].full_name,)
+SERVICE_NAMES = (router_pb2.DESCRIPTOR.services_by_name["RouterService"].full_name,
+                 router_pb2.DESCRIPTOR.services_by_name["EscalationService"].full_name)
 
 
 def build_provider(dep: Deployment, counter: TokenCounter) -> Provider:
@@ -56,9 +58,13 @@ class RouterApp:
     poller: RegistryPoller | None
     meter_channel: grpc.aio.Channel
     redis: object
+    learning: object = None
+    """Scheduled learning cycles (issue 9), when Redis is configured."""
 
     async def start(self) -> None:
         self.reporter.start()
+        if self.learning is not None:
+            self.learning.start()
         self.breakers.start()
         if self.poller is not None:
             await self.poller.refresh()
@@ -68,6 +74,8 @@ class RouterApp:
 
     async def stop(self, grace: float) -> None:
         await grpc_server.drain(self.server, self.health, grace)
+        if self.learning is not None:
+            await self.learning.aclose()
         if self.poller is not None:
             await self.poller.aclose()
         await self.reporter.close()
@@ -98,10 +106,15 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
     embedder = EmbedRunner(runner.book_provider, dispatcher, metering)
     nodes = NodeRegistry(redis) if redis is not None else None
     poller = RegistryPoller(nodes, book, registry_poll) if nodes is not None else None
-    servicer = RouterServicer(runner, embedder, book, HealthReporter(book, breakers, stats, policy.breaker), nodes)
+    escalation = escalation_wiring.build(cfg.escalation, runner, prices if prices is not None else cfg.prices, redis)
+    servicer = RouterServicer(runner, embedder, book, HealthReporter(book, breakers, stats, policy.breaker), nodes,
+                              escalation.servicer)
     server, health, port = grpc_server.create_server(
-        [lambda s: router_pb2_grpc.add_RouterServiceServicer_to_server(servicer, s)], SERVICE_NAMES, cfg.listen)
-    return RouterApp(server, health, port, reporter, book, breakers, poller, meter_channel, redis)
+        [lambda s: router_pb2_grpc.add_RouterServiceServicer_to_server(servicer, s),
+         lambda s: router_pb2_grpc.add_EscalationServiceServicer_to_server(escalation.servicer, s)],
+        SERVICE_NAMES, cfg.listen)
+    return RouterApp(server, health, port, reporter, book, breakers, poller, meter_channel, redis,
+                     escalation.scheduler)
 
 
 async def serve(cfg: RouterConfig) -> None:

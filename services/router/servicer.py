@@ -8,6 +8,7 @@ import grpc
 from services.common.errors import GatewayError, invalid
 from services.router.chat import ChatRunner
 from services.router.embed import EmbedRunner
+from services.router.escalation.config import AUTO_MODEL
 from services.router.health import HealthReporter
 from services.router.node_registry import NodeRegistry, RegistrationError
 from services.router.upstreams import UpstreamBook
@@ -16,8 +17,10 @@ from tokenyard.router.v1 import router_pb2, router_pb2_grpc
 
 class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     def __init__(self, runner: ChatRunner, embedder: EmbedRunner, book: UpstreamBook, health: HealthReporter,
-                 nodes: NodeRegistry | None) -> None:
+                 nodes: NodeRegistry | None, auto=None) -> None:
         self._runner = runner
+        self._auto = auto
+        """EscalationServicer: serves `model: "tier/auto"` (issue 9); None: tier/auto is an unknown model."""
         self._embedder = embedder
         self._book = book
         self._health = health
@@ -27,7 +30,9 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         if not request.request_id:
             request.request_id = f"req_{uuid.uuid4().hex}"
         try:
-            async for message in self._runner.run(request, context.time_remaining()):
+            auto = self._auto is not None and request.model == AUTO_MODEL
+            stream = (self._auto.auto_chat if auto else self._runner.run)(request, context.time_remaining())
+            async for message in stream:
                 yield message
         except GatewayError as err:
             await err.abort(context)

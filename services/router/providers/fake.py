@@ -10,6 +10,10 @@
 | fake-error-CODE       | fails before the first token with HTTP CODE (429 carries Retry-After) |
 | fake-cut-after-N      | streams N tokens, then the connection breaks                         |
 | fake-embed[-DIM]      | embeddings: deterministic unit vectors seeded by a hash of the input  |
+| fake-refuse           | refuses ("I'm sorry, but I can't help with that.")                   |
+| fake-empty            | answers nothing (finish_reason stop, no content)                     |
+| fake-json-bad         | answers truncated, invalid JSON                                      |
+| fake-json[-ANY]       | echo, but answers JSON when response_format asks (a schema instance) |
 """
 from __future__ import annotations
 
@@ -92,6 +96,9 @@ class FakeProvider:
         yield final
 
     def _words(self, request: router_pb2.ChatRequest, model: str) -> list[str]:
+        canned = fake_answer(request, model)
+        if canned is not None:
+            return canned
         if model.startswith("fake-long"):
             n = _int_suffix(model, "fake-long", 20)
             return [f"tok{i} " for i in range(n)]
@@ -134,3 +141,37 @@ def fake_vector(text: str, dim: int) -> list[float]:
     v = [rng.gauss(0.0, 1.0) for _ in range(max(1, dim))]
     norm = math.sqrt(sum(x * x for x in v)) or 1.0
     return [x / norm for x in v]
+
+
+def fake_answer(request: router_pb2.ChatRequest, model: str) -> list[str] | None:
+    """The answer of the quality-test models (refuse, empty, bad or schema-shaped JSON), else None."""
+    if model.startswith("fake-refuse"):
+        return ["I'm ", "sorry, ", "but ", "I ", "can't ", "help ", "with ", "that."]
+    if model.startswith("fake-empty"):
+        return []
+    if model.startswith("fake-json-bad"):
+        return ['{"answer": ', '"unfinished']
+    if model.startswith("fake-json") and request.response_format_json:
+        fmt = orjson.loads(request.response_format_json)
+        text = _last_user_text(request)
+        if fmt.get("type") == "json_schema":
+            doc = schema_instance((fmt.get("json_schema") or {}).get("schema") or {}, text)
+        elif fmt.get("type") == "json_object":
+            doc = {"answer": text}
+        else:
+            return None
+        return [orjson.dumps(doc).decode()]
+    return None
+
+
+def schema_instance(schema: dict, text: str):
+    """A document matching a (simple) JSON Schema: enums pick the option named in `text`, else the first."""
+    if "enum" in schema and schema["enum"]:
+        low = text.lower()
+        return next((e for e in schema["enum"] if isinstance(e, str) and e.lower() in low), schema["enum"][0])
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        return {k: schema_instance(v, text) for k, v in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        return [schema_instance(schema.get("items") or {}, text)]
+    return {"integer": len(text), "number": float(len(text)), "boolean": True, "null": None}.get(kind, text)

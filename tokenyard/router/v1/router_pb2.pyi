@@ -168,7 +168,7 @@ class ChoiceDelta(_message.Message):
     def __init__(self, index: _Optional[int] = ..., role: _Optional[str] = ..., content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCallDelta, _Mapping]]] = ..., finish_reason: _Optional[str] = ..., refusal: _Optional[str] = ..., logprobs_json: _Optional[str] = ...) -> None: ...
 
 class ChatFinal(_message.Message):
-    __slots__ = ("usage", "deployment", "attempts", "error", "system_fingerprint", "cost_micros", "tried_deployments", "fallbacks", "hedges")
+    __slots__ = ("usage", "deployment", "attempts", "error", "system_fingerprint", "cost_micros", "tried_deployments", "fallbacks", "hedges", "escalation")
     USAGE_FIELD_NUMBER: _ClassVar[int]
     DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
@@ -178,6 +178,7 @@ class ChatFinal(_message.Message):
     TRIED_DEPLOYMENTS_FIELD_NUMBER: _ClassVar[int]
     FALLBACKS_FIELD_NUMBER: _ClassVar[int]
     HEDGES_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_FIELD_NUMBER: _ClassVar[int]
     usage: _common_pb2.Usage
     deployment: str
     attempts: int
@@ -187,7 +188,8 @@ class ChatFinal(_message.Message):
     tried_deployments: _containers.RepeatedScalarFieldContainer[str]
     fallbacks: int
     hedges: int
-    def __init__(self, usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., deployment: _Optional[str] = ..., attempts: _Optional[int] = ..., error: _Optional[_Union[ChatError, _Mapping]] = ..., system_fingerprint: _Optional[str] = ..., cost_micros: _Optional[int] = ..., tried_deployments: _Optional[_Iterable[str]] = ..., fallbacks: _Optional[int] = ..., hedges: _Optional[int] = ...) -> None: ...
+    escalation: EscalationSummary
+    def __init__(self, usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., deployment: _Optional[str] = ..., attempts: _Optional[int] = ..., error: _Optional[_Union[ChatError, _Mapping]] = ..., system_fingerprint: _Optional[str] = ..., cost_micros: _Optional[int] = ..., tried_deployments: _Optional[_Iterable[str]] = ..., fallbacks: _Optional[int] = ..., hedges: _Optional[int] = ..., escalation: _Optional[_Union[EscalationSummary, _Mapping]] = ...) -> None: ...
 
 class ChatError(_message.Message):
     __slots__ = ("type", "code", "message")
@@ -405,3 +407,395 @@ class DeregisterUpstreamResponse(_message.Message):
     REMOVED_FIELD_NUMBER: _ClassVar[int]
     removed: bool
     def __init__(self, removed: _Optional[bool] = ...) -> None: ...
+
+class Verdict(_message.Message):
+    __slots__ = ("name", "passed", "penalty", "detail")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PASSED_FIELD_NUMBER: _ClassVar[int]
+    PENALTY_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    passed: bool
+    penalty: float
+    detail: str
+    def __init__(self, name: _Optional[str] = ..., passed: _Optional[bool] = ..., penalty: _Optional[float] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class EscalationSummary(_message.Message):
+    __slots__ = ("status", "confidence", "tier", "task_type", "tiers_tried", "review_id", "top_tier_cost_micros", "cost_saved_micros", "verdicts")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TIERS_TRIED_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    TOP_TIER_COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    COST_SAVED_MICROS_FIELD_NUMBER: _ClassVar[int]
+    VERDICTS_FIELD_NUMBER: _ClassVar[int]
+    status: str
+    confidence: float
+    tier: str
+    task_type: str
+    tiers_tried: _containers.RepeatedScalarFieldContainer[str]
+    review_id: str
+    top_tier_cost_micros: int
+    cost_saved_micros: int
+    verdicts: _containers.RepeatedCompositeFieldContainer[Verdict]
+    def __init__(self, status: _Optional[str] = ..., confidence: _Optional[float] = ..., tier: _Optional[str] = ..., task_type: _Optional[str] = ..., tiers_tried: _Optional[_Iterable[str]] = ..., review_id: _Optional[str] = ..., top_tier_cost_micros: _Optional[int] = ..., cost_saved_micros: _Optional[int] = ..., verdicts: _Optional[_Iterable[_Union[Verdict, _Mapping]]] = ...) -> None: ...
+
+class TierAttempt(_message.Message):
+    __slots__ = ("tier", "model", "deployment", "confidence", "verdicts", "usage", "cost_micros", "latency_ms", "error")
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    VERDICTS_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    tier: str
+    model: str
+    deployment: str
+    confidence: float
+    verdicts: _containers.RepeatedCompositeFieldContainer[Verdict]
+    usage: _common_pb2.Usage
+    cost_micros: int
+    latency_ms: int
+    error: str
+    def __init__(self, tier: _Optional[str] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., confidence: _Optional[float] = ..., verdicts: _Optional[_Iterable[_Union[Verdict, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., cost_micros: _Optional[int] = ..., latency_ms: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+
+class CompleteRequest(_message.Message):
+    __slots__ = ("request_id", "caller", "caller_name", "task_type", "input", "language", "system", "response_format_json", "tools", "max_tokens", "max_tier", "temperature")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    CALLER_NAME_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    SYSTEM_FIELD_NUMBER: _ClassVar[int]
+    RESPONSE_FORMAT_JSON_FIELD_NUMBER: _ClassVar[int]
+    TOOLS_FIELD_NUMBER: _ClassVar[int]
+    MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    MAX_TIER_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    caller: _common_pb2.Caller
+    caller_name: str
+    task_type: str
+    input: str
+    language: str
+    system: str
+    response_format_json: str
+    tools: _containers.RepeatedCompositeFieldContainer[Tool]
+    max_tokens: int
+    max_tier: str
+    temperature: float
+    def __init__(self, request_id: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., caller_name: _Optional[str] = ..., task_type: _Optional[str] = ..., input: _Optional[str] = ..., language: _Optional[str] = ..., system: _Optional[str] = ..., response_format_json: _Optional[str] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., max_tokens: _Optional[int] = ..., max_tier: _Optional[str] = ..., temperature: _Optional[float] = ...) -> None: ...
+
+class CompleteResponse(_message.Message):
+    __slots__ = ("id", "status", "confidence", "model", "tier", "task_type", "latency_ms", "usage", "output", "tool_calls", "finish_reason", "verdicts", "attempts", "cost_micros", "top_tier_cost_micros", "cost_saved_micros", "review_id")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
+    FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
+    VERDICTS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    TOP_TIER_COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    COST_SAVED_MICROS_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    status: str
+    confidence: float
+    model: str
+    tier: str
+    task_type: str
+    latency_ms: int
+    usage: _common_pb2.Usage
+    output: str
+    tool_calls: _containers.RepeatedCompositeFieldContainer[ToolCall]
+    finish_reason: str
+    verdicts: _containers.RepeatedCompositeFieldContainer[Verdict]
+    attempts: _containers.RepeatedCompositeFieldContainer[TierAttempt]
+    cost_micros: int
+    top_tier_cost_micros: int
+    cost_saved_micros: int
+    review_id: str
+    def __init__(self, id: _Optional[str] = ..., status: _Optional[str] = ..., confidence: _Optional[float] = ..., model: _Optional[str] = ..., tier: _Optional[str] = ..., task_type: _Optional[str] = ..., latency_ms: _Optional[int] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., output: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCall, _Mapping]]] = ..., finish_reason: _Optional[str] = ..., verdicts: _Optional[_Iterable[_Union[Verdict, _Mapping]]] = ..., attempts: _Optional[_Iterable[_Union[TierAttempt, _Mapping]]] = ..., cost_micros: _Optional[int] = ..., top_tier_cost_micros: _Optional[int] = ..., cost_saved_micros: _Optional[int] = ..., review_id: _Optional[str] = ...) -> None: ...
+
+class ClassifyRequest(_message.Message):
+    __slots__ = ("request_id", "caller", "caller_name", "task_type", "input", "labels", "language", "max_tier")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    CALLER_NAME_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    MAX_TIER_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    caller: _common_pb2.Caller
+    caller_name: str
+    task_type: str
+    input: str
+    labels: _containers.RepeatedScalarFieldContainer[str]
+    language: str
+    max_tier: str
+    def __init__(self, request_id: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., caller_name: _Optional[str] = ..., task_type: _Optional[str] = ..., input: _Optional[str] = ..., labels: _Optional[_Iterable[str]] = ..., language: _Optional[str] = ..., max_tier: _Optional[str] = ...) -> None: ...
+
+class ClassifyResponse(_message.Message):
+    __slots__ = ("result", "label")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    result: CompleteResponse
+    label: str
+    def __init__(self, result: _Optional[_Union[CompleteResponse, _Mapping]] = ..., label: _Optional[str] = ...) -> None: ...
+
+class Review(_message.Message):
+    __slots__ = ("id", "request_id", "task_type", "caller", "key_id", "tier", "model", "confidence", "state", "input", "output", "correction", "verdicts", "created_ms", "resolved_ms", "reviewer", "note")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_FIELD_NUMBER: _ClassVar[int]
+    CORRECTION_FIELD_NUMBER: _ClassVar[int]
+    VERDICTS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_MS_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_MS_FIELD_NUMBER: _ClassVar[int]
+    REVIEWER_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    request_id: str
+    task_type: str
+    caller: str
+    key_id: str
+    tier: str
+    model: str
+    confidence: float
+    state: str
+    input: str
+    output: str
+    correction: str
+    verdicts: _containers.RepeatedCompositeFieldContainer[Verdict]
+    created_ms: int
+    resolved_ms: int
+    reviewer: str
+    note: str
+    def __init__(self, id: _Optional[str] = ..., request_id: _Optional[str] = ..., task_type: _Optional[str] = ..., caller: _Optional[str] = ..., key_id: _Optional[str] = ..., tier: _Optional[str] = ..., model: _Optional[str] = ..., confidence: _Optional[float] = ..., state: _Optional[str] = ..., input: _Optional[str] = ..., output: _Optional[str] = ..., correction: _Optional[str] = ..., verdicts: _Optional[_Iterable[_Union[Verdict, _Mapping]]] = ..., created_ms: _Optional[int] = ..., resolved_ms: _Optional[int] = ..., reviewer: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class ListReviewsRequest(_message.Message):
+    __slots__ = ("state", "task_type", "limit")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    state: str
+    task_type: str
+    limit: int
+    def __init__(self, state: _Optional[str] = ..., task_type: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListReviewsResponse(_message.Message):
+    __slots__ = ("reviews", "pending")
+    REVIEWS_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    reviews: _containers.RepeatedCompositeFieldContainer[Review]
+    pending: int
+    def __init__(self, reviews: _Optional[_Iterable[_Union[Review, _Mapping]]] = ..., pending: _Optional[int] = ...) -> None: ...
+
+class ResolveReviewRequest(_message.Message):
+    __slots__ = ("id", "action", "correction", "reviewer", "note")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    CORRECTION_FIELD_NUMBER: _ClassVar[int]
+    REVIEWER_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    action: str
+    correction: str
+    reviewer: str
+    note: str
+    def __init__(self, id: _Optional[str] = ..., action: _Optional[str] = ..., correction: _Optional[str] = ..., reviewer: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class ResolveReviewResponse(_message.Message):
+    __slots__ = ("review",)
+    REVIEW_FIELD_NUMBER: _ClassVar[int]
+    review: Review
+    def __init__(self, review: _Optional[_Union[Review, _Mapping]] = ...) -> None: ...
+
+class AuditEntry(_message.Message):
+    __slots__ = ("id", "at_ms", "kind", "request_id", "caller", "key_id", "task_type", "tier", "status", "confidence", "review_id", "detail_json")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_JSON_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    at_ms: int
+    kind: str
+    request_id: str
+    caller: str
+    key_id: str
+    task_type: str
+    tier: str
+    status: str
+    confidence: float
+    review_id: str
+    detail_json: str
+    def __init__(self, id: _Optional[str] = ..., at_ms: _Optional[int] = ..., kind: _Optional[str] = ..., request_id: _Optional[str] = ..., caller: _Optional[str] = ..., key_id: _Optional[str] = ..., task_type: _Optional[str] = ..., tier: _Optional[str] = ..., status: _Optional[str] = ..., confidence: _Optional[float] = ..., review_id: _Optional[str] = ..., detail_json: _Optional[str] = ...) -> None: ...
+
+class QueryAuditRequest(_message.Message):
+    __slots__ = ("since_ms", "until_ms", "caller", "limit")
+    SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    CALLER_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    since_ms: int
+    until_ms: int
+    caller: str
+    limit: int
+    def __init__(self, since_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., caller: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class QueryAuditResponse(_message.Message):
+    __slots__ = ("entries",)
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[AuditEntry]
+    def __init__(self, entries: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ...) -> None: ...
+
+class LearningChange(_message.Message):
+    __slots__ = ("id", "cycle", "task_type", "field", "old_value", "new_value", "reason", "at_ms", "reverts", "reverted")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CYCLE_FIELD_NUMBER: _ClassVar[int]
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    OLD_VALUE_FIELD_NUMBER: _ClassVar[int]
+    NEW_VALUE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    AT_MS_FIELD_NUMBER: _ClassVar[int]
+    REVERTS_FIELD_NUMBER: _ClassVar[int]
+    REVERTED_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    cycle: str
+    task_type: str
+    field: str
+    old_value: float
+    new_value: float
+    reason: str
+    at_ms: int
+    reverts: str
+    reverted: bool
+    def __init__(self, id: _Optional[str] = ..., cycle: _Optional[str] = ..., task_type: _Optional[str] = ..., field: _Optional[str] = ..., old_value: _Optional[float] = ..., new_value: _Optional[float] = ..., reason: _Optional[str] = ..., at_ms: _Optional[int] = ..., reverts: _Optional[str] = ..., reverted: _Optional[bool] = ...) -> None: ...
+
+class RunLearningCycleRequest(_message.Message):
+    __slots__ = ("cycle",)
+    CYCLE_FIELD_NUMBER: _ClassVar[int]
+    cycle: str
+    def __init__(self, cycle: _Optional[str] = ...) -> None: ...
+
+class RunLearningCycleResponse(_message.Message):
+    __slots__ = ("changes", "cycles")
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    CYCLES_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[LearningChange]
+    cycles: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, changes: _Optional[_Iterable[_Union[LearningChange, _Mapping]]] = ..., cycles: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListLearningChangesRequest(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class ListLearningChangesResponse(_message.Message):
+    __slots__ = ("changes", "state_json", "next_run_ms")
+    class NextRunMsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    STATE_JSON_FIELD_NUMBER: _ClassVar[int]
+    NEXT_RUN_MS_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[LearningChange]
+    state_json: str
+    next_run_ms: _containers.ScalarMap[str, int]
+    def __init__(self, changes: _Optional[_Iterable[_Union[LearningChange, _Mapping]]] = ..., state_json: _Optional[str] = ..., next_run_ms: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class RevertLearningChangeRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class RevertLearningChangeResponse(_message.Message):
+    __slots__ = ("change",)
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    change: LearningChange
+    def __init__(self, change: _Optional[_Union[LearningChange, _Mapping]] = ...) -> None: ...
+
+class GetEscalationMetricsRequest(_message.Message):
+    __slots__ = ("task_type",)
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    task_type: str
+    def __init__(self, task_type: _Optional[str] = ...) -> None: ...
+
+class TierMetrics(_message.Message):
+    __slots__ = ("task_type", "tier", "answered", "escalated", "escalation_rate", "served")
+    TASK_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TIER_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_FIELD_NUMBER: _ClassVar[int]
+    ESCALATED_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_RATE_FIELD_NUMBER: _ClassVar[int]
+    SERVED_FIELD_NUMBER: _ClassVar[int]
+    task_type: str
+    tier: str
+    answered: int
+    escalated: int
+    escalation_rate: float
+    served: int
+    def __init__(self, task_type: _Optional[str] = ..., tier: _Optional[str] = ..., answered: _Optional[int] = ..., escalated: _Optional[int] = ..., escalation_rate: _Optional[float] = ..., served: _Optional[int] = ...) -> None: ...
+
+class GetEscalationMetricsResponse(_message.Message):
+    __slots__ = ("tiers", "confidence_histogram_json", "review_queue_depth", "requests", "cost_micros", "top_tier_cost_micros", "cost_saved_micros")
+    class ConfidenceHistogramJsonEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    TIERS_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_HISTOGRAM_JSON_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_QUEUE_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    TOP_TIER_COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    COST_SAVED_MICROS_FIELD_NUMBER: _ClassVar[int]
+    tiers: _containers.RepeatedCompositeFieldContainer[TierMetrics]
+    confidence_histogram_json: _containers.ScalarMap[str, str]
+    review_queue_depth: int
+    requests: int
+    cost_micros: int
+    top_tier_cost_micros: int
+    cost_saved_micros: int
+    def __init__(self, tiers: _Optional[_Iterable[_Union[TierMetrics, _Mapping]]] = ..., confidence_histogram_json: _Optional[_Mapping[str, str]] = ..., review_queue_depth: _Optional[int] = ..., requests: _Optional[int] = ..., cost_micros: _Optional[int] = ..., top_tier_cost_micros: _Optional[int] = ..., cost_saved_micros: _Optional[int] = ...) -> None: ...

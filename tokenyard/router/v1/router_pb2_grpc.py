@@ -361,3 +361,436 @@ class RouterService:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class EscalationServiceStub:
+    """Cost-first tier escalation (issue 9), served by the router next to RouterService: a task goes to
+    the cheapest tier first and moves up (fast -> medium -> large -> external) only while its answer
+    scores under the escalation threshold; doubtful answers are queued for human review, and learning
+    cycles retune thresholds, validator penalties and starting tiers from the reviews.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Complete = channel.unary_unary(
+                '/tokenyard.router.v1.EscalationService/Complete',
+                request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.CompleteRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.CompleteResponse.FromString,
+                _registered_method=True)
+        self.Classify = channel.unary_unary(
+                '/tokenyard.router.v1.EscalationService/Classify',
+                request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ClassifyRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ClassifyResponse.FromString,
+                _registered_method=True)
+        self.ListReviews = channel.unary_unary(
+                '/tokenyard.router.v1.EscalationService/ListReviews',
+                request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ListReviewsRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ListReviewsResponse.FromString,
+                _registered_method=True)
+        self.ResolveReview = channel.unary_unary(
+                '/tokenyard.router.v1.EscalationService/ResolveReview',
+                request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ResolveReviewRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ResolveReviewResponse.FromString,
+                _registered_method=True)
+        self.QueryAudit = channel.unary_unary(
+                '/tokenyard.router.v1.EscalationService/QueryAudit',
+                request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.QueryAuditRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.QueryAuditResponse.FromString,
+                _registered_method=True)
+        self.RunLearningCycle = channel.unary_unary(
+                '/tokenyard.router.v1.EscalationService/RunLearningCycle',
+                request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.RunLearningCycleRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.RunLearningCycleResponse.FromString,
+                _registered_method=True)
+        self.ListLearningChanges = channel.unary_unary(
+                '/tokenyard.router.v1.EscalationService/ListLearningChanges',
+                request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ListLearningChangesRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ListLearningChangesResponse.FromString,
+                _registered_method=True)
+        self.RevertLearningChange = channel.unary_unary(
+                '/tokenyard.router.v1.EscalationService/RevertLearningChange',
+                request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.RevertLearningChangeRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.RevertLearningChangeResponse.FromString,
+                _registered_method=True)
+        self.GetEscalationMetrics = channel.unary_unary(
+                '/tokenyard.router.v1.EscalationService/GetEscalationMetrics',
+                request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.GetEscalationMetricsRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.GetEscalationMetricsResponse.FromString,
+                _registered_method=True)
+
+
+class EscalationServiceServicer:
+    """Cost-first tier escalation (issue 9), served by the router next to RouterService: a task goes to
+    the cheapest tier first and moves up (fast -> medium -> large -> external) only while its answer
+    scores under the escalation threshold; doubtful answers are queued for human review, and learning
+    cycles retune thresholds, validator penalties and starting tiers from the reviews.
+    """
+
+    def Complete(self, request, context):
+        """Runs one task through the tiers; answers with the better answer, its status and confidence.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Classify(self, request, context):
+        """Picks one label from a given set (a Complete whose answer must be one of the labels).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReviews(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveReview(self, request, context):
+        """Approve, reject or correct a queued answer; the outcome feeds the next learning cycles.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def QueryAudit(self, request, context):
+        """Every gate decision and review, by time and caller.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunLearningCycle(self, request, context):
+        """Runs learning cycles now ("validators", "thresholds", "assignments" or "all").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListLearningChanges(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevertLearningChange(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetEscalationMetrics(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_EscalationServiceServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Complete': grpc.unary_unary_rpc_method_handler(
+                    servicer.Complete,
+                    request_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.CompleteRequest.FromString,
+                    response_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.CompleteResponse.SerializeToString,
+            ),
+            'Classify': grpc.unary_unary_rpc_method_handler(
+                    servicer.Classify,
+                    request_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ClassifyRequest.FromString,
+                    response_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ClassifyResponse.SerializeToString,
+            ),
+            'ListReviews': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReviews,
+                    request_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ListReviewsRequest.FromString,
+                    response_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ListReviewsResponse.SerializeToString,
+            ),
+            'ResolveReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveReview,
+                    request_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ResolveReviewRequest.FromString,
+                    response_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ResolveReviewResponse.SerializeToString,
+            ),
+            'QueryAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.QueryAudit,
+                    request_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.QueryAuditRequest.FromString,
+                    response_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.QueryAuditResponse.SerializeToString,
+            ),
+            'RunLearningCycle': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunLearningCycle,
+                    request_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.RunLearningCycleRequest.FromString,
+                    response_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.RunLearningCycleResponse.SerializeToString,
+            ),
+            'ListLearningChanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLearningChanges,
+                    request_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ListLearningChangesRequest.FromString,
+                    response_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ListLearningChangesResponse.SerializeToString,
+            ),
+            'RevertLearningChange': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevertLearningChange,
+                    request_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.RevertLearningChangeRequest.FromString,
+                    response_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.RevertLearningChangeResponse.SerializeToString,
+            ),
+            'GetEscalationMetrics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEscalationMetrics,
+                    request_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.GetEscalationMetricsRequest.FromString,
+                    response_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.GetEscalationMetricsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'tokenyard.router.v1.EscalationService', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('tokenyard.router.v1.EscalationService', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class EscalationService:
+    """Cost-first tier escalation (issue 9), served by the router next to RouterService: a task goes to
+    the cheapest tier first and moves up (fast -> medium -> large -> external) only while its answer
+    scores under the escalation threshold; doubtful answers are queued for human review, and learning
+    cycles retune thresholds, validator penalties and starting tiers from the reviews.
+    """
+
+    @staticmethod
+    def Complete(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.router.v1.EscalationService/Complete',
+            tokenyard_dot_router_dot_v1_dot_router__pb2.CompleteRequest.SerializeToString,
+            tokenyard_dot_router_dot_v1_dot_router__pb2.CompleteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Classify(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.router.v1.EscalationService/Classify',
+            tokenyard_dot_router_dot_v1_dot_router__pb2.ClassifyRequest.SerializeToString,
+            tokenyard_dot_router_dot_v1_dot_router__pb2.ClassifyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReviews(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.router.v1.EscalationService/ListReviews',
+            tokenyard_dot_router_dot_v1_dot_router__pb2.ListReviewsRequest.SerializeToString,
+            tokenyard_dot_router_dot_v1_dot_router__pb2.ListReviewsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.router.v1.EscalationService/ResolveReview',
+            tokenyard_dot_router_dot_v1_dot_router__pb2.ResolveReviewRequest.SerializeToString,
+            tokenyard_dot_router_dot_v1_dot_router__pb2.ResolveReviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueryAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.router.v1.EscalationService/QueryAudit',
+            tokenyard_dot_router_dot_v1_dot_router__pb2.QueryAuditRequest.SerializeToString,
+            tokenyard_dot_router_dot_v1_dot_router__pb2.QueryAuditResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunLearningCycle(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.router.v1.EscalationService/RunLearningCycle',
+            tokenyard_dot_router_dot_v1_dot_router__pb2.RunLearningCycleRequest.SerializeToString,
+            tokenyard_dot_router_dot_v1_dot_router__pb2.RunLearningCycleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLearningChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.router.v1.EscalationService/ListLearningChanges',
+            tokenyard_dot_router_dot_v1_dot_router__pb2.ListLearningChangesRequest.SerializeToString,
+            tokenyard_dot_router_dot_v1_dot_router__pb2.ListLearningChangesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevertLearningChange(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.router.v1.EscalationService/RevertLearningChange',
+            tokenyard_dot_router_dot_v1_dot_router__pb2.RevertLearningChangeRequest.SerializeToString,
+            tokenyard_dot_router_dot_v1_dot_router__pb2.RevertLearningChangeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEscalationMetrics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.router.v1.EscalationService/GetEscalationMetrics',
+            tokenyard_dot_router_dot_v1_dot_router__pb2.GetEscalationMetricsRequest.SerializeToString,
+            tokenyard_dot_router_dot_v1_dot_router__pb2.GetEscalationMetricsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
