@@ -12,6 +12,7 @@ from services.common.keystore import KeyStore
 from services.edge.admission import Admission
 from services.edge.auth import Authenticator
 from services.edge import agents_api, openapi
+from services.edge import reviews_api, tasks_api
 from services.edge.config import EdgeConfig
 from services.edge.dialects.anthropic_messages import AnthropicMessages
 from services.edge.dialects.openai_chat import OpenAIChat
@@ -85,6 +86,10 @@ def create_app(cfg: EdgeConfig) -> web.Application:
     app.router.add_get("/api/v1/agents/{agent_id}/usage", usage.agent)
     agents_api.register(app, runtime_pb2_grpc.RuntimeServiceStub(runtime_channel), cfg.request_timeout)
     app.router.add_get("/api/v1/health/upstreams", UpstreamHealthHandler(router).get)
+    # Cost-first tier escalation (issue 9): task API, review queue, audit log, learning cycles, metrics.
+    escalation = router_pb2_grpc.EscalationServiceStub(router_channel)
+    tasks_api.register(app, escalation, relay, Admission(meter), cfg.request_timeout)
+    reviews_api.register(app, escalation, cfg.request_timeout)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/openapi.json", _openapi_handler())
 

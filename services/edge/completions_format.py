@@ -24,9 +24,17 @@ def routing_dict(final: router_pb2.ChatFinal) -> dict:
 
 
 def routing_headers(final: router_pb2.ChatFinal) -> dict[str, str]:
-    return {"x-tokenyard-deployment": final.deployment, "x-tokenyard-attempts": str(final.attempts),
-            "x-tokenyard-fallbacks": str(final.fallbacks), "x-tokenyard-hedges": str(final.hedges),
-            "x-tokenyard-cost-usd": f"{final.cost_micros / 1_000_000:.6f}"}
+    out = {"x-tokenyard-deployment": final.deployment, "x-tokenyard-attempts": str(final.attempts),
+           "x-tokenyard-fallbacks": str(final.fallbacks), "x-tokenyard-hedges": str(final.hedges),
+           "x-tokenyard-cost-usd": f"{final.cost_micros / 1_000_000:.6f}"}
+    if final.HasField("escalation"):  # `tier/auto`: the quality gate's decision on the answer served
+        esc = final.escalation
+        out.update({"x-tokenyard-status": esc.status, "x-tokenyard-confidence": f"{esc.confidence:g}",
+                    "x-tokenyard-escalation-tier": esc.tier, "x-tokenyard-tiers-tried": ",".join(esc.tiers_tried),
+                    "x-tokenyard-cost-saved-usd": f"{esc.cost_saved_micros / 1_000_000:.6f}"})
+        if esc.review_id:
+            out["x-tokenyard-review-id"] = esc.review_id
+    return out
 
 
 def _delta(d: router_pb2.ChoiceDelta) -> dict:

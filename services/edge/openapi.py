@@ -14,6 +14,8 @@ from services.edge.dialects.anthropic_messages import MessagesRequest
 from services.edge.dialects.openai_completions import CompletionRequest
 from services.edge.embeddings_api import EmbeddingRequest
 from services.edge.keys_api import KeyCreate, KeyUpdate
+from services.edge.reviews_api import LearningRun, ReviewAction
+from services.edge.tasks_api import ClassifyTask, CompletionTask
 from services.edge.schemas import ChatCompletionRequest
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
@@ -35,6 +37,7 @@ class Operation:
 
 
 _PERIOD = {"type": "string", "enum": ["day", "week", "month"]}
+_COUNT = {"type": "integer", "minimum": 0}
 _FORMAT = {"type": "string", "enum": ["json", "csv"]}
 _STR = {"type": "string", "maxLength": 256}
 OPERATIONS: list[Operation] = [
@@ -58,6 +61,22 @@ OPERATIONS: list[Operation] = [
     Operation("get", "/api/v1/agents/{agent_id}/usage", "One agent's usage",
               query={"period": _PERIOD, "format": _FORMAT, "workspace": _STR}),
     Operation("get", "/api/v1/health/upstreams", "Breaker state and health of every deployment (master key)"),
+    Operation("post", "/v1/completion", "Task completion, cheapest tier first, escalated on low confidence",
+              CompletionTask),
+    Operation("post", "/v1/classify", "Pick one label from a set, cheapest tier first", ClassifyTask),
+    Operation("get", "/api/v1/reviews", "Review queue of low-confidence answers (master key)",
+              query={"state": {"type": "string", "enum": ["pending", "approved", "rejected", "corrected", "all"]},
+                     "task_type": _STR, "limit": _COUNT}),
+    Operation("post", "/api/v1/reviews/{review_id}", "Approve, reject or correct a queued answer (master key)",
+              ReviewAction),
+    Operation("get", "/api/v1/escalation/audit", "Gate decisions and reviews by time and caller (master key)",
+              query={"since": _COUNT, "until": _COUNT, "caller": _STR, "limit": _COUNT}),
+    Operation("post", "/api/v1/escalation/learning", "Run learning cycles now (master key)", LearningRun),
+    Operation("get", "/api/v1/escalation/learning", "Learning changes, tuned state, next runs (master key)",
+              query={"limit": _COUNT}),
+    Operation("post", "/api/v1/escalation/learning/{change_id}/revert", "Undo one learning change (master key)"),
+    Operation("get", "/api/v1/escalation/metrics", "Escalation rates, confidence, queue depth, cost saved",
+              query={"task_type": _STR}),
     Operation("get", "/healthz", "Liveness", public=True),
     Operation("get", "/readyz", "Readiness: router and Redis reachable", public=True),
 ]

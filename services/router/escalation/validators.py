@@ -91,7 +91,8 @@ class Validators:
 
     @staticmethod
     def json(a: Answer, exp: Expectations) -> list[Verdict]:
-        kind = (exp.response_format or {}).get("type")
+        fmt = exp.response_format or {}
+        kind = fmt.get("type")
         if kind not in ("json_object", "json_schema") or a.tool_calls:
             return []
         try:
@@ -101,7 +102,8 @@ class Validators:
         if kind == "json_object" and not isinstance(doc, dict):
             return [Verdict("json", False, "JSON, but not an object")]
         out = [Verdict("json", True, "valid JSON")]
-        schema = ((exp.response_format or {}).get("json_schema") or {}).get("schema")
+        spec = fmt.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) else None
         if isinstance(schema, dict):
             out.append(_schema_verdict("schema", doc, schema))
         return out
@@ -146,9 +148,12 @@ def extract_label(text: str, labels: tuple[str, ...]) -> str | None:
 
 def _schema_verdict(name: str, doc, schema: dict) -> Verdict:
     try:
-        errors = sorted(Draft202012Validator(schema).iter_errors(doc), key=lambda e: list(e.path))
+        Draft202012Validator.check_schema(schema)
+        errors = sorted(Draft202012Validator(schema).iter_errors(doc), key=lambda e: [str(p) for p in e.path])
     except SchemaError as exc:
         return Verdict(name, False, f"the schema itself is invalid: {exc.message[:120]}")
+    except Exception as exc:  # noqa: BLE001 - a hostile schema (bad regex, odd types) must not fail the request
+        return Verdict(name, False, f"the schema could not be applied: {type(exc).__name__}")
     if errors:
         where = "/".join(str(p) for p in errors[0].path) or "(root)"
         return Verdict(name, False, f"{where}: {errors[0].message[:160]}")

@@ -152,26 +152,32 @@ def fake_answer(request: router_pb2.ChatRequest, model: str) -> list[str] | None
     if model.startswith("fake-json-bad"):
         return ['{"answer": ', '"unfinished']
     if model.startswith("fake-json") and request.response_format_json:
-        fmt = orjson.loads(request.response_format_json)
-        text = _last_user_text(request)
-        if fmt.get("type") == "json_schema":
-            doc = schema_instance((fmt.get("json_schema") or {}).get("schema") or {}, text)
-        elif fmt.get("type") == "json_object":
-            doc = {"answer": text}
-        else:
-            return None
-        return [orjson.dumps(doc).decode()]
+        try:
+            fmt = orjson.loads(request.response_format_json)
+            text = _last_user_text(request)
+            if fmt.get("type") == "json_schema":
+                doc = schema_instance(fmt["json_schema"]["schema"], text)
+            elif fmt.get("type") == "json_object":
+                doc = {"answer": text}
+            else:
+                return None
+            return [orjson.dumps(doc).decode()]
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            return None  # a format the fake cannot follow: echo, and let the caller's checks judge it
     return None
 
 
 def schema_instance(schema: dict, text: str):
     """A document matching a (simple) JSON Schema: enums pick the option named in `text`, else the first."""
-    if "enum" in schema and schema["enum"]:
+    if not isinstance(schema, dict):
+        return text
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
         low = text.lower()
         return next((e for e in schema["enum"] if isinstance(e, str) and e.lower() in low), schema["enum"][0])
     kind = schema.get("type")
     if kind == "object" or "properties" in schema:
-        return {k: schema_instance(v, text) for k, v in (schema.get("properties") or {}).items()}
+        props = schema.get("properties")
+        return {k: schema_instance(v, text) for k, v in props.items()} if isinstance(props, dict) else {}
     if kind == "array":
-        return [schema_instance(schema.get("items") or {}, text)]
+        return [schema_instance(schema.get("items"), text)]
     return {"integer": len(text), "number": float(len(text)), "boolean": True, "null": None}.get(kind, text)
