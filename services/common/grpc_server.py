@@ -29,19 +29,30 @@ SERVER_OPTIONS = CHANNEL_OPTIONS + (
 )
 
 
+class StartingHealthServicer(health.aio.HealthServicer):
+    """Says NOT_SERVING from the moment the port listens until the service calls `set_serving(..., True)`;
+    the stock servicer starts out SERVING, so a probe during startup would send traffic too early."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._server_status[""] = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
 def create_server(
     add_servicers: Iterable[Callable[[grpc.aio.Server], None]],
     service_names: Iterable[str],
     address: str,
+    interceptors: Iterable[grpc.aio.ServerInterceptor] = (),
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer, int]:
     """Builds a server with health and reflection; returns it, its health servicer and the bound port.
 
-    Binding port 0 picks a free port, which is how the tests run servers side by side.
+    Binding port 0 picks a free port, which is how the tests run servers side by side. `interceptors`:
+    tracing/metrics (services.common.tracing); none when both are off, so they cost nothing then.
     """
-    server = grpc.aio.server(options=SERVER_OPTIONS)
+    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=list(interceptors) or None)
     for add in add_servicers:
         add(server)
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = StartingHealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = list(service_names)
     reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)

@@ -7,39 +7,76 @@ import sys
 
 import structlog
 
-# Field names whose values are never logged, whatever the caller passes.
-_SECRET_FIELDS = frozenset({"authorization", "api_key", "apikey", "x-api-key", "password", "secret",
-                            "token", "master_key", "provider_key", "encryption_key"})
-# Things that look like credentials inside free text (Bearer tokens, sk-... keys).
-_SECRET_TEXT = re.compile(r"(Bearer\s+)[A-Za-z0-9._\-]+|\b(sk|ty)-[A-Za-z0-9_\-]{8,}")
+from services.common.tracing import current_ids
+
+# Field names whose values are never logged, whatever the caller passes (compared lower-case, "-" as "_").
+_SECRET_FIELDS = frozenset({"authorization", "proxy_authorization", "api_key", "apikey", "x_api_key", "password",
+                            "secret", "client_secret", "token", "access_token", "refresh_token", "master_key",
+                            "provider_key", "encryption_key", "cookie", "set_cookie"})
+# Things that look like credentials inside free text: Bearer tokens, sk-... (OpenAI, Anthropic sk-ant-...)
+# and ty-... (Tokenyard) keys.
+_SECRET_TEXT = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=\-]+|\b(sk|ty)-[A-Za-z0-9_\-]{8,}", re.IGNORECASE)
+_MAX_DEPTH = 8
 
 
 def _scrub(text: str) -> str:
     return _SECRET_TEXT.sub(lambda m: (m.group(1) or "") + "[REDACTED]", text)
 
 
+def _is_secret_field(key) -> bool:
+    return isinstance(key, str) and key.lower().replace("-", "_") in _SECRET_FIELDS
+
+
+def _clean(value, depth: int = 0):
+    """A copy of `value` with secret fields and credential-shaped strings redacted, however deeply nested."""
+    if isinstance(value, str):
+        return _scrub(value)
+    if depth >= _MAX_DEPTH:
+        return value if isinstance(value, (int, float, bool, type(None))) else "[TRUNCATED]"
+    if isinstance(value, dict):
+        return {k: "[REDACTED]" if _is_secret_field(k) else _clean(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_clean(v, depth + 1) for v in value]
+    if isinstance(value, bytes):
+        return _scrub(value.decode("utf-8", "replace"))
+    return value
+
+
 def redact(_logger, _method, event: dict) -> dict:
-    """Replaces secret fields and credential-shaped text with [REDACTED]."""
+    """Replaces secret fields and credential-shaped text with [REDACTED], in nested dicts and lists too."""
     for key, value in event.items():
-        if key.lower() in _SECRET_FIELDS:
+        if _is_secret_field(key):
             event[key] = "[REDACTED]"
-        elif isinstance(value, str):
-            event[key] = _scrub(value)
+        elif not isinstance(value, (int, float, bool, type(None))):
+            event[key] = _clean(value)
     return event
+
+
+def add_trace_ids(_logger, _method, event: dict) -> dict:
+    """`trace_id` and `span_id` of the current span, so a log line leads to its trace (and back)."""
+    if "trace_id" not in event:
+        ids = current_ids()
+        if ids is not None:
+            event["trace_id"], event["span_id"] = ids
+    return event
+
+
+PROCESSORS = (
+    structlog.contextvars.merge_contextvars,
+    structlog.processors.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    add_trace_ids,
+    structlog.processors.format_exc_info,
+    redact,
+)
+"""Every service's processors, in order, before the JSON renderer (tests reuse them with capture)."""
 
 
 def configure(service: str, level: str = "INFO") -> None:
     """One JSON line per event on stdout, tagged with the service name."""
     logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level)
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            redact,
-            structlog.processors.JSONRenderer(),
-        ],
+        processors=[*PROCESSORS, structlog.processors.JSONRenderer()],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.PrintLoggerFactory(sys.stdout),
         cache_logger_on_first_use=True,

@@ -9,6 +9,8 @@ from aiohttp import web
 
 from services.common import grpc_server, redis_conn
 from services.common.keystore import KeyStore
+from services.common.metrics import Metrics, metrics_handler
+from services.common.tracing import Tracing
 from services.edge.admission import Admission
 from services.edge.auth import Authenticator
 from services.edge import agents_api, openapi
@@ -22,6 +24,7 @@ from services.edge.health_api import UpstreamHealthHandler
 from services.edge.keys_api import KeysHandler
 from services.edge.middleware import make_middleware
 from services.edge.models_api import ModelsHandler
+from services.edge.observe import Readiness, make_observer
 from services.edge.ratelimit import RateLimiter
 from services.edge.relay import ChatRelay
 from services.edge.usage_api import UsageHandler
@@ -31,10 +34,7 @@ from tokenyard.runtime.v1 import runtime_pb2_grpc
 
 CHANNELS = web.AppKey("channels", list)
 REDIS = web.AppKey("redis", object)
-
-
-async def _healthz(_request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+READINESS = web.AppKey("readiness", Readiness)
 
 
 def _openapi_handler():
@@ -46,16 +46,24 @@ def _openapi_handler():
     return handler
 
 
-def create_app(cfg: EdgeConfig) -> web.Application:
+def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics | None = None) -> web.Application:
+    """`tracing`/`metrics`: the process's (server.py builds them from the environment); off/fresh by default."""
+    tracing = tracing or Tracing()
+    metrics = metrics or Metrics()
     # Channels are long-lived, one per peer per process; gRPC reconnects them on its own.
-    router_channel = grpc.aio.insecure_channel(cfg.router_addr, options=grpc_server.CHANNEL_OPTIONS)
-    meter_channel = grpc.aio.insecure_channel(cfg.meter_addr, options=grpc_server.CHANNEL_OPTIONS)
-    runtime_channel = grpc.aio.insecure_channel(cfg.runtime_addr, options=grpc_server.CHANNEL_OPTIONS)
+    # Tracing off: no interceptors at all (an intercepted grpc.aio call costs measurably more).
+    interceptors = tracing.client_interceptors() or None
+    router_channel = grpc.aio.insecure_channel(cfg.router_addr, options=grpc_server.CHANNEL_OPTIONS,
+                                               interceptors=interceptors)
+    meter_channel = grpc.aio.insecure_channel(cfg.meter_addr, options=grpc_server.CHANNEL_OPTIONS,
+                                              interceptors=interceptors)
+    runtime_channel = grpc.aio.insecure_channel(cfg.runtime_addr, options=grpc_server.CHANNEL_OPTIONS,
+                                                interceptors=interceptors)
     redis = redis_conn.connect(cfg.redis_url)
     keys = KeyStore(redis)
     router = router_pb2_grpc.RouterServiceStub(router_channel)
     meter = meter_pb2_grpc.MeterServiceStub(meter_channel)
-    relay = ChatRelay(cfg, router, RateLimiter(redis, lambda: int(time.time() * 1000)), Admission(meter))
+    relay = ChatRelay(cfg, router, RateLimiter(redis, lambda: int(time.time() * 1000)), Admission(meter), metrics)
     chat, completions, messages = OpenAIChat(cfg.max_messages), OpenAICompletions(), AnthropicMessages()
     embeddings = EmbeddingsHandler(router, relay)
     models = ModelsHandler(router)
@@ -63,7 +71,8 @@ def create_app(cfg: EdgeConfig) -> web.Application:
     keys_api = KeysHandler(keys)
 
     app = web.Application(client_max_size=cfg.max_body_bytes,
-                          middlewares=[make_middleware(Authenticator(cfg.master_key, keys))])
+                          middlewares=[make_observer(tracing, metrics),
+                                       make_middleware(Authenticator(cfg.master_key, keys))])
     app[CHANNELS] = [router_channel, meter_channel, runtime_channel]
     app[REDIS] = redis
 
@@ -90,7 +99,10 @@ def create_app(cfg: EdgeConfig) -> web.Application:
     escalation = router_pb2_grpc.EscalationServiceStub(router_channel)
     tasks_api.register(app, escalation, relay, Admission(meter), cfg.request_timeout)
     reviews_api.register(app, escalation, cfg.request_timeout)
-    app.router.add_get("/healthz", _healthz)
+    readiness = app[READINESS] = Readiness(router_channel, redis)
+    app.router.add_get("/healthz", readiness.healthz)
+    app.router.add_get("/readyz", readiness.readyz)
+    app.router.add_get("/metrics", metrics_handler(metrics))
     app.router.add_get("/openapi.json", _openapi_handler())
 
     async def close_peers(app: web.Application) -> None:

@@ -18,6 +18,7 @@ import redis.exceptions
 import structlog
 from aiohttp import web
 
+from services.common.metrics import Metrics
 from services.edge.config import EdgeConfig
 from services.edge.dialects.base import Dialect, Invalid, Parsed
 from services.edge.errors import from_rpc_error
@@ -39,8 +40,9 @@ def _err(message: str, type_: str, code: str, param: str | None = None) -> dict:
 
 class ChatRelay:
     def __init__(self, cfg: EdgeConfig, router: router_pb2_grpc.RouterServiceStub, limiter: RateLimiter,
-                 admission: Admission) -> None:
+                 admission: Admission, metrics: Metrics | None = None) -> None:
         self._cfg = cfg
+        self._metrics = metrics or Metrics()
         self._router = router
         self._limiter = limiter
         self._admission = admission
@@ -77,6 +79,7 @@ class ChatRelay:
                 if admitted is not None and admitted.reserved_micros:
                     self._admission.release(parsed.request.request_id, principal.caller.workspace)
                 return dialect.error(code, body["error"], {**headers, **extra})
+            self._metrics.ttft.labels(parsed.request.model).observe(time.monotonic() - t0)
             if first is grpc.aio.EOF:
                 return dialect.error(502, _err("The upstream returned no answer.", "upstream_error", "empty_stream"),
                                      headers)
@@ -94,6 +97,7 @@ class ChatRelay:
                 status = "cancelled" if status == "error" else status
             self.settle(principal, parsed.estimated_tokens, final.usage.total_tokens if final is not None else 0)
             self._log(rid, principal.caller.key_id, parsed, final, status, t0)
+            self._count(parsed.request.model, final)
 
     async def admit(self, principal: Principal, model: str, tokens: int, headers: dict) -> tuple[int, dict] | None:
         """(status, error) when the caller may not make this call now; adds the rate-limit headers."""
@@ -201,6 +205,13 @@ class ChatRelay:
             return dialect.error(502, _err(final.error.message, final.error.type, final.error.code), headers), final
         body = dialect.body(parsed, first, messages, final)
         return web.json_response(body, headers=headers, dumps=_dumps), final
+
+    def _count(self, model: str, final: router_pb2.ChatFinal | None) -> None:
+        if final is None:
+            return
+        self._metrics.model_usage(model, final.usage.prompt_tokens, final.usage.completion_tokens, final.cost_micros)
+        if final.error.code:
+            self._metrics.stream_errors.labels(model, final.error.code).inc()
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)

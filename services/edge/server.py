@@ -1,19 +1,28 @@
-"""Runs the edge: aiohttp with handler cancellation (a client that leaves cancels its RPC), graceful stop."""
+"""Runs the edge: aiohttp with handler cancellation (a client that leaves cancels its RPC), graceful stop.
+
+On SIGTERM: `/readyz` turns 503 (load balancers stop sending), the listener closes, and in-flight
+requests and streams get `TOKENYARD_SHUTDOWN_GRACE` seconds to finish before they are cancelled.
+"""
 from __future__ import annotations
+
+import asyncio
 
 import structlog
 from aiohttp import web
 
 from services.common.grpc_server import wait_for_stop_signal
-from services.edge.app import create_app
+from services.common.metrics import Metrics
+from services.common.tracing import Tracing
+from services.edge.app import READINESS, create_app
 from services.edge.config import EdgeConfig
 
 log = structlog.get_logger()
 
 
-async def start(cfg: EdgeConfig) -> tuple[web.AppRunner, int]:
+async def start(cfg: EdgeConfig, tracing: Tracing | None = None,
+                metrics: Metrics | None = None) -> tuple[web.AppRunner, int]:
     """Starts serving; returns the runner and the bound port (port 0 picks a free one)."""
-    runner = web.AppRunner(create_app(cfg), handler_cancellation=True, access_log=None,
+    runner = web.AppRunner(create_app(cfg, tracing, metrics), handler_cancellation=True, access_log=None,
                            shutdown_timeout=cfg.shutdown_grace)
     await runner.setup()
     site = web.TCPSite(runner, cfg.host, cfg.port, backlog=1024, reuse_address=True)
@@ -23,9 +32,12 @@ async def start(cfg: EdgeConfig) -> tuple[web.AppRunner, int]:
 
 
 async def serve(cfg: EdgeConfig) -> None:
-    runner, port = await start(cfg)
-    log.info("edge_started", url=f"http://{cfg.host}:{port}/v1")
+    tracing = Tracing.from_env("edge")
+    runner, port = await start(cfg, tracing, Metrics())
+    log.info("edge_started", url=f"http://{cfg.host}:{port}/v1", tracing=tracing.enabled)
     await wait_for_stop_signal()
     log.info("edge_draining", grace=cfg.shutdown_grace)
+    runner.app[READINESS].draining = True
     await runner.cleanup()
+    await asyncio.to_thread(tracing.shutdown)
     log.info("edge_stopped")

@@ -1,6 +1,7 @@
 """Wires the meter (Redis, ledger, budgets, tiers) and serves it."""
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import grpc
@@ -8,6 +9,9 @@ import redis.asyncio as redis
 import structlog
 
 from services.common import grpc_server, redis_conn
+from services.common.health import RedisHealth
+from services.common.metrics import Metrics, MetricsServer
+from services.common.tracing import Tracing
 from services.meter.admission import Admitter
 from services.meter.budgets import BudgetStore
 from services.meter.config import MeterConfig
@@ -28,17 +32,22 @@ class MeterApp:
     health: object
     port: int
     redis: redis.Redis
+    redis_health: RedisHealth
 
     async def start(self) -> None:
         await self.server.start()
-        await grpc_server.set_serving(self.health, SERVICE_NAMES, True)
+        await self.redis_health.start()  # SERVING only once Redis answers (and NOT_SERVING while it does not)
 
     async def stop(self, grace: float) -> None:
+        await self.redis_health.aclose()
         await grpc_server.drain(self.server, self.health, grace)
         await self.redis.aclose()
 
 
-def create_server(cfg: MeterConfig, client: redis.Redis | None = None) -> MeterApp:
+def create_server(cfg: MeterConfig, client: redis.Redis | None = None, tracing: Tracing | None = None,
+                  metrics: Metrics | None = None) -> MeterApp:
+    """`tracing`: off by default; `metrics`: when given, RPC metrics are recorded in it."""
+    tracing = tracing or Tracing()
     client = client or redis_conn.connect(cfg.redis_url)
     budgets = BudgetStore(client)
     recorder = Recorder(client, Ledger(client, cfg.pricing), budgets, cfg.tiers)
@@ -46,14 +55,23 @@ def create_server(cfg: MeterConfig, client: redis.Redis | None = None) -> MeterA
                         int(cfg.reservation_ttl * 1000))
     servicer = MeterServicer(recorder, UsageQuery(client), admitter, budgets, cfg.tiers, TierUsage(client, budgets))
     server, health, port = grpc_server.create_server(
-        [lambda s: meter_pb2_grpc.add_MeterServiceServicer_to_server(servicer, s)], SERVICE_NAMES, cfg.listen)
-    return MeterApp(server, health, port, client)
+        [lambda s: meter_pb2_grpc.add_MeterServiceServicer_to_server(servicer, s)], SERVICE_NAMES, cfg.listen,
+        tracing.server_interceptors(metrics))
+    return MeterApp(server, health, port, client, RedisHealth(client, health, SERVICE_NAMES))
 
 
 async def serve(cfg: MeterConfig) -> None:
-    app = create_server(cfg)
+    tracing, metrics = Tracing.from_env("meter"), Metrics()
+    metrics_server = MetricsServer.from_env("meter", metrics)
+    app = create_server(cfg, tracing=tracing, metrics=metrics if metrics_server is not None else None)
+    if metrics_server is not None:
+        await metrics_server.start()
     await app.start()
-    log.info("meter_started", port=app.port)
+    log.info("meter_started", port=app.port, tracing=tracing.enabled)
     await grpc_server.wait_for_stop_signal()
+    log.info("meter_draining", grace=cfg.shutdown_grace)
     await app.stop(cfg.shutdown_grace)
+    if metrics_server is not None:
+        await metrics_server.stop()
+    await asyncio.to_thread(tracing.shutdown)
     log.info("meter_stopped")

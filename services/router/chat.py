@@ -131,9 +131,10 @@ class ChatRunner:
                         kind=err.kind, error=err.message)
         finally:
             await opened.stream.aclose()
+            record.usage = self.metering.usage(req, state)
+            self._dispatcher.observer.completed(lease, record.usage, state)
             self._dispatcher.finish(lease, error)
         record.status = "ok" if error is None else "interrupted"
-        record.usage = self.metering.usage(req, state)
         yield self._final(record, state, trace, None if error is None else router_pb2.ChatError(
             type="upstream_error", code="stream_interrupted",
             message="The upstream stream broke after it had started; the answer is incomplete."))

@@ -23,6 +23,7 @@ from services.router.balancer import Balancer
 from services.router.breaker import BreakerStore
 from services.router.errors import (AUTH, CONTENT_POLICY, CONTEXT_LENGTH, FATAL, breaker_kind, classify,
                                     no_deployment_available, to_gateway_error)
+from services.router.observe import AttemptObserver
 from services.router.plan import Group, Planner
 from services.router.policy import RoutingPolicy
 from services.router.providers.base import UpstreamError
@@ -44,6 +45,10 @@ class Lease:
     hedge: bool = False
     ttft: float | None = None
     released: bool = False
+    kind: str = "first"
+    """first / retry / fallback / hedge, for traces and metrics."""
+    outcome: str = ""
+    span: Any = None
 
 
 @dataclass
@@ -55,6 +60,8 @@ class Trace:
     attempts: int = 0
     fallbacks: int = 0
     hedges: int = 0
+    operation: str = "chat"
+    """The GenAI operation (`chat`, `embeddings`) its attempt spans are named after."""
 
 
 class Attempts(Protocol):
@@ -72,8 +79,9 @@ class Dispatcher:
     def __init__(self, planner: Planner, policy: RoutingPolicy, breakers: BreakerStore, stats: LocalStats,
                  balancer: Balancer, budget: HedgeBudget, rng: random.Random | None = None,
                  monotonic: Callable[[], float] = time.monotonic, clock: Callable[[], float] = time.time,
-                 sleep=asyncio.sleep) -> None:
+                 sleep=asyncio.sleep, observer: AttemptObserver | None = None) -> None:
         self._planner, self._policy, self._breakers = planner, policy, breakers
+        self.observer = observer or AttemptObserver()
         self._stats, self._balancer, self._budget = stats, balancer, budget
         self._rng = rng or random.Random()
         self._monotonic, self._clock, self._sleep = monotonic, clock, sleep
@@ -164,7 +172,9 @@ class Dispatcher:
             self._budget.earn()
         trace.attempts += 1
         trace.tried.append(target.name)
-        return Lease(target, self._monotonic(), group.model, hedge=hedge), None
+        lease = Lease(target, self._monotonic(), group.model, hedge=hedge)
+        self.observer.started(lease, group, trace, self._breakers.seen.get(key, ("closed",))[0])
+        return lease, None
 
     async def _attempt(self, group: Group, lease: Lease, fns: Attempts, trace: Trace, deadline: float,
                        failed: set[str]) -> tuple[Lease, Any]:
@@ -217,18 +227,22 @@ class Dispatcher:
     def _lost(self, lease: Lease, fns: Attempts) -> None:
         lease.hedge = True
         self._release(lease)
+        self.observer.ended(lease, "hedge_lost")
         fns.hedge_lost(lease)
 
     async def _call(self, fns: Attempts, lease: Lease, deadline: float, failed: set[str]) -> Any:
         name = lease.target.key
         try:
-            result = await fns.call(lease.target, deadline)
+            with self.observer.current(lease):
+                result = await fns.call(lease.target, deadline)
         except asyncio.CancelledError:
             self._release(lease)
+            self.observer.ended(lease, "cancelled")
             raise
         except UpstreamError as err:
             failed.add(name)
             self._release(lease)
+            self.observer.ended(lease, "error", err)
             cls = classify(err)
             if cls in (FATAL, CONTEXT_LENGTH, CONTENT_POLICY) or (cls == AUTH and lease.target.api_key is not None):
                 # The upstream is alive; the request (or a customer's own key) was the problem.
@@ -239,6 +253,7 @@ class Dispatcher:
             raise
         lease.ttft = self._monotonic() - lease.started
         self._stats.observe_ttft(name, lease.ttft)
+        self.observer.first_token(lease)
         return result
 
     def _release(self, lease: Lease) -> None:
@@ -250,6 +265,7 @@ class Dispatcher:
         """The winning attempt ended: count it for health and balancing (a mid-stream break is a failure)."""
         name = lease.target.key
         self._release(lease)
+        self.observer.ended(lease, "ok" if error is None else "interrupted", error)
         if error is None:
             self._breakers.record(name, True, latency=self._monotonic() - lease.started, ttft=lease.ttft)
         else:

@@ -50,7 +50,7 @@ class EmbedRunner:
         _validate(req)
         t0 = self.monotonic()
         deadline = t0 + (timeout if timeout is not None else DEFAULT_DEADLINE)
-        record, trace = self._metering.start(req), Trace(request_id=req.request_id)
+        record, trace = self._metering.start(req), Trace(request_id=req.request_id, operation="embeddings")
         try:
             byok = req.byok if req.HasField("byok") and req.byok.provider else None
             lease, body = await self._dispatcher.run(req.model, byok, deadline, _EmbedAttempts(self, req, trace), trace)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import os
 import struct
 import uuid
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import grpc
 import structlog
+from opentelemetry import trace
 
 from tokenyard.meter.v1 import meter_pb2, meter_pb2_grpc
 
@@ -95,6 +97,8 @@ class UsageReporter:
         spool_dir = spool_dir or Path(os.environ.get("TOKENYARD_USAGE_SPOOL") or DEFAULT_SPOOL)
         self._spool = DiskSpool(spool_dir)
         self._on_disk: set[int] = set()  # ids of pending records already in a spool file
+        # Trace context of pending records (tracing on only), so the meter's spans join the request's trace.
+        self._span_contexts: dict[int, trace.SpanContext] = {}
         self.dropped = 0
 
     def start(self) -> None:
@@ -102,10 +106,15 @@ class UsageReporter:
 
     def submit(self, record: meter_pb2.UsageRecord) -> None:
         if len(self._pending) >= self._max_pending:
-            self._on_disk.discard(id(self._pending.popleft()))
+            oldest = id(self._pending.popleft())
+            self._on_disk.discard(oldest)
+            self._span_contexts.pop(oldest, None)
             self.dropped += 1
             log.error("usage_spool_full_dropped_oldest", dropped=self.dropped)
         self._pending.append(record)
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid and span_context.trace_flags.sampled:
+            self._span_contexts[id(record)] = span_context
         self._wake.set()
 
     @property
@@ -143,7 +152,8 @@ class UsageReporter:
                 await self._wake.wait()
             batch = [self._pending[i] for i in range(min(self._batch, len(self._pending)))]
             try:
-                await self._meter.RecordUsage(meter_pb2.RecordUsageRequest(records=batch), timeout=self._timeout)
+                with self._traced(batch):
+                    await self._meter.RecordUsage(meter_pb2.RecordUsageRequest(records=batch), timeout=self._timeout)
             except grpc.aio.AioRpcError as exc:
                 log.warning("usage_report_failed", error=exc.code().name, pending=len(self._pending), retry_in=backoff)
                 await self._save()
@@ -158,6 +168,15 @@ class UsageReporter:
             if not self._pending and self._spool.mine:
                 await asyncio.to_thread(self._spool.clear)
                 self._on_disk.clear()
+
+    def _traced(self, batch: list[meter_pb2.UsageRecord]):
+        """Sends a batch under the trace of its first traced record (a batch is usually one request)."""
+        if not self._span_contexts:
+            return contextlib.nullcontext()
+        found = [c for c in (self._span_contexts.pop(id(r), None) for r in batch) if c is not None]
+        if not found:
+            return contextlib.nullcontext()
+        return trace.use_span(trace.NonRecordingSpan(found[0]), end_on_exit=False)
 
     async def close(self, timeout: float = 5.0) -> None:
         """Flushes what is queued (within `timeout`); what is left goes to the spool for the next start."""

@@ -1,6 +1,7 @@
 """Wires the runtime (Redis, router channel, HTTP client for remote agents, supervisor) and serves it."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
 
@@ -10,6 +11,9 @@ import redis.asyncio as redis
 import structlog
 
 from services.common import grpc_server, redis_conn
+from services.common.health import RedisHealth
+from services.common.metrics import Metrics, MetricsServer
+from services.common.tracing import Tracing
 from services.common.keystore import KeyStore
 from services.runtime.agent_chat import AgentChat
 from services.runtime.agent_files import AgentFiles
@@ -39,15 +43,17 @@ class RuntimeApp:
     router_channel: grpc.aio.Channel
     http: aiohttp.ClientSession
     supervisor: Supervisor
+    redis_health: RedisHealth
 
     async def start(self) -> dict[str, list[str]]:
         """Re-adopts agents a previous runtime left running, then serves; returns what recovery did."""
         recovered = await self.supervisor.recover()
         await self.server.start()
-        await grpc_server.set_serving(self.health, SERVICE_NAMES, True)
+        await self.redis_health.start()  # SERVING only once Redis answers (and NOT_SERVING while it does not)
         return recovered
 
     async def stop(self, grace: float, stop_agents: bool | None = None) -> None:
+        await self.redis_health.aclose()
         await grpc_server.drain(self.server, self.health, grace)
         if self.cfg.stop_agents_on_exit if stop_agents is None else stop_agents:
             await self.supervisor.stop_all()
@@ -58,11 +64,15 @@ class RuntimeApp:
         await self.redis.aclose()
 
 
-def create_server(cfg: RuntimeConfig, client: redis.Redis | None = None) -> RuntimeApp:
+def create_server(cfg: RuntimeConfig, client: redis.Redis | None = None, tracing: Tracing | None = None,
+                  metrics: Metrics | None = None) -> RuntimeApp:
+    """`tracing`: off by default; `metrics`: when given, RPC metrics are recorded in it."""
+    tracing = tracing or Tracing()
     client = client or redis_conn.connect(cfg.redis_url)
-    channel = grpc.aio.insecure_channel(cfg.router_addr, options=grpc_server.CHANNEL_OPTIONS)
+    channel = grpc.aio.insecure_channel(cfg.router_addr, options=grpc_server.CHANNEL_OPTIONS,
+                                        interceptors=tracing.client_interceptors() or None)
     router = router_pb2_grpc.RouterServiceStub(channel)
-    http = aiohttp.ClientSession()
+    http = aiohttp.ClientSession(trace_configs=tracing.http_trace_configs() or None)
     box = SecretBox(cfg.encryption_key, cfg.old_encryption_keys)
     registry = AgentRegistry(client, box)
     sessions = SessionStore(client)
@@ -75,16 +85,26 @@ def create_server(cfg: RuntimeConfig, client: redis.Redis | None = None) -> Runt
     servicer = RuntimeServicer(registry, supervisor, files, sessions, chat, remote_health, drive, router,
                                cfg.chat_timeout, cfg.session_ttl)
     server, health, port = grpc_server.create_server(
-        [lambda s: runtime_pb2_grpc.add_RuntimeServiceServicer_to_server(servicer, s)], SERVICE_NAMES, cfg.listen)
+        [lambda s: runtime_pb2_grpc.add_RuntimeServiceServicer_to_server(servicer, s)], SERVICE_NAMES, cfg.listen,
+        tracing.server_interceptors(metrics))
     if not box.enabled:
         log.warning("runtime_secrets_disabled", reason="TOKENYARD_ENCRYPTION_KEY is not set; BYOK keys cannot be stored")
-    return RuntimeApp(cfg, server, health, port, client, channel, http, supervisor)
+    return RuntimeApp(cfg, server, health, port, client, channel, http, supervisor,
+                      RedisHealth(client, health, SERVICE_NAMES))
 
 
 async def serve(cfg: RuntimeConfig) -> None:
-    app = create_server(cfg)
+    tracing, metrics = Tracing.from_env("runtime"), Metrics()
+    metrics_server = MetricsServer.from_env("runtime", metrics)
+    app = create_server(cfg, tracing=tracing, metrics=metrics if metrics_server is not None else None)
+    if metrics_server is not None:
+        await metrics_server.start()
     await app.start()
-    log.info("runtime_started", port=app.port)
+    log.info("runtime_started", port=app.port, tracing=tracing.enabled)
     await grpc_server.wait_for_stop_signal()
+    log.info("runtime_draining", grace=cfg.shutdown_grace)
     await app.stop(cfg.shutdown_grace)
+    if metrics_server is not None:
+        await metrics_server.stop()
+    await asyncio.to_thread(tracing.shutdown)
     log.info("runtime_stopped")

@@ -96,7 +96,8 @@ class _Translator:
 
 
 class AnthropicMessagesProvider:
-    def __init__(self, deployment: Deployment, clock=time.time) -> None:
+    def __init__(self, deployment: Deployment, clock=time.time, trace_configs: list | None = None) -> None:
+        self._trace_configs = trace_configs or None
         self._dep = deployment
         self._url = deployment.base_url + "/messages"
         self._headers = {"Content-Type": "application/json", "Accept": "text/event-stream",
@@ -112,7 +113,8 @@ class AnthropicMessagesProvider:
         if self._session is None:  # lazily, to bind to the running loop; one per deployment
             connector = aiohttp.TCPConnector(limit=self._dep.max_connections, keepalive_timeout=60, ttl_dns_cache=300)
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout,
-                                                  skip_auto_headers=("User-Agent",))
+                                                  skip_auto_headers=("User-Agent",),
+                                                  trace_configs=self._trace_configs)
         return self._session
 
     def _headers_for(self, api_key: str | None) -> dict[str, str]:

@@ -67,8 +67,10 @@ class SSEDecoder:
 
 
 class OpenAIChatProvider:
-    def __init__(self, deployment: Deployment) -> None:
+    def __init__(self, deployment: Deployment, trace_configs: list | None = None) -> None:
         self._dep = deployment
+        self._trace_configs = trace_configs or None
+        """aiohttp hooks that trace each upstream request and send it `traceparent` (tracing on only)."""
         self._base = deployment.base_url
         self._url = deployment.base_url + "/chat/completions"
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
@@ -84,7 +86,8 @@ class OpenAIChatProvider:
         if self._session is None:
             connector = aiohttp.TCPConnector(limit=self._dep.max_connections, keepalive_timeout=60, ttl_dns_cache=300)
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout,
-                                                  skip_auto_headers=("User-Agent",))
+                                                  skip_auto_headers=("User-Agent",),
+                                                  trace_configs=self._trace_configs)
         return self._session
 
     def _headers_for(self, api_key: str | None) -> dict[str, str]:
