@@ -9,7 +9,9 @@ import grpc
 import structlog
 
 from services.common import grpc_server, redis_conn
+from services.common.metrics import Metrics, MetricsServer
 from services.common.pricing import PriceBook
+from services.common.tracing import Tracing
 from services.router.backoff import HedgeBudget
 from services.router.balancer import Balancer
 from services.router.breaker import BreakerStore
@@ -21,6 +23,7 @@ from services.router.escalation import wiring as escalation_wiring
 from services.router.health import HealthReporter
 from services.router.metering import Metering
 from services.router.node_registry import NodeRegistry, RegistryPoller
+from services.router.observe import AttemptObserver
 from services.router.plan import Planner
 from services.router.providers.anthropic_messages import AnthropicMessagesProvider
 from services.router.providers.base import Provider
@@ -39,12 +42,12 @@ SERVICE_NAMES = (router_pb2.DESCRIPTOR.services_by_name["RouterService"].full_na
                  router_pb2.DESCRIPTOR.services_by_name["EscalationService"].full_name)
 
 
-def build_provider(dep: Deployment, counter: TokenCounter) -> Provider:
+def build_provider(dep: Deployment, counter: TokenCounter, trace_configs: list | None = None) -> Provider:
     if dep.provider == "fake":
         return FakeProvider(counter)
     if dep.provider == "anthropic":
-        return AnthropicMessagesProvider(dep)
-    return OpenAIChatProvider(dep)
+        return AnthropicMessagesProvider(dep, trace_configs=trace_configs)
+    return OpenAIChatProvider(dep, trace_configs=trace_configs)
 
 
 @dataclass
@@ -88,18 +91,25 @@ class RouterApp:
 
 def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=None, registry_poll: float = 1.0,
                   prices: PriceBook | None = None, rng: random.Random | None = None,
-                  sleep=asyncio.sleep) -> RouterApp:
-    """`redis`: a client to use (tests); otherwise one is made from `cfg.redis_url` when set."""
+                  sleep=asyncio.sleep, tracing: Tracing | None = None, metrics: Metrics | None = None) -> RouterApp:
+    """`redis`: a client to use (tests); otherwise one is made from `cfg.redis_url` when set.
+    `tracing`: off by default. `metrics`: when given, RPC metrics and breaker states are recorded in it."""
+    tracing = tracing or Tracing()
     counter = counter or TokenCounter()
     if redis is None and cfg.redis_url:
         redis = redis_conn.connect(cfg.redis_url)
     policy = cfg.routing
-    book = UpstreamBook(cfg.deployments, lambda d: build_provider(d, counter), policy.aliases())
+    http_tracing = tracing.http_trace_configs()
+    book = UpstreamBook(cfg.deployments, lambda d: build_provider(d, counter, http_tracing), policy.aliases())
     stats = LocalStats()
     breakers = BreakerStore(redis, policy.breaker)
     dispatcher = Dispatcher(Planner(book, policy), policy, breakers, stats, Balancer(stats, rng),
-                            HedgeBudget(policy.hedge_budget), rng=rng, sleep=sleep)
-    meter_channel = grpc.aio.insecure_channel(cfg.meter_addr, options=grpc_server.CHANNEL_OPTIONS)
+                            HedgeBudget(policy.hedge_budget), rng=rng, sleep=sleep,
+                            observer=AttemptObserver(tracing.tracer if tracing.enabled else None, metrics))
+    if metrics is not None:
+        metrics.watch_breakers(lambda: {key: seen[0] for key, seen in breakers.seen.items()})
+    meter_channel = grpc.aio.insecure_channel(cfg.meter_addr, options=grpc_server.CHANNEL_OPTIONS,
+                                              interceptors=tracing.client_interceptors() or None)
     reporter = UsageReporter(meter_pb2_grpc.MeterServiceStub(meter_channel))
     metering = Metering(reporter, counter, prices if prices is not None else cfg.prices)
     runner = ChatRunner(book, dispatcher, metering)
@@ -112,17 +122,25 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
     server, health, port = grpc_server.create_server(
         [lambda s: router_pb2_grpc.add_RouterServiceServicer_to_server(servicer, s),
          lambda s: router_pb2_grpc.add_EscalationServiceServicer_to_server(escalation.servicer, s)],
-        SERVICE_NAMES, cfg.listen)
+        SERVICE_NAMES, cfg.listen,
+        tracing.server_interceptors(metrics))
     return RouterApp(server, health, port, reporter, book, breakers, poller, meter_channel, redis,
                      escalation.scheduler)
 
 
 async def serve(cfg: RouterConfig) -> None:
-    app = create_server(cfg)
+    tracing, metrics = Tracing.from_env("router"), Metrics()
+    metrics_server = MetricsServer.from_env("router", metrics)
+    app = create_server(cfg, tracing=tracing, metrics=metrics if metrics_server is not None else None)
+    if metrics_server is not None:
+        await metrics_server.start()
     await app.start()
     log.info("router_started", port=app.port, deployments=[d.name for d in cfg.deployments],
              shared_state="redis" if cfg.redis_url else "local (REDIS_URL unset)")
     await grpc_server.wait_for_stop_signal()
     log.info("router_draining", grace=cfg.shutdown_grace)
     await app.stop(cfg.shutdown_grace)
+    if metrics_server is not None:
+        await metrics_server.stop()
+    await asyncio.to_thread(tracing.shutdown)
     log.info("router_stopped")
