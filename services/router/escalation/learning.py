@@ -71,7 +71,7 @@ class LearningCycles:
 
     async def _thresholds(self, since: int, now: int) -> list[dict]:
         by_task: dict[str, list[dict]] = defaultdict(list)
-        for r in await self._store.resolved_since(since):
+        for r in await self._store.resolved_between(since, now):
             by_task[self._cfg.task(r["task_type"]).name].append(r)
         out, b = [], self._bounds
         for task, reviews in by_task.items():
@@ -91,7 +91,7 @@ class LearningCycles:
 
     async def _validators(self, since: int, now: int) -> list[dict]:
         tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # validator -> [approved, rejected]
-        for r in await self._store.resolved_since(since):
+        for r in await self._store.resolved_between(since, now):
             for v in r.get("verdicts", []):
                 if not v["passed"]:
                     tally[v["name"]][r["state"] in BAD] += 1

@@ -93,8 +93,9 @@ class EscalationStore:
                           "detail": {"action": action, "reviewer": reviewer, "note": note}})
         return doc
 
-    async def resolved_since(self, since_ms: int) -> list[dict]:
-        ids = await self.redis.zrangebyscore(f"{P}:reviews:resolved", f"({since_ms}", "+inf")
+    async def resolved_between(self, since_ms: int, until_ms: int) -> list[dict]:
+        """Reviews resolved in (since, until]: each one counts in exactly one run of a cycle."""
+        ids = await self.redis.zrangebyscore(f"{P}:reviews:resolved", f"({since_ms}", until_ms)
         docs = await self.redis.hmget(f"{P}:reviews", ids) if ids else []
         return [orjson.loads(d) for d in docs if d]
 
