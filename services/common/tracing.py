@@ -63,7 +63,8 @@ class Tracing:
         for exporter in exporters:
             if exporter == "otlp":
                 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-                provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+                endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+                provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
             else:
                 provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
         return cls(provider, f"tokenyard.{service}")

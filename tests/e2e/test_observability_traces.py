@@ -1,0 +1,119 @@
+"""One streamed request through the whole mesh, traced: every service exports to a real OTLP receiver.
+
+The test checks what an operator sees in Jaeger: one trace (the client's), the tree edge -> router ->
+upstream attempt -> upstream HTTP call (whose request carried `traceparent`), the meter's span, the GenAI
+attributes on the model span, and the edge's log line naming the same trace without any secret.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+
+import pytest
+from openai import OpenAI
+
+from services.launcher.mesh import Mesh
+from tests.fakes.openai_upstream import ThreadedUpstream
+from tests.fakes.otlp_receiver import OTLPReceiver, ReceivedSpan
+
+MASTER_KEY = "ty-test-" + secrets.token_hex(16)
+UPSTREAM_KEY = "sk-upstream-trace-" + secrets.token_hex(8)
+SERVER, CLIENT = 2, 3  # OTLP span kinds
+
+
+@pytest.fixture(scope="module")
+def traced(tmp_path_factory, redis_server):
+    receiver = OTLPReceiver().start()
+    upstream_runner = ThreadedUpstream(api_key=UPSTREAM_KEY)
+    upstream = upstream_runner.start()
+    root = tmp_path_factory.mktemp("traced")
+    cfg = root / "tokenyard.yaml"
+    cfg.write_text(f"""
+deployments:
+  - name: traced-upstream
+    provider: openai
+    base_url: {upstream.base_url}
+    api_key: {UPSTREAM_KEY}
+    models: ["up-*"]
+""")
+    mesh = Mesh(env={"TOKENYARD_MASTER_KEY": MASTER_KEY, "TOKENYARD_CONFIG": str(cfg), "REDIS_URL": redis_server.url,
+                     "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"},
+                data_dir=root / "data", log_dir=root / "logs")
+    mesh.start()
+    yield mesh, receiver, upstream
+    mesh.stop()
+    upstream_runner.stop()
+    receiver.stop()
+
+
+def _one(spans: list[ReceivedSpan], **match) -> ReceivedSpan:
+    found = [s for s in spans if all(getattr(s, k) == v for k, v in match.items())]
+    assert len(found) == 1, f"expected one span matching {match}, got {[(s.service, s.name) for s in found]}"
+    return found[0]
+
+
+def test_one_streamed_request_is_one_trace_across_the_mesh(traced):
+    mesh, receiver, upstream = traced
+    trace_id, client_span = secrets.token_hex(16), secrets.token_hex(8)
+    rid = f"req-trace-{uuid.uuid4().hex}"
+    with OpenAI(base_url=f"http://127.0.0.1:{mesh.http_port}/v1", api_key=MASTER_KEY, max_retries=0) as client:
+        stream = client.chat.completions.create(
+            model="up-trace", messages=[{"role": "user", "content": "hello"}], stream=True,
+            extra_headers={"traceparent": f"00-{trace_id}-{client_span}-01", "x-request-id": rid})
+        text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert text == "w0 w1 w2 w3 w4 "
+
+    def complete(spans):
+        mine = [s for s in spans if s.trace_id == trace_id]
+        return {s.service for s in mine} >= {"tokenyard-edge", "tokenyard-router", "tokenyard-meter"} and any(
+            s.name == "POST" for s in mine) and any(s.name.startswith("tokenyard.meter") and s.kind == SERVER
+                                                    for s in mine)
+
+    spans = [s for s in receiver.wait_for(complete) if s.trace_id == trace_id]
+    assert complete(spans), [(s.service, s.name) for s in spans]
+
+    edge = _one(spans, service="tokenyard-edge", kind=SERVER)
+    assert edge.parent_id == client_span  # the client's traceparent was continued, not replaced
+    assert edge.attributes["http.route"] == "/v1/chat/completions"
+    assert edge.attributes["tokenyard.request_id"] == rid
+    edge_call = _one(spans, service="tokenyard-edge", kind=CLIENT, name="tokenyard.router.v1.RouterService/Chat")
+    assert edge_call.parent_id == edge.span_id
+    router = _one(spans, service="tokenyard-router", kind=SERVER, name="tokenyard.router.v1.RouterService/Chat")
+    assert router.parent_id == edge_call.span_id
+    attempt = _one(spans, service="tokenyard-router", name="chat up-trace")
+    assert attempt.parent_id == router.span_id
+    http = _one(spans, service="tokenyard-router", name="POST")
+    assert http.parent_id == attempt.span_id
+    assert http.attributes["http.response.status_code"] == 200
+
+    a = attempt.attributes
+    assert a["gen_ai.operation.name"] == "chat"
+    assert a["gen_ai.provider.name"] == "openai"
+    assert a["gen_ai.request.model"] == "up-trace"
+    assert a["gen_ai.response.model"] == "trace"  # what the upstream reported
+    assert a["gen_ai.usage.input_tokens"] == 7 and a["gen_ai.usage.output_tokens"] == 5
+    assert a["gen_ai.response.finish_reasons"] == ["stop"]
+    assert a["gen_ai.server.time_to_first_token"] > 0
+    assert a["tokenyard.deployment"] == "traced-upstream"
+    assert a["tokenyard.attempt"] == 1 and a["tokenyard.attempt.kind"] == "first"
+    assert a["tokenyard.attempt.outcome"] == "ok" and a["tokenyard.breaker.state"] in ("closed", "half_open")
+
+    meter = [s for s in spans if s.service == "tokenyard-meter" and s.kind == SERVER]
+    assert [s.name for s in meter] == ["tokenyard.meter.v1.MeterService/RecordUsage"]
+
+    # The upstream received the HTTP span's context, so its own spans would join this trace.
+    seen = [r for r in upstream.requests if r.model == "up-trace"]
+    assert len(seen) == 1
+    assert seen[0].headers["traceparent"] == f"00-{trace_id}-{http.span_id}-01"
+    assert UPSTREAM_KEY not in json.dumps(edge.attributes | http.attributes | a)
+
+    # The edge's one line for this request names the trace and its span, and no secret is in any log.
+    lines = [json.loads(line) for line in (mesh.log_dir / "edge.log").read_text().splitlines() if line.startswith("{")]
+    request_line = next(line for line in lines if line.get("event") == "request" and line.get("request_id") == rid)
+    assert request_line["trace_id"] == trace_id and request_line["span_id"] == edge.span_id
+    assert request_line["deployment"] == "traced-upstream" and request_line["status"] == "ok"
+    assert request_line["completion_tokens"] == 5 and request_line["key_id"]
+    for name in ("edge", "router", "meter", "runtime"):
+        text = (mesh.log_dir / f"{name}.log").read_text()
+        assert MASTER_KEY not in text and UPSTREAM_KEY not in text
