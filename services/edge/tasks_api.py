@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import grpc
 import orjson
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from services.edge.admission import Admission
 from services.edge.dialects.base import Parsed
@@ -40,6 +40,17 @@ class CompletionTask(BaseModel):
     """OpenAI `response_format`; json_object / json_schema answers are validated."""
     max_tokens: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     max_tier: _NAME | None = None
+
+    @field_validator("response_format")
+    @classmethod
+    def _encodable(cls, v: dict | None) -> dict | None:
+        """It travels to the router as JSON text: refuse what JSON cannot carry (e.g. integers past 64 bits)."""
+        if v is not None:
+            try:
+                orjson.dumps(v)
+            except TypeError as exc:
+                raise ValueError(f"cannot be encoded as JSON: {exc}") from None
+        return v
 
 
 class ClassifyTask(BaseModel):

@@ -123,3 +123,28 @@ async def test_classify_picks_a_label_from_the_set(redis_client):
         assert {v.name for v in resp.result.attempts[0].verdicts if not v.passed} >= {"json", "label"}
     finally:
         await router.stop()
+
+
+async def test_optional_judge_is_averaged_in_and_kept_as_a_verdict(redis_client):
+    # The fake judge echoes the question back, so the first number it "says" is the one in the input.
+    router, esc = await sup.start(redis_client, sup.section(judge_model="fake-judge"))
+    try:
+        resp = await _complete(esc, text="Grade this as 2 please")
+        judge = next(v for v in resp.verdicts if v.name == "judge")
+        assert not judge.passed and "2/10" in judge.detail
+        assert resp.confidence == 6.0 and resp.status == "warning" and resp.tier == "fast"
+    finally:
+        await router.stop()
+
+
+async def test_unanswerable_tiers_are_skipped_and_an_all_down_chain_is_an_error(redis_client):
+    router, esc = await sup.start(redis_client, sup.section(fast="fake-error-500", top="fake-error-503"))
+    try:
+        resp = await _complete(esc, max_tier="medium")
+        assert [(a.tier, bool(a.error)) for a in resp.attempts] == [("fast", True), ("medium", False)]
+        assert resp.tier == "medium"
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await esc.Complete(router_pb2.CompleteRequest(input="hi", max_tier="nope"), timeout=10)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    finally:
+        await router.stop()

@@ -68,6 +68,8 @@ class EscalationRunner:
             a = await run_tier(self._chat, req, self._cfg.tier(name), n, left, self._monotonic)
             attempts.append(a)
             if a.error:
+                if a.gateway_error is not None and a.gateway_error.http_status == 400:
+                    raise a.gateway_error  # the request itself is wrong: no tier will take it
                 log.warning("escalation_tier_failed", request_id=req.request_id, tier=name, error=a.error)
                 continue
             a.verdicts = await self._validators.check(a.answer, exp)
