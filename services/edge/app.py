@@ -25,7 +25,9 @@ from services.edge.keys_api import KeysHandler
 from services.edge.middleware import make_middleware
 from services.edge.models_api import ModelsHandler
 from services.edge.observe import Readiness, make_observer
+from services.edge.limits import AgentLimitStore, Limits
 from services.edge.ratelimit import RateLimiter
+from services.edge.agent_limits_api import AgentLimitsHandler
 from services.edge.relay import ChatRelay
 from services.edge.usage_api import UsageHandler
 from tokenyard.meter.v1 import meter_pb2_grpc
@@ -63,7 +65,9 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     keys = KeyStore(redis)
     router = router_pb2_grpc.RouterServiceStub(router_channel)
     meter = meter_pb2_grpc.MeterServiceStub(meter_channel)
-    relay = ChatRelay(cfg, router, RateLimiter(redis, lambda: int(time.time() * 1000)), Admission(meter), metrics)
+    agent_limits = AgentLimitStore(redis)
+    limits = Limits(RateLimiter(redis, lambda: int(time.time() * 1000)), agent_limits)
+    relay = ChatRelay(cfg, router, limits, Admission(meter), metrics)
     chat, completions, messages = OpenAIChat(cfg.max_messages), OpenAICompletions(), AnthropicMessages()
     embeddings = EmbeddingsHandler(router, relay)
     models = ModelsHandler(router)
@@ -93,6 +97,9 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     app.router.add_get("/api/v1/usage/summary", usage.summary)
     app.router.add_get("/api/v1/usage/tiers", usage.tiers)
     app.router.add_get("/api/v1/agents/{agent_id}/usage", usage.agent)
+    agent_limits_api = AgentLimitsHandler(agent_limits)
+    app.router.add_get("/api/v1/agents/{agent_id}/limits", agent_limits_api.get)
+    app.router.add_put("/api/v1/agents/{agent_id}/limits", agent_limits_api.put)
     agents_api.register(app, runtime_pb2_grpc.RuntimeServiceStub(runtime_channel), cfg.request_timeout)
     app.router.add_get("/api/v1/health/upstreams", UpstreamHealthHandler(router).get)
     # Cost-first tier escalation (issue 9): task API, review queue, audit log, learning cycles, metrics.

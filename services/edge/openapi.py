@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from services.edge.agent_limits_api import AgentLimitsBody
 from services.edge.dialects.anthropic_messages import MessagesRequest
 from services.edge.dialects.openai_completions import CompletionRequest
 from services.edge.embeddings_api import EmbeddingRequest
@@ -60,6 +61,9 @@ OPERATIONS: list[Operation] = [
     Operation("get", "/api/v1/usage/tiers", "Managed tiers, their quotas and overage", query={"workspace": _STR}),
     Operation("get", "/api/v1/agents/{agent_id}/usage", "One agent's usage",
               query={"period": _PERIOD, "format": _FORMAT, "workspace": _STR}),
+    Operation("get", "/api/v1/agents/{agent_id}/limits", "An agent's RPM/TPM limits (master key)"),
+    Operation("put", "/api/v1/agents/{agent_id}/limits", "Set an agent's RPM/TPM limits, shared by its keys (master key)",
+              AgentLimitsBody),
     Operation("get", "/api/v1/health/upstreams", "Breaker state and health of every deployment (master key)"),
     Operation("post", "/v1/completion", "Task completion, cheapest tier first, escalated on low confidence",
               CompletionTask),

@@ -14,7 +14,6 @@ import time
 
 import grpc
 import orjson
-import redis.exceptions
 import structlog
 from aiohttp import web
 
@@ -26,7 +25,7 @@ from services.edge.admission import Admission
 from services.edge.auth import Principal
 from services.edge.completions_format import routing_headers
 from services.edge.middleware import PRINCIPAL, REQUEST_ID
-from services.edge.ratelimit import RateLimiter
+from services.edge.limits import Limits
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
 
 log = structlog.get_logger()
@@ -39,12 +38,12 @@ def _err(message: str, type_: str, code: str, param: str | None = None) -> dict:
 
 
 class ChatRelay:
-    def __init__(self, cfg: EdgeConfig, router: router_pb2_grpc.RouterServiceStub, limiter: RateLimiter,
+    def __init__(self, cfg: EdgeConfig, router: router_pb2_grpc.RouterServiceStub, limits: Limits,
                  admission: Admission, metrics: Metrics | None = None) -> None:
         self._cfg = cfg
         self._metrics = metrics or Metrics()
         self._router = router
-        self._limiter = limiter
+        self._limits = limits
         self._admission = admission
         self._background: set[asyncio.Task] = set()
 
@@ -104,31 +103,13 @@ class ChatRelay:
         if not principal.may_use(model):
             return 404, _err(f"The model `{model}` does not exist or you do not have access to it.",
                              "invalid_request_error", "model_not_found", "model")
-        record = principal.record
-        if record is not None and (record.rpm or record.tpm):
-            refused = await self._rate_limit(principal.caller.key_id, record.rpm, record.tpm, tokens, headers)
-            if refused is not None:
-                return 429, refused
-        return None
+        refused = await self._limits.admit(principal, tokens, headers)
+        return None if refused is None else (429, refused)
 
     def settle(self, principal: Principal, estimated: int, actual: int) -> None:
         """Corrects the token charge to the actual usage, off the response path."""
-        record = principal.record
-        if record is not None and record.tpm and actual != estimated:
-            self._spawn(self._limiter.settle(principal.caller.key_id, record.tpm, actual - estimated))
-
-    async def _rate_limit(self, subject: str, rpm: int, tpm: int, tokens: int, headers: dict) -> dict | None:
-        try:
-            decision = await self._limiter.admit(subject, rpm, tpm, tokens)
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-            # Fail open: an outage of the limit store must not take every tenant down with it.
-            log.warning("rate_limit_store_unavailable", error=str(exc))
-            return None
-        headers.update(decision.headers)
-        if decision.allowed:
-            return None
-        return _err(f"Rate limit reached for this key; retry in {headers['Retry-After']}s.", "rate_limit_error",
-                    "rate_limit_exceeded")
+        if actual != estimated and (principal.record is not None or principal.caller.agent_id):
+            self._spawn(self._limits.settle(principal, estimated, actual))
 
     @staticmethod
     def _apply_admission(parsed: Parsed, admitted, headers: dict) -> bool:

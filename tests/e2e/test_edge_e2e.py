@@ -209,3 +209,24 @@ def test_openapi_document_lists_the_surface(base_url):
     doc = httpx.get(_root(base_url) + "/openapi.json").json()
     for path in ("/v1/chat/completions", "/v1/completions", "/v1/messages", "/v1/embeddings", "/api/v1/keys"):
         assert path in doc["paths"]
+
+
+def test_agent_limit_is_shared_by_every_key_of_the_agent(base_url):
+    resp = httpx.put(_root(base_url) + "/api/v1/agents/ag-limited/limits", headers=ADMIN, json={"rpm": 2})
+    assert resp.status_code == 200 and resp.json()["rpm"] == 2
+    keys = [create_key(base_url, agent_id="ag-limited")["key"] for _ in range(2)]
+    statuses = [chat(_root(base_url), keys[i % 2]).status_code for i in range(4)]
+    assert statuses == [200, 200, 429, 429]
+
+
+def test_key_a_cannot_read_key_bs_usage(base_url):
+    a = create_key(base_url, workspace="ws-tenant-a")["key"]
+    b = create_key(base_url, workspace="ws-tenant-b")["key"]
+    assert chat(_root(base_url), b).status_code == 200
+    own = httpx.get(_root(base_url) + "/api/v1/usage", headers={"Authorization": f"Bearer {a}"})
+    assert own.status_code == 200 and own.json()["totals"]["requests"] == 0
+    other = httpx.get(_root(base_url) + "/api/v1/usage", params={"workspace": "ws-tenant-b"},
+                      headers={"Authorization": f"Bearer {a}"})
+    assert other.status_code == 403
+    keys = httpx.get(_root(base_url) + "/api/v1/keys", headers={"Authorization": f"Bearer {a}"})
+    assert keys.status_code == 403
