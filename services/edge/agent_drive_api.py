@@ -9,7 +9,7 @@ from urllib.parse import quote
 import grpc
 from aiohttp import web
 
-from services.edge.agents_api import call, handler, to_json
+from services.edge.agents_api import call, handler, query_int, to_json
 from services.edge.errors import json_error, rpc_error_response
 from services.edge.middleware import REQUEST_ID, require_master
 from tokenyard.runtime.v1 import runtime_pb2 as pb
@@ -53,10 +53,7 @@ class DriveHandler:
 
     @handler
     async def list(self, request: web.Request) -> web.Response:
-        try:
-            size = int(request.query.get("limit", "100"))
-        except ValueError:
-            return json_error(400, "`limit` must be an integer.", param="limit", code="invalid_value")
+        size = query_int(request, "limit", 100, 1, 1000)
         resp = await call(request, self._rt.ListFiles, pb.ListFilesRequest(
             agent_id=request.match_info["agent_id"], page_size=size, page_token=request.query.get("after", "")))
         return web.json_response({"object": "list", "data": [to_json(f) for f in resp.files],

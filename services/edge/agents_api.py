@@ -74,6 +74,18 @@ async def call(request: web.Request, rpc, req: Message, *, master: bool = True, 
         raise BadRequest(rpc_error_response(err, {"x-request-id": request[REQUEST_ID]})) from None
 
 
+def query_int(request: web.Request, name: str, default: int, lo: int = 0, hi: int = 2**31 - 1) -> int:
+    raw = request.query.get(name)
+    try:
+        value = default if raw is None else int(raw)
+    except ValueError:
+        value = lo - 1
+    if not lo <= value <= hi:
+        raise BadRequest(json_error(400, f"`{name}` must be an integer from {lo} to {hi}.", param=name,
+                                    code="invalid_value"))
+    return value
+
+
 def handler(fn):
     async def wrapped(*args) -> web.StreamResponse:
         try:
@@ -175,10 +187,7 @@ class AgentsHandler:
         """SSE: one `data: {"line": ...}` event per output line; `?follow=true` keeps streaming."""
         if (denied := require_master(request)) is not None:
             return denied
-        try:
-            tail = int(request.query.get("tail", "100"))
-        except ValueError:
-            return json_error(400, "`tail` must be an integer.", param="tail", code="invalid_value")
+        tail = query_int(request, "tail", 100, 0, 10_000)
         follow = request.query.get("follow", "false").lower() in ("1", "true", "yes")
         stream = self._rt.StreamAgentLogs(pb.StreamAgentLogsRequest(
             agent_id=request.match_info["agent_id"], tail_lines=tail, follow=follow))

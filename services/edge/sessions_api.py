@@ -6,17 +6,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.edge.agents_api import BadRequest, call, handler, json_body, parse, to_json
+from services.edge.agents_api import call, handler, json_body, parse, query_int, to_json
 from services.edge.errors import json_error
 from tokenyard.runtime.v1 import runtime_pb2 as pb
 from tokenyard.runtime.v1 import runtime_pb2_grpc
-
-
-def _int(request: web.Request, name: str, default: int) -> int:
-    try:
-        return int(request.query.get(name, default))
-    except ValueError:
-        raise BadRequest(json_error(400, f"`{name}` must be an integer.", param=name, code="invalid_value")) from None
 
 
 class SessionsHandler:
@@ -41,8 +34,8 @@ class SessionsHandler:
     @handler
     async def list(self, request: web.Request) -> web.Response:
         resp = await call(request, self._rt.ListSessions, pb.ListSessionsRequest(
-            agent_id=request.query.get("agent_id", ""), limit=_int(request, "limit", 50),
-            offset=_int(request, "offset", 0)))
+            agent_id=request.query.get("agent_id", ""), limit=query_int(request, "limit", 50, 1, 500),
+            offset=query_int(request, "offset", 0)))
         return web.json_response({"object": "list", "data": [to_json(s) for s in resp.sessions]})
 
     @handler
