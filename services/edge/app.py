@@ -81,9 +81,9 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     app[REDIS] = redis
 
     # OpenAI-compatible surface
-    app.router.add_post("/v1/chat/completions", lambda r: relay.handle(r, chat))
-    app.router.add_post("/v1/completions", lambda r: relay.handle(r, completions))
-    app.router.add_post("/v1/messages", lambda r: relay.handle(r, messages))
+    app.router.add_post("/v1/chat/completions", relay.handler(chat))
+    app.router.add_post("/v1/completions", relay.handler(completions))
+    app.router.add_post("/v1/messages", relay.handler(messages))
     app.router.add_post("/v1/embeddings", embeddings.handle)
     app.router.add_get("/v1/models", models.list)
     app.router.add_get("/v1/models/{model:.+}", models.retrieve)

@@ -47,6 +47,12 @@ class ChatRelay:
         self._admission = admission
         self._background: set[asyncio.Task] = set()
 
+    def handler(self, dialect: Dialect):
+        """The aiohttp handler serving `dialect` on this relay."""
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await self.handle(request, dialect)
+        return handle
+
     async def handle(self, request: web.Request, dialect: Dialect) -> web.StreamResponse:
         t0 = time.monotonic()
         rid, principal = request[REQUEST_ID], request[PRINCIPAL]
