@@ -12,6 +12,7 @@ from services.common.keystore import KeyStore
 from services.common.metrics import Metrics, metrics_handler
 from services.common.tracing import Tracing
 from services.edge.admission import Admission
+from services.edge.agent_model import AgentModel
 from services.edge.auth import Authenticator
 from services.edge import agents_api, openapi
 from services.edge import reviews_api, tasks_api
@@ -67,7 +68,8 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     meter = meter_pb2_grpc.MeterServiceStub(meter_channel)
     agent_limits = AgentLimitStore(redis)
     limits = Limits(RateLimiter(redis, lambda: int(time.time() * 1000)), agent_limits)
-    relay = ChatRelay(cfg, router, limits, Admission(meter), metrics)
+    runtime = runtime_pb2_grpc.RuntimeServiceStub(runtime_channel)
+    relay = ChatRelay(cfg, router, limits, Admission(meter), AgentModel(runtime, cfg.request_timeout), metrics)
     chat, completions, messages = OpenAIChat(cfg.max_messages), OpenAICompletions(), AnthropicMessages()
     embeddings = EmbeddingsHandler(router, relay)
     models = ModelsHandler(router)
@@ -100,7 +102,7 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     agent_limits_api = AgentLimitsHandler(agent_limits)
     app.router.add_get("/api/v1/agents/{agent_id}/limits", agent_limits_api.get)
     app.router.add_put("/api/v1/agents/{agent_id}/limits", agent_limits_api.put)
-    agents_api.register(app, runtime_pb2_grpc.RuntimeServiceStub(runtime_channel), cfg.request_timeout)
+    agents_api.register(app, runtime, cfg.request_timeout)
     app.router.add_get("/api/v1/health/upstreams", UpstreamHealthHandler(router).get)
     # Cost-first tier escalation (issue 9): task API, review queue, audit log, learning cycles, metrics.
     escalation = router_pb2_grpc.EscalationServiceStub(router_channel)

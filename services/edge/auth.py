@@ -28,9 +28,10 @@ class Principal:
         return self.record is None
 
     def may_use(self, model: str) -> bool:
-        # `tier/<name>` is decided by the meter (the key's tier, quota and overage policy).
+        # `tier/<name>` is decided by the meter (the key's tier, quota and overage policy), `agent/<id>` by
+        # the agent's workspace (services/edge/agent_model.py).
         return (self.record is None or not self.record.models or model in self.record.models
-                or model.startswith("tier/"))
+                or model.startswith(("tier/", "agent/")))
 
     def owns_workspace(self, workspace: str) -> bool:
         return self.record is None or self.record.workspace == workspace

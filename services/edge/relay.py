@@ -22,6 +22,7 @@ from services.edge.config import EdgeConfig
 from services.edge.dialects.base import Dialect, Invalid, Parsed
 from services.edge.errors import from_rpc_error
 from services.edge.admission import Admission
+from services.edge.agent_model import AgentModel, is_agent_model
 from services.edge.auth import Principal
 from services.edge.completions_format import routing_headers
 from services.edge.middleware import PRINCIPAL, REQUEST_ID
@@ -39,8 +40,9 @@ def _err(message: str, type_: str, code: str, param: str | None = None) -> dict:
 
 class ChatRelay:
     def __init__(self, cfg: EdgeConfig, router: router_pb2_grpc.RouterServiceStub, limits: Limits,
-                 admission: Admission, metrics: Metrics | None = None) -> None:
+                 admission: Admission, agents: AgentModel, metrics: Metrics | None = None) -> None:
         self._cfg = cfg
+        self._agents = agents
         self._metrics = metrics or Metrics()
         self._router = router
         self._limits = limits
@@ -65,7 +67,8 @@ class ChatRelay:
         if refused is not None:
             return dialect.error(*refused, headers)
         admitted = None
-        if self._admission.needed(principal, parsed.request.model):
+        # Agent calls are metered (the router records them) but not reserved ahead: the agent picks the model.
+        if self._admission.needed(principal, parsed.request.model) and not is_agent_model(parsed.request.model):
             admitted = await self._admission.admit(principal, parsed)
             if isinstance(admitted, tuple):
                 status_code, error, extra = admitted
@@ -73,7 +76,12 @@ class ChatRelay:
             budget_capped = self._apply_admission(parsed, admitted, headers)
         else:
             budget_capped = False
-        call = self._router.Chat(parsed.request, timeout=self._cfg.request_timeout)
+        if is_agent_model(parsed.request.model):
+            call = await self._agents.open(principal, parsed)
+            if isinstance(call, tuple):
+                return dialect.error(call[0], call[1], {**headers, **call[2]})
+        else:
+            call = self._router.Chat(parsed.request, timeout=self._cfg.request_timeout)
         status, final = "error", None
         try:
             try:

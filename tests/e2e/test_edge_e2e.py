@@ -230,3 +230,28 @@ def test_key_a_cannot_read_key_bs_usage(base_url):
     assert other.status_code == 403
     keys = httpx.get(_root(base_url) + "/api/v1/keys", headers={"Authorization": f"Bearer {a}"})
     assert keys.status_code == 403
+
+
+def test_agent_answers_as_a_model_through_the_openai_sdk(base_url, client):
+    api = httpx.Client(base_url=_root(base_url), headers=ADMIN, timeout=30)
+    assert api.post("/api/v1/agents", json={"id": "as-model-backup", "model": "fake-echo",
+                                            "workspace": "ws-agents"}).status_code == 201
+    assert api.post("/api/v1/agents", json={"id": "as-model", "model": "fake-error-500", "workspace": "ws-agents",
+                                            "fallbackAgents": ["as-model-backup"]}).status_code == 201
+    # The primary's upstream fails before its first token: its fallback agent answers, invisibly.
+    resp = client.chat.completions.create(model="agent/as-model", messages=[{"role": "user", "content": "hi agent"}])
+    assert resp.choices[0].message.content == "hi agent"
+    streamed = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
+        model="agent/as-model-backup", stream=True, messages=[{"role": "user", "content": "streamed agent"}])
+        if c.choices)
+    assert streamed == "streamed agent"
+    # Another workspace's key cannot reach the agent; its own workspace's key can.
+    outsider = create_key(base_url, workspace="ws-elsewhere")["key"]
+    insider = create_key(base_url, workspace="ws-agents")["key"]
+    body = {"model": "agent/as-model-backup", "messages": [{"role": "user", "content": "x"}]}
+    assert httpx.post(base_url + "/chat/completions", json=body, headers={"Authorization": f"Bearer {outsider}"},
+                      timeout=30).status_code == 404
+    assert httpx.post(base_url + "/chat/completions", json=body, headers={"Authorization": f"Bearer {insider}"},
+                      timeout=30).status_code == 200
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="agent/none-such", messages=[{"role": "user", "content": "x"}])
