@@ -33,6 +33,10 @@ class Principal:
         return (self.record is None or not self.record.models or model in self.record.models
                 or model.startswith(("tier/", "agent/")))
 
+    def sees(self, model: str) -> bool:
+        """Whether `GET /v1/models` lists `model` for this key: its allowed models, or everything."""
+        return self.record is None or not self.record.models or model in self.record.models
+
     def owns_workspace(self, workspace: str) -> bool:
         return self.record is None or self.record.workspace == workspace
 

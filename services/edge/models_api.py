@@ -20,7 +20,7 @@ class ModelsHandler:
             return rpc_error_response(err, {"x-request-id": request[REQUEST_ID]})
         principal = request[PRINCIPAL]
         return [{"id": m.id, "object": "model", "created": 0, "owned_by": m.owned_by or "tokenyard"}
-                for m in listed.models if principal.may_use(m.id)]
+                for m in listed.models if principal.sees(m.id)]
 
     async def list(self, request: web.Request) -> web.Response:
         models = await self._models(request)

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 
 from services.common import config_file
+from services.meter.tiers import TierBook  # the tiers section's one parser (shared config file)
 from services.common.pricing import PriceBook
 from services.common.env import env_float, env_int, env_str
 from services.router.escalation.config import EscalationConfig
@@ -93,6 +94,10 @@ class RouterConfig:
     """Seconds in-flight streams get to finish after SIGTERM."""
     escalation: EscalationConfig = field(default_factory=lambda: EscalationConfig.from_config(None))
     """The `tiers_escalation:` section: cost-first tiers, gates, review queue, learning (issue 9)."""
+    tier_models: dict[str, str] = field(default_factory=dict)
+    """`tier/<name>` -> the tier's model, from the meter's `tiers:` section. The edge resolves tiers through
+    the meter's Admit (quota, overage policy); this alias serves callers that reach the router directly,
+    such as the runtime for an agent that names a tier and no model."""
 
     @classmethod
     def from_env(cls) -> "RouterConfig":
@@ -108,6 +113,7 @@ class RouterConfig:
             redis_url=os.environ.get("REDIS_URL", ""),
             shutdown_grace=env_float("TOKENYARD_SHUTDOWN_GRACE", 20.0),
             escalation=EscalationConfig.from_config(raw.get("tiers_escalation")),
+            tier_models={f"tier/{t.name}": t.model for t in TierBook.from_config(raw.get("tiers")).tiers},
         )
 
 

@@ -100,7 +100,8 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
         redis = redis_conn.connect(cfg.redis_url)
     policy = cfg.routing
     http_tracing = tracing.http_trace_configs()
-    book = UpstreamBook(cfg.deployments, lambda d: build_provider(d, counter, http_tracing), policy.aliases())
+    book = UpstreamBook(cfg.deployments, lambda d: build_provider(d, counter, http_tracing),
+                        {**cfg.tier_models, **policy.aliases()})
     stats = LocalStats()
     breakers = BreakerStore(redis, policy.breaker)
     dispatcher = Dispatcher(Planner(book, policy), policy, breakers, stats, Balancer(stats, rng),

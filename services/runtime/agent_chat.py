@@ -64,7 +64,8 @@ class AgentChat:
 
     async def build(self, agent: runtime_pb2.Agent, history: list[runtime_pb2.SessionMessage],
                     req: runtime_pb2.AgentChatRequest, session_id: str) -> router_pb2.ChatRequest:
-        model = agent.model or agent.llm.model
+        # An agent that names only a tier gets the tier's model (the router resolves `tier/<name>`).
+        model = agent.model or agent.llm.model or (f"tier/{agent.tier}" if agent.tier else "")
         if not model and agent.kind != runtime_pb2.AGENT_KIND_REMOTE:
             raise AgentFailed("the agent has no model configured")
         out = router_pb2.ChatRequest(request_id=req.request_id, model=model, user=req.user, tools=_tools(agent))

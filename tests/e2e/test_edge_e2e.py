@@ -255,3 +255,11 @@ def test_agent_answers_as_a_model_through_the_openai_sdk(base_url, client):
                       timeout=30).status_code == 200
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model="agent/none-such", messages=[{"role": "user", "content": "x"}])
+
+
+def test_agent_that_names_only_a_tier_gets_the_tiers_model(base_url):
+    api = httpx.Client(base_url=_root(base_url), headers=ADMIN, timeout=30)
+    assert api.post("/api/v1/agents", json={"id": "tiered-agent", "tier": "economy"}).status_code == 201
+    resp = api.post("/api/v1/agents/tiered-agent/chat", json={"message": "economy answer"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["choices"][0]["message"]["content"] == "economy answer"
