@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import grpc
-import redis.asyncio as redis
 import structlog
 
 from services.common.errors import GatewayError, invalid, not_found

@@ -1,7 +1,6 @@
 """Wires the meter (Redis, ledger, budgets, tiers) and serves it."""
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import grpc
@@ -10,7 +9,8 @@ import structlog
 
 from services.common import grpc_server, redis_conn
 from services.common.health import RedisHealth
-from services.common.metrics import Metrics, MetricsServer
+from services.common.metrics import Metrics
+from services.common.serving import serve_until_stopped
 from services.common.tracing import Tracing
 from services.meter.admission import Admitter
 from services.meter.budgets import BudgetStore
@@ -61,17 +61,5 @@ def create_server(cfg: MeterConfig, client: redis.Redis | None = None, tracing: 
 
 
 async def serve(cfg: MeterConfig) -> None:
-    tracing, metrics = Tracing.from_env("meter"), Metrics()
-    metrics_server = MetricsServer.from_env("meter", metrics)
-    app = create_server(cfg, tracing=tracing, metrics=metrics if metrics_server is not None else None)
-    if metrics_server is not None:
-        await metrics_server.start()
-    await app.start()
-    log.info("meter_started", port=app.port, tracing=tracing.enabled)
-    await grpc_server.wait_for_stop_signal()
-    log.info("meter_draining", grace=cfg.shutdown_grace)
-    await app.stop(cfg.shutdown_grace)
-    if metrics_server is not None:
-        await metrics_server.stop()
-    await asyncio.to_thread(tracing.shutdown)
-    log.info("meter_stopped")
+    await serve_until_stopped("meter", lambda tracing, metrics: create_server(cfg, tracing=tracing, metrics=metrics),
+                              cfg.shutdown_grace)

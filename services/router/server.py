@@ -9,8 +9,9 @@ import grpc
 import structlog
 
 from services.common import grpc_server, redis_conn
-from services.common.metrics import Metrics, MetricsServer
+from services.common.metrics import Metrics
 from services.common.pricing import PriceBook
+from services.common.serving import serve_until_stopped
 from services.common.tracing import Tracing
 from services.router.backoff import HedgeBudget
 from services.router.balancer import Balancer
@@ -130,18 +131,7 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
 
 
 async def serve(cfg: RouterConfig) -> None:
-    tracing, metrics = Tracing.from_env("router"), Metrics()
-    metrics_server = MetricsServer.from_env("router", metrics)
-    app = create_server(cfg, tracing=tracing, metrics=metrics if metrics_server is not None else None)
-    if metrics_server is not None:
-        await metrics_server.start()
-    await app.start()
-    log.info("router_started", port=app.port, deployments=[d.name for d in cfg.deployments],
-             shared_state="redis" if cfg.redis_url else "local (REDIS_URL unset)")
-    await grpc_server.wait_for_stop_signal()
-    log.info("router_draining", grace=cfg.shutdown_grace)
-    await app.stop(cfg.shutdown_grace)
-    if metrics_server is not None:
-        await metrics_server.stop()
-    await asyncio.to_thread(tracing.shutdown)
-    log.info("router_stopped")
+    await serve_until_stopped(
+        "router", lambda tracing, metrics: create_server(cfg, tracing=tracing, metrics=metrics), cfg.shutdown_grace,
+        lambda app: {"deployments": [d.name for d in cfg.deployments],
+                     "shared_state": "redis" if cfg.redis_url else "local (REDIS_URL unset)"})

@@ -1,7 +1,6 @@
 """Wires the runtime (Redis, router channel, HTTP client for remote agents, supervisor) and serves it."""
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from dataclasses import dataclass
 
@@ -12,7 +11,8 @@ import structlog
 
 from services.common import grpc_server, redis_conn
 from services.common.health import RedisHealth
-from services.common.metrics import Metrics, MetricsServer
+from services.common.metrics import Metrics
+from services.common.serving import serve_until_stopped
 from services.common.tracing import Tracing
 from services.common.keystore import KeyStore
 from services.runtime.agent_chat import AgentChat
@@ -94,17 +94,5 @@ def create_server(cfg: RuntimeConfig, client: redis.Redis | None = None, tracing
 
 
 async def serve(cfg: RuntimeConfig) -> None:
-    tracing, metrics = Tracing.from_env("runtime"), Metrics()
-    metrics_server = MetricsServer.from_env("runtime", metrics)
-    app = create_server(cfg, tracing=tracing, metrics=metrics if metrics_server is not None else None)
-    if metrics_server is not None:
-        await metrics_server.start()
-    await app.start()
-    log.info("runtime_started", port=app.port, tracing=tracing.enabled)
-    await grpc_server.wait_for_stop_signal()
-    log.info("runtime_draining", grace=cfg.shutdown_grace)
-    await app.stop(cfg.shutdown_grace)
-    if metrics_server is not None:
-        await metrics_server.stop()
-    await asyncio.to_thread(tracing.shutdown)
-    log.info("runtime_stopped")
+    await serve_until_stopped("runtime", lambda tracing, metrics: create_server(cfg, tracing=tracing, metrics=metrics),
+                              cfg.shutdown_grace)

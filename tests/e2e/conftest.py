@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import subprocess
+import sys
 import time
 
 import pytest
 import redis.asyncio as aioredis
 
 from services.meter.ledger import Ledger
-from services.launcher.mesh import Mesh
+from services.common.redis_server import free_port
+from services.launcher.mesh import ROOT, Mesh, wait_for_port
 from tests.fakes.openai_upstream import ThreadedUpstream
 
 MASTER_KEY = "ty-test-" + secrets.token_hex(16)
@@ -104,3 +107,16 @@ def usage_record(redis_url: str, request_id: str, timeout: float = 10.0) -> dict
         raise AssertionError(f"no usage record for {request_id} within {timeout}s")
 
     return asyncio.run(poll())
+
+
+@pytest.fixture(scope="session")
+def second_edge(mesh):
+    """Another edge replica on the same router, meter and Redis."""
+    port = free_port()
+    env = {**mesh.service_env(), "TOKENYARD_HTTP_PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "services.edge"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for_port(port, proc)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(10)

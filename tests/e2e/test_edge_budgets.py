@@ -8,12 +8,12 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.test_edge_e2e import _root, create_key, second_edge  # noqa: F401  (fixture)
+from tests.e2e.test_edge_e2e import _root, create_key
 
 TEN_WORDS = "a b c d e f g h i j"
 
 
-def test_fifty_concurrent_requests_against_a_budget_for_ten_admit_at_most_ten(base_url, second_edge):  # noqa: F811
+def test_fifty_concurrent_requests_against_a_budget_for_ten_admit_at_most_ten(base_url, second_edge):
     # fake-slow-20 costs $100/1M in and $1000/1M out: each call reserves ~0.8 cents of prompt and output.
     probe = create_key(base_url, workspace="ws-budget-probe", budget_usd=1.0)
     headers = {"Authorization": f"Bearer {probe['key']}"}

@@ -3,8 +3,6 @@ messages via the official `anthropic` SDK, model visibility, and two edge replic
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 
 import anthropic
@@ -12,24 +10,9 @@ import httpx
 import openai
 import pytest
 
-from services.common.redis_server import free_port
-from services.launcher.mesh import ROOT, wait_for_port
 from tests.e2e.conftest import MASTER_KEY
 
 ADMIN = {"Authorization": f"Bearer {MASTER_KEY}"}
-
-
-@pytest.fixture(scope="module")
-def second_edge(mesh):
-    """Another edge replica on the same router, meter and Redis."""
-    port = free_port()
-    env = {**mesh.service_env(), "TOKENYARD_HTTP_PORT": str(port)}
-    proc = subprocess.Popen([sys.executable, "-m", "services.edge"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_port(port, proc)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(10)
 
 
 def _root(base_url: str) -> str:

@@ -7,7 +7,6 @@ shape `{"type": "error", "error": {"type", "message"}}`.
 """
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Annotated, Any, Literal
 

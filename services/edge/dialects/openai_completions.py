@@ -11,7 +11,6 @@ import uuid
 from typing import Annotated, Any
 
 import orjson
-from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
 from services.edge.completions_format import usage_dict
