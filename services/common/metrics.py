@@ -7,6 +7,7 @@ HTTP port; gRPC services serve it on `TOKENYARD_<SERVICE>_METRICS_PORT` or `TOKE
 """
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Mapping
 
@@ -47,6 +48,7 @@ class Metrics:
         self.fallbacks = Counter("tokenyard_fallbacks", "Attempts on a fallback model group", ["deployment"],
                                  registry=r)
         self.hedges = Counter("tokenyard_hedges", "Hedge attempts started", ["deployment"], registry=r)
+        r.register(_LoopCollector())
 
     def rpc_started(self, method: str) -> None:
         self.inflight.labels(method).inc()
@@ -84,6 +86,23 @@ class _BreakerCollector:
         for name, state in sorted(self._states().items()):
             family.add_metric([name], BREAKER_STATES.get(state, 0))
         yield family
+
+
+class _LoopCollector:
+    """`tokenyard_asyncio_tasks` and `tokenyard_open_fds`, read at scrape (on the event loop): a task or
+    socket leaked per request shows as growth here (the chaos and soak suites watch both)."""
+
+    def collect(self):
+        try:
+            tasks = len(asyncio.all_tasks())
+        except RuntimeError:  # scraped off the loop (a test's registry): nothing to count
+            tasks = 0
+        yield GaugeMetricFamily("tokenyard_asyncio_tasks", "asyncio tasks alive in this process", value=tasks)
+        try:
+            fds = len(os.listdir("/proc/self/fd"))
+        except OSError:
+            return
+        yield GaugeMetricFamily("tokenyard_open_fds", "File descriptors open in this process", value=fds)
 
 
 def metrics_handler(metrics: Metrics):
