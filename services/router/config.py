@@ -37,6 +37,9 @@ class Timeouts:
     """Seconds from sending the request to the first streamed output; past it the attempt fails over."""
     total: float = 600.0
     """Seconds for the whole upstream call."""
+    idle: float = 60.0
+    """Seconds a stream may go silent after its first output; past it the stream ends with an error
+    (a stalled upstream would otherwise hold the client until `total`)."""
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ def _parse_timeouts(where: str, item: dict) -> Timeouts:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: must be a mapping")
     values = {}
-    for key in ("connect", "first_token", "total"):
+    for key in ("connect", "first_token", "total", "idle"):
         if key in raw:
             values[key] = _number(raw, key, where, 0.0, positive=True)
     return Timeouts(**values)

@@ -12,12 +12,16 @@ from collections.abc import AsyncIterator
 import aiohttp
 import orjson
 
+from services.router.coalesce import has_output
 from services.router.config import Deployment
 from services.router.providers.base import UpstreamError
 from services.router.wire import embed_body, to_openai_body
 from tokenyard.router.v1 import router_pb2
 
 _MAX_ERROR_BODY = 64 * 1024
+_MAX_BODY = 16 * 1024 * 1024
+"""Largest SSE line or non-streamed JSON answer read from an upstream: a broken or hostile upstream
+must not make the router buffer without bound (a 100 MB answer is refused, not held in memory)."""
 
 
 def _retry_after(headers) -> float | None:
@@ -49,16 +53,27 @@ def _error_message(body: bytes, status: int) -> str:
 
 
 class SSEDecoder:
-    """Splits a byte stream into `data:` payloads; keeps partial lines between reads."""
+    """Splits a byte stream into `data:` payloads; keeps partial lines between reads.
+
+    A partial line is kept as a list of pieces joined once its newline arrives (no copy per read), and
+    is bounded: an upstream that never ends a line cannot make the router buffer without limit."""
 
     def __init__(self) -> None:
-        self._buf = b""
+        self._parts: list[bytes] = []
+        self._held = 0
 
     def feed(self, data: bytes) -> list[bytes]:
-        self._buf += data
         if b"\n" not in data:
+            self._parts.append(data)
+            self._held += len(data)
+            if self._held > _MAX_BODY:
+                raise UpstreamError(0, "the upstream sent an SSE line too long to be a chunk", kind="stream_broken")
             return []
-        *lines, self._buf = self._buf.split(b"\n")
+        if self._parts:
+            self._parts.append(data)
+            data = b"".join(self._parts)
+        *lines, rest = data.split(b"\n")
+        self._parts, self._held = ([rest], len(rest)) if rest else ([], 0)
         out = []
         for line in lines:
             if line.startswith(b"data:"):
@@ -132,7 +147,7 @@ class OpenAIChatProvider:
                 raise UpstreamError(resp.status, _error_message(raw, resp.status), retry_after=_retry_after(resp.headers))
             if resp.content_type == "application/json":
                 # An upstream that ignored `stream: true` answers with one completion: make it one chunk.
-                yield [_completion_as_chunk(orjson.loads(await resp.read()))]
+                yield [_completion_as_chunk(orjson.loads(await _read_bounded(resp)))]
                 return
             async for batch in self._read_sse(resp):
                 yield batch
@@ -147,8 +162,18 @@ class OpenAIChatProvider:
 
     async def _read_sse(self, resp: aiohttp.ClientResponse) -> AsyncIterator[list[dict]]:
         decoder = SSEDecoder()
-        first, finished = True, False
-        async for data in resp.content.iter_any():
+        first, finished, idle = True, False, None
+        chunks = resp.content.iter_any()
+        while True:
+            try:
+                # The first-token timeout (chat.py) bounds the wait for output; after it, each read
+                # gets the idle timeout, so a stream that stalls mid-way ends instead of hanging.
+                async with asyncio.timeout(idle):
+                    data = await anext(chunks)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise UpstreamError(0, "the upstream stream stalled (idle timeout)", kind="timeout") from None
             batch = []
             for payload in decoder.feed(data):
                 if payload == b"[DONE]":
@@ -164,6 +189,8 @@ class OpenAIChatProvider:
                 finished = finished or any(c.get("finish_reason") for c in chunk.get("choices") or ())
             if batch:
                 first = False
+                if idle is None and has_output(batch):
+                    idle = self._dep.timeouts.idle
                 yield batch
         if finished:
             return  # some servers end after the last chunk without [DONE]
@@ -174,6 +201,16 @@ class OpenAIChatProvider:
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+async def _read_bounded(resp: aiohttp.ClientResponse) -> bytes:
+    parts, size = [], 0
+    async for data in resp.content.iter_any():
+        size += len(data)
+        if size > _MAX_BODY:
+            raise UpstreamError(0, "the upstream answer is too large", kind="stream_broken")
+        parts.append(data)
+    return b"".join(parts)
 
 
 def _completion_as_chunk(body: dict) -> dict:
