@@ -135,4 +135,11 @@ async def terminate_group(pgid: int, grace: float, poll: float = 0.05) -> bool:
         if not await asyncio.to_thread(group_exists, pgid):
             return False
         await asyncio.sleep(poll)
-    return signal_group(pgid, signal.SIGKILL)
+    if not signal_group(pgid, signal.SIGKILL):
+        return False
+    # SIGKILL is delivered asynchronously: return once the group is really gone (bounded), so a caller
+    # that reports "stopped" is telling the truth.
+    deadline = loop.time() + 5.0
+    while loop.time() < deadline and await asyncio.to_thread(group_exists, pgid):
+        await asyncio.sleep(poll)
+    return True
