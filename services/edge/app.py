@@ -78,7 +78,7 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
 
     app = web.Application(client_max_size=cfg.max_body_bytes,
                           middlewares=[make_observer(tracing, metrics),
-                                       make_middleware(Authenticator(cfg.master_key, keys))])
+                                       make_middleware(Authenticator(cfg.master_key, keys), cfg.body_timeout)])
     app[CHANNELS] = [router_channel, meter_channel, runtime_channel]
     app[REDIS] = redis
 

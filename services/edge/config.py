@@ -25,6 +25,11 @@ class EdgeConfig:
     request_timeout: float = 600.0
     """gRPC deadline for one chat request, in seconds."""
     shutdown_grace: float = 20.0
+    header_timeout: float = 30.0
+    """TOKENYARD_HEADER_TIMEOUT: seconds a connection may take to send a request's headers (and may stay
+    idle between requests); a slowloris client is disconnected after it."""
+    body_timeout: float = 30.0
+    """TOKENYARD_BODY_TIMEOUT: seconds to receive a request body (multipart uploads excepted); past it, 408."""
 
     @classmethod
     def from_env(cls) -> "EdgeConfig":
@@ -43,4 +48,6 @@ class EdgeConfig:
             max_messages=env_int("TOKENYARD_MAX_MESSAGES", 2048),
             request_timeout=env_float("TOKENYARD_REQUEST_TIMEOUT", 600.0),
             shutdown_grace=env_float("TOKENYARD_SHUTDOWN_GRACE", 20.0),
+            header_timeout=env_float("TOKENYARD_HEADER_TIMEOUT", 30.0),
+            body_timeout=env_float("TOKENYARD_BODY_TIMEOUT", 30.0),
         )

@@ -48,7 +48,7 @@ def require_master(request: web.Request) -> web.Response | None:
     return json_error(403, "This endpoint needs the master key.", code="forbidden")
 
 
-def make_middleware(auth: Authenticator):
+def make_middleware(auth: Authenticator, body_timeout: float = 30.0):
     @web.middleware
     async def edge_middleware(request: web.Request, handler):
         rid = request_id_of(request)
@@ -59,7 +59,8 @@ def make_middleware(auth: Authenticator):
                 if denied is not None:
                     denied.headers["x-request-id"] = rid
                     return _anthropic_shape(denied) if request.path == "/v1/messages" else denied
-            resp = await handler(request)
+            slow = await _read_body(request, body_timeout)
+            resp = slow if slow is not None else await handler(request)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
@@ -75,6 +76,20 @@ def make_middleware(auth: Authenticator):
         return resp
 
     return edge_middleware
+
+
+async def _read_body(request: web.Request, timeout: float) -> web.Response | None:
+    """Reads (and caches) the body within `timeout`, so a client that trickles it cannot hold a handler;
+    multipart uploads stream to the runtime instead and are left alone."""
+    if not request.body_exists or request.content_type.startswith("multipart/"):
+        return None
+    try:
+        async with asyncio.timeout(timeout):
+            await request.read()
+    except TimeoutError:
+        return json_error(408, "The request body was not received in time.", code="request_timeout",
+                          headers={"Connection": "close"})
+    return None
 
 
 async def _authenticate(request: web.Request, auth: Authenticator) -> web.Response | None:

@@ -23,7 +23,10 @@ async def start(cfg: EdgeConfig, tracing: Tracing | None = None,
                 metrics: Metrics | None = None) -> tuple[web.AppRunner, int]:
     """Starts serving; returns the runner and the bound port (port 0 picks a free one)."""
     runner = web.AppRunner(create_app(cfg, tracing, metrics), handler_cancellation=True, access_log=None,
-                           shutdown_timeout=cfg.shutdown_grace)
+                           shutdown_timeout=cfg.shutdown_grace,
+                           # aiohttp closes a connection whose request headers are not complete within
+                           # its keep-alive timeout (default about an hour): that is the header timeout.
+                           keepalive_timeout=cfg.header_timeout)
     await runner.setup()
     site = web.TCPSite(runner, cfg.host, cfg.port, backlog=1024, reuse_address=True)
     await site.start()

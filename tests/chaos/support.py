@@ -47,7 +47,8 @@ def build_mesh(root: Path, upstream_url: str, extra_env: dict[str, str] | None =
     env = {"TOKENYARD_MASTER_KEY": MASTER, "TOKENYARD_CONFIG": str(cfg), "REDIS_URL": redis.url,
            "TOKENYARD_USAGE_SPOOL": str(root / "spool"), "TOKENYARD_ROUTER_METRICS_PORT": str(free_port()),
            "TOKENYARD_METER_METRICS_PORT": str(free_port()), "TOKENYARD_RUNTIME_METRICS_PORT": str(free_port()),
-           "TOKENYARD_SHUTDOWN_GRACE": "3", **(extra_env or {})}
+           "TOKENYARD_SHUTDOWN_GRACE": "3", "TOKENYARD_HEADER_TIMEOUT": "2", "TOKENYARD_BODY_TIMEOUT": "2",
+           **(extra_env or {})}
     mesh = Mesh(env=env, data_dir=root / "data", log_dir=root / "logs")
     mesh.start()
     return mesh, redis
@@ -67,7 +68,10 @@ class Probe:
 
     rss: int
     fds: int
+    """Open file descriptors, without the Redis client's pooled connections (a pool that grows to
+    the peak concurrency and stays is not a leak; `redis_conns` shows its size)."""
     tasks: int
+    redis_conns: int = 0
 
 
 def metric(text: str, name: str) -> float:
@@ -88,8 +92,11 @@ def metrics_url(mesh: Mesh, service: str) -> str:
 def probe(mesh: Mesh, service: str) -> Probe:
     pid = mesh.procs[service].pid
     text = httpx.get(metrics_url(mesh, service), timeout=10).text
-    return Probe(rss=psutil.Process(pid).memory_info().rss, fds=len(os.listdir(f"/proc/{pid}/fd")),
-                 tasks=int(metric(text, "tokenyard_asyncio_tasks")))
+    proc = psutil.Process(pid)
+    redis_port = int(mesh.redis_url.rsplit(":", 1)[1].split("/")[0])
+    pooled = sum(1 for c in proc.net_connections("tcp") if c.raddr and c.raddr.port == redis_port)
+    return Probe(rss=proc.memory_info().rss, fds=len(os.listdir(f"/proc/{pid}/fd")) - pooled,
+                 tasks=int(metric(text, "tokenyard_asyncio_tasks")), redis_conns=pooled)
 
 
 @dataclass
