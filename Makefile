@@ -31,6 +31,12 @@ run: $(STAMP) ## Start Redis, router, meter and edge on http://127.0.0.1:8080/v1
 test: $(STAMP) check-protos ## Run the whole suite (unit, integration, end-to-end)
 	$(BIN)/python -m pytest tests
 
+test-chaos: $(STAMP) ## Slow fault, fuzz and 60 s soak tests; rewrites docs/RELIABILITY.md
+	TOKENYARD_CHAOS_RESULTS=1 $(BIN)/python -m pytest tests/chaos -m 'chaos or not chaos'
+
+soak: $(STAMP) ## 10 minutes of mixed traffic: RSS growth < 10%, no fd or task growth; rewrites docs/RELIABILITY.md
+	TOKENYARD_CHAOS_RESULTS=1 TOKENYARD_SOAK_SECONDS=600 $(BIN)/python -m pytest tests/chaos/test_chaos_soak.py -m chaos
+
 test-unit: $(STAMP) ## Unit tests only
 	$(BIN)/python -m pytest tests/unit
 
@@ -69,4 +75,4 @@ down: ## Stop and remove the compose containers (the Redis volume stays)
 	TOKENYARD_MASTER_KEY=$${TOKENYARD_MASTER_KEY:-unused} TOKENYARD_ENCRYPTION_KEY=$${TOKENYARD_ENCRYPTION_KEY:-unused} \
 	$(COMPOSE) down
 
-.PHONY: help install protos check-protos run test test-unit lint clean up down bench bench-quick
+.PHONY: help install protos check-protos run test test-chaos soak test-unit lint clean up down bench bench-quick
