@@ -12,6 +12,7 @@ from datetime import date
 
 import redis.asyncio as redis
 
+from services.common.script_pipeline import ScriptPipeline
 from services.meter import budget_scripts, keys
 from services.meter.periods import period_range
 
@@ -83,17 +84,19 @@ class BudgetStore:
         return int(await self._release(keys=[keys.reservations_key(workspace),
                                              keys.reservation_deadlines_key(workspace)], args=[request_id]))
 
-    def queue_settle(self, pipe, record, cost: int, at: date, tier_subject: str, quota: int, month: str):
+    def queue_settle(self, pipe: ScriptPipeline, record, cost: int, at: date, tier_subject: str, quota: int,
+                     month: str) -> None:
         """Adds the settle script for one usage record to a pipeline (result: [applied, over, over_cost])."""
         ws, rid = record.caller.workspace, record.request_id
         spend = [k for _, k in candidates(record.caller, at)]
         subject = tier_subject.split("|", 1)[1] if tier_subject else "_"
-        return self._settle(
-            keys=[keys.settled_key(ws, rid), keys.reservations_key(ws), keys.reservation_deadlines_key(ws),
-                  keys.quota_key(ws, subject, month), keys.overage_totals_key(ws, month),
-                  keys.overage_log_key(ws, month), keys.tier_subjects_key(ws, month), *spend],
-            args=[rid, cost, record.usage.total_tokens, quota, MONEY_TTL_SECONDS, MONEY_TTL_SECONDS,
-                  tier_subject or "_|_", record.started_at_ms], client=pipe)
+        pipe.script(
+            self._settle,
+            [keys.settled_key(ws, rid), keys.reservations_key(ws), keys.reservation_deadlines_key(ws),
+             keys.quota_key(ws, subject, month), keys.overage_totals_key(ws, month),
+             keys.overage_log_key(ws, month), keys.tier_subjects_key(ws, month), *spend],
+            [rid, cost, record.usage.total_tokens, quota, MONEY_TTL_SECONDS, MONEY_TTL_SECONDS,
+             tier_subject or "_|_", record.started_at_ms])
 
     async def set_limit(self, workspace: str, kind: str, sid: str, period: str, limit_micros: int) -> None:
         field = keys.budget_field(kind, sid, period)

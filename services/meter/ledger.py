@@ -14,6 +14,7 @@ from __future__ import annotations
 import redis.asyncio as redis
 
 from services.common.pricing import PriceBook
+from services.common.script_pipeline import ScriptPipeline
 from services.meter import keys
 from services.meter.periods import day_of
 from tokenyard.meter.v1 import meter_pb2
@@ -62,11 +63,10 @@ class Ledger:
     def cost(self, r: meter_pb2.UsageRecord) -> int:
         return self._pricing.cost_micros(r.model, r.deployment, r.usage)
 
-    def queue_apply(self, pipe, r: meter_pb2.UsageRecord, cost_micros: int):
+    def queue_apply(self, pipe: ScriptPipeline, r: meter_pb2.UsageRecord, cost_micros: int) -> None:
         """Adds the record's script call to a pipeline; its result is 1 (applied) or 0 (duplicate)."""
         keys_, args = self._script_args(r, cost_micros)
-        # Awaiting a pipeline command only queues it.
-        return self._apply(keys=keys_, args=args, client=pipe)
+        pipe.script(self._apply, keys_, args)
 
     @staticmethod
     def _script_args(r: meter_pb2.UsageRecord, cost: int) -> tuple[list[str], list]:

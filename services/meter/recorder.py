@@ -3,7 +3,8 @@
 The ledger script (day slot) and the settle script (workspace slot) are separate atomic steps, each
 idempotent by the request id, and both run for every record on every delivery. So if the meter dies
 between the two, the sender's retry finds the record applied and the settlement not, and completes
-it; neither can ever count twice. One pipeline per batch: one round trip for the lot.
+it; neither can ever count twice. One pipeline per batch: one round trip for the lot (ScriptPipeline:
+no SCRIPT EXISTS round trip before it).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import redis.asyncio as redis
 import structlog
 
+from services.common.script_pipeline import ScriptPipeline
 from services.meter import keys
 from services.meter.admission import tier_subject
 from services.meter.budgets import BudgetStore
@@ -38,21 +40,21 @@ class Recorder:
         self._tiers = tiers
 
     async def record(self, records: list[meter_pb2.UsageRecord]) -> BatchResult:
-        pipe = self._redis.pipeline(transaction=False)
+        pipe = ScriptPipeline(self._redis)
         tier_workspaces: set[tuple[str, str]] = set()
         for r in records:
             cost = self._ledger.cost(r)
             day = day_of(r.started_at_ms)
             month = month_of(day)
-            await self._ledger.queue_apply(pipe, r, cost)
+            self._ledger.queue_apply(pipe, r, cost)
             tier = self._tiers.get(r.caller.tier) if r.caller.tier else None
             subject = tier_subject(r.caller) if tier else ""
             member = f"{tier.name}|{subject}" if tier and subject else ""
             if member:
                 tier_workspaces.add((r.caller.workspace, month))
-            await self._budgets.queue_settle(pipe, r, cost, day, member, tier.monthly_tokens if member else 0, month)
+            self._budgets.queue_settle(pipe, r, cost, day, member, tier.monthly_tokens if member else 0, month)
         for ws, month in tier_workspaces:
-            pipe.sadd(keys.tier_workspaces_key(month), ws)
+            pipe.command("SADD", keys.tier_workspaces_key(month), ws)
         results = await pipe.execute()
         applied = overages = 0
         for i, r in enumerate(records):

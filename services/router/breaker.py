@@ -22,6 +22,7 @@ from collections.abc import Callable
 import structlog
 from redis import exceptions as redis_errors
 
+from services.common.script_pipeline import ScriptPipeline
 from services.router.breaker_local import LocalBreakers
 from services.router.breaker_lua import ACQUIRE, RECORD
 from services.router.policy import BreakerPolicy
@@ -138,9 +139,9 @@ class BreakerStore:
             batch = [self._pending.popleft() for _ in range(min(len(self._pending), 256))]
             if not self._redis_usable():
                 continue  # local state already has these outcomes; a stale replay would mislead others
-            pipe = self._redis.pipeline(transaction=False)
+            pipe = ScriptPipeline(self._redis)
             for name, now, ok, kind, lat, ttft, force in batch:
-                await self._record(keys=[key(name)], client=pipe, args=[
+                pipe.script(self._record, [key(name)], [
                     int(now), 1 if ok else 0, kind, lat, ttft, p.consecutive, p.ratio, p.min_calls,
                     int(p.window * 1000), int(p.cooldown * 1000), int(p.max_cooldown * 1000), 1 if force else 0,
                     _TTL_MS])
