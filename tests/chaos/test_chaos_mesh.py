@@ -5,9 +5,14 @@ Fast variants run in `make test`; the full ones (a 30 s meter outage) with `make
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 import time
+from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from tests.chaos.load import Load, audit, day_requests
@@ -153,3 +158,50 @@ def test_redis_restarted_during_load(chaos_mesh, results):
     results.record("faults", "Redis restarted during load", len(load.statuses),
                    f"{_statuses(load)}; router reported degraded, then recovered; traffic back {back:.1f} s after",
                    lost=missing + doubled)
+
+
+def _group_alive(pgid: int) -> bool:
+    """A process of the group still runs (zombies do not count: an adopted agent's parent is init,
+    which reaps it on its own schedule, or never in a container whose pid 1 does not reap)."""
+    for proc in psutil.process_iter(["pid", "status"]):
+        try:
+            if os.getpgid(proc.pid) == pgid and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                return True
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return False
+
+
+def test_runtime_killed_while_agents_run_readopts_them(chaos_mesh, results):
+    """Policy (services/runtime/supervisor.py): re-adopt. A crashed runtime's agents keep running; the
+    next runtime adopts every live one (same pid) and starts again the one whose process died meanwhile;
+    stopping them afterwards leaves no process behind."""
+    script = str(Path(__file__).resolve().parents[1] / "fakes" / "agent_process.py")
+    with httpx.Client(base_url=edge_url(chaos_mesh), headers=auth(), timeout=20) as api:
+        pids = {}
+        for agent in ("keeper", "victim"):
+            created = api.post("/api/v1/agents", json={"id": agent, "model": "fake-echo", "process": {
+                "command": sys.executable, "args": [script, "serve"]}})
+            assert created.status_code == 201, created.text
+            pids[agent] = api.post(f"/api/v1/agents/{agent}/start").json()["pid"]
+        _kill(chaos_mesh, "runtime")
+        os.killpg(pids["victim"], signal.SIGKILL)  # dies while no runtime watches
+        assert _group_alive(pids["keeper"])
+        chaos_mesh.start_service("runtime")
+        deadline, health = time.monotonic() + 15, {}
+        while time.monotonic() < deadline:
+            health = {a: api.get(f"/api/v1/agents/{a}/health").json() for a in pids}
+            if all(h.get("status") == "running" for h in health.values()) and health["victim"]["pid"] != pids["victim"]:
+                break
+            time.sleep(0.3)
+        assert health["keeper"]["pid"] == pids["keeper"], health
+        assert health["victim"]["status"] == "running" and health["victim"]["pid"] != pids["victim"], health
+        running = {a["agentId"] for a in api.get("/api/v1/agents/running").json()["data"]}
+        assert running == {"keeper", "victim"}
+        for agent in pids:
+            assert api.post(f"/api/v1/agents/{agent}/stop").status_code == 200
+        assert not _group_alive(pids["keeper"]) and not _group_alive(health["victim"]["pid"])
+        for agent in pids:
+            api.delete(f"/api/v1/agents/{agent}")
+    results.record("faults", "runtime kill -9 while 2 agents run", 2,
+                   "live agent re-adopted (same pid); agent that died meanwhile restarted; none orphaned")
