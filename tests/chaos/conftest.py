@@ -32,6 +32,7 @@ def misbehaving():
 def chaos_mesh(tmp_path_factory, misbehaving):
     mesh, redis = build_mesh(tmp_path_factory.mktemp("chaos"), misbehaving.upstream.base_url)
     mesh.redis_server = redis
+    mesh.pooled_ports = (misbehaving.upstream.port,)
     yield mesh
     mesh.stop()
     redis.stop()

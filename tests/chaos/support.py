@@ -68,8 +68,8 @@ class Probe:
 
     rss: int
     fds: int
-    """Open file descriptors, without the Redis client's pooled connections (a pool that grows to
-    the peak concurrency and stays is not a leak; `redis_conns` shows its size)."""
+    """Open file descriptors, without pooled keep-alive connections to Redis and the upstreams (a pool
+    that grows to the peak concurrency and stays is not a leak; `redis_conns` shows its size)."""
     tasks: int
     redis_conns: int = 0
 
@@ -93,8 +93,8 @@ def probe(mesh: Mesh, service: str) -> Probe:
     pid = mesh.procs[service].pid
     text = httpx.get(metrics_url(mesh, service), timeout=10).text
     proc = psutil.Process(pid)
-    redis_port = int(mesh.redis_url.rsplit(":", 1)[1].split("/")[0])
-    pooled = sum(1 for c in proc.net_connections("tcp") if c.raddr and c.raddr.port == redis_port)
+    ports = {int(mesh.redis_url.rsplit(":", 1)[1].split("/")[0]), *getattr(mesh, "pooled_ports", ())}
+    pooled = sum(1 for c in proc.net_connections("tcp") if c.raddr and c.raddr.port in ports)
     return Probe(rss=proc.memory_info().rss, fds=len(os.listdir(f"/proc/{pid}/fd")) - pooled,
                  tasks=int(metric(text, "tokenyard_asyncio_tasks")), redis_conns=pooled)
 
