@@ -5,9 +5,14 @@ replica B must not spend its own five requests (and its clients' latency) re-dis
 after the cooldown must be bounded across the fleet, not per replica. So state changes run as Lua
 scripts (`breaker_lua`), atomically, and every replica reads the same hash.
 
-Hot path cost: one EVALSHA per attempt (ACQUIRE, which also returns every candidate's state for the
-local view). Outcomes are applied locally at once and written to Redis by one background task that
-pipelines everything queued meanwhile, so recording never delays a response.
+Hot path cost: usually no Redis round trip. ACQUIRE (one EVALSHA) returns every candidate's state,
+and each written outcome returns its deployment's state; a first choice that Redis reported `closed`
+less than `view_ttl` (0.25 s) ago, with no failure seen here since, is admitted from that view. The
+staleness bound: a breaker another replica opened stops this one within `view_ttl` plus one write
+round trip (it would otherwise learn it on its next attempt anyway). Anything not closed (open,
+half-open probes, whose count must be bounded fleet-wide) always goes through Redis. Outcomes are
+applied locally at once and written to Redis by one background task that pipelines everything
+queued meanwhile, so recording never delays a response.
 
 Fail-open: when Redis is unreachable, calls skip it for `retry_after` seconds, decisions come from
 `LocalBreakers` (kept warm with every outcome), and `degraded` says so (GetHealth reports it).
@@ -39,7 +44,7 @@ def key(name: str) -> str:
 
 class BreakerStore:
     def __init__(self, redis, policy: BreakerPolicy, clock: Callable[[], float] = time.time,
-                 retry_after: float = 1.0, op_timeout: float = 0.25) -> None:
+                 retry_after: float = 1.0, op_timeout: float = 0.25, view_ttl: float = 0.25) -> None:
         self._redis = redis
         self._policy = policy
         self._clock = clock
@@ -55,6 +60,11 @@ class BreakerStore:
         self._task: asyncio.Task | None = None
         self.seen: dict[str, tuple[str, float]] = {}
         """Last shared (state, reopen ms) per deployment, from any script reply: the balancer's hint."""
+        self._view_ttl_ms = view_ttl * 1000
+        self._closed_at: dict[str, float] = {}
+        """When (ms) Redis last reported a deployment closed; dropped on any failure seen here."""
+        self._failed_at: dict[str, float] = {}
+        """Last failure (ms) seen here per deployment: an older `closed` reply must not revive the view."""
 
     @property
     def degraded(self) -> bool:
@@ -83,6 +93,8 @@ class BreakerStore:
         now = self._now_ms()
         stale = self._policy.cooldown * 2000
         if self._redis_usable():
+            if now - self._closed_at.get(names[0], -1e18) < self._view_ttl_ms:
+                return names[0], None
             try:
                 async with asyncio.timeout(self._op_timeout):
                     reply = await self._acquire(keys=[key(n) for n in names],
@@ -94,7 +106,7 @@ class BreakerStore:
                 chosen, reopen = int(reply[0]), float(reply[1])
                 for i, name in enumerate(names):
                     st = reply[2 + 2 * i]
-                    self.seen[name] = (st.decode() if isinstance(st, bytes) else st, float(reply[3 + 2 * i]))
+                    self._saw(name, st.decode() if isinstance(st, bytes) else st, float(reply[3 + 2 * i]), now)
                 return (names[chosen - 1] if chosen else None), (reopen / 1000 if reopen >= 0 else None)
         chosen, reopen = self.local.acquire(names, now, stale)
         return chosen, (reopen / 1000 if reopen is not None else None)
@@ -106,6 +118,9 @@ class BreakerStore:
         lat_ms = latency * 1000 if latency is not None else -1
         ttft_ms = ttft * 1000 if ttft is not None else -1
         cell = self.local.record(name, ok, kind or "error", lat_ms, ttft_ms, now, force_open)
+        if not ok:
+            self._failed_at[name] = now
+            self._closed_at.pop(name, None)  # the next attempt asks Redis
         if self._redis is None:
             self.seen[name] = (cell.st, cell.until)
             return
@@ -152,9 +167,17 @@ class BreakerStore:
             except _REDIS_ERRORS as exc:
                 self._mark(False, exc)
                 continue
-            for (name, *_), reply in zip(batch, replies):
+            for (name, at, ok, *_), reply in zip(batch, replies):
                 st = reply[0].decode() if isinstance(reply[0], bytes) else reply[0]
-                self.seen[name] = (st, float(reply[2]))
+                self._saw(name, st, float(reply[2]), at if ok else None)
+
+    def _saw(self, name: str, st: str, until: float, at: float | None) -> None:
+        """Redis reported `st` for `name`; `at` (ms) dates a closed state for the view (None: do not use it)."""
+        self.seen[name] = (st, until)
+        if st == "closed" and at is not None and at > self._failed_at.get(name, -1.0):
+            self._closed_at[name] = at
+        else:
+            self._closed_at.pop(name, None)
 
     async def snapshot(self, names: list[str]) -> dict[str, dict]:
         """Breaker and health fields per deployment, from Redis when reachable, else from local state."""

@@ -1,0 +1,45 @@
+"""The breaker's short local view of Redis: bounded staleness, and never used after a failure seen here."""
+from services.router.breaker import BreakerStore, key
+from services.router.policy import BreakerPolicy
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1_000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+async def _opened_elsewhere(redis_client, name: str, clock: Clock) -> None:
+    """Another replica opened the breaker for a long cooldown."""
+    await redis_client.hset(key(name), mapping={"st": "open", "until": (clock.t + 600) * 1000})
+
+
+async def test_another_replicas_open_breaker_stops_calls_within_the_view_ttl(redis_client):
+    clock = Clock()
+    store = BreakerStore(redis_client, BreakerPolicy(), clock=clock, view_ttl=0.25)
+    assert (await store.acquire(["a"]))[0] == "a"  # Redis says closed: remembered for 0.25 s
+    await _opened_elsewhere(redis_client, "a", clock)
+    clock.t += 0.2
+    assert (await store.acquire(["a"]))[0] == "a"  # within the documented staleness bound
+    clock.t += 0.1
+    chosen, reopen = await store.acquire(["a"])
+    assert chosen is None and reopen is not None and store.seen["a"][0] == "open"
+
+
+async def test_a_failure_seen_here_sends_the_next_attempt_to_redis(redis_client):
+    clock = Clock()
+    store = BreakerStore(redis_client, BreakerPolicy(), clock=clock, view_ttl=10.0)
+    assert (await store.acquire(["a", "b"]))[0] == "a"
+    await _opened_elsewhere(redis_client, "a", clock)
+    store.record("a", False, "http_5xx")
+    assert (await store.acquire(["a", "b"]))[0] == "b"
+
+
+async def test_with_no_view_every_attempt_asks_redis(redis_client):
+    clock = Clock()
+    store = BreakerStore(redis_client, BreakerPolicy(), clock=clock, view_ttl=0.0)
+    assert (await store.acquire(["a"]))[0] == "a"
+    await _opened_elsewhere(redis_client, "a", clock)
+    assert (await store.acquire(["a"]))[0] is None
