@@ -17,6 +17,7 @@ import uvloop
 from bench import report, wrk
 from bench.scenarios import Durations, Scenarios
 from bench.setup import Target, mesh_processes, start_mesh, start_upstream, stop_all
+from bench.otlp_sink import OTLPSink
 from bench.procstats import ProcessGroup
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -28,26 +29,38 @@ def _median(samples: dict[str, list[float]]) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in samples.items() if v}
 
 
-async def measure(direct: Target, through: Target, settings: dict, notes: list[str]) -> dict[str, dict[str, float]]:
+async def measure(direct: Target, through: Target, settings: dict, notes: list[str],
+                  traced: Target | None = None, sink: OTLPSink | None = None) -> dict[str, dict[str, float]]:
+    """`traced`: a second mesh exporting every span to `sink`; its throughput runs next to `through`'s (e)."""
     scenarios = Scenarios(settings["durations"], use_wrk=wrk.available())
     if not wrk.available():
         notes.append("wrk is not installed (`apt-get install -y wrk`): the closed-loop test used the Python generator.")
-    samples: dict[str, dict[str, list[float]]] = {"direct": defaultdict(list), "tokenyard": defaultdict(list)}
+    samples: dict[str, dict[str, list[float]]] = {"direct": defaultdict(list), "tokenyard": defaultdict(list),
+                                                  "traced": defaultdict(list)}
     # Warm both paths (connections, channels, caches) before anything is recorded.
-    await Scenarios(Durations(0.5, 1.0, 0.5), use_wrk=False).streams(through)
-    await Scenarios(Durations(0.5, 1.0, 0.5), use_wrk=False).throughput(through)
+    for target in (through, traced) if traced is not None else (through,):
+        await Scenarios(Durations(0.5, 1.0, 0.5), use_wrk=False).streams(target)
+        await Scenarios(Durations(0.5, 1.0, 0.5), use_wrk=False).throughput(target)
+    spans_before = sink.spans if sink is not None else 0
     for rep in range(settings["reps"]):
         for name in ("latency", "throughput", "streams"):
             # Alternate who goes first, so drift over the run does not favour one side.
-            order = (direct, through) if rep % 2 == 0 else (through, direct)
+            order = [direct, through] + ([traced] if traced is not None and name == "throughput" else [])
+            if rep % 2:
+                order.reverse()
             for target in order:
                 t0 = time.perf_counter()
-                metrics = await getattr(scenarios, name)(target)
+                metrics = await getattr(scenarios, "traced" if target is traced else name)(target)
                 for key, value in metrics.items():
                     samples[target.name][key].append(value)
                 print(f"  rep {rep + 1}/{settings['reps']} {name:<10} {target.name:<9} {time.perf_counter() - t0:5.1f}s",
                       flush=True)
     medians = {name: _median(s) for name, s in samples.items()}
+    medians["tokenyard"].update(medians.pop("traced"))
+    if sink is not None:
+        await asyncio.sleep(6.0)  # the services' batch span processors export every 5 s
+        requests = sum(samples["traced"]["e.rps"]) * settings["durations"].throughput
+        medians["tokenyard"]["e.spans_per_request"] = (sink.spans - spans_before) / max(1.0, requests)
     print(f"  holding {settings['hold']} open streams through Tokenyard...", flush=True)
     medians["tokenyard"].update(await Scenarios.open_streams(through, settings["hold"]))
     return medians
@@ -58,23 +71,36 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="one repetition, short phases (< 1 minute)")
     parser.add_argument("--upstream-workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--no-tracing", dest="tracing", action="store_false",
+                        help="skip scenario e (a second mesh exporting spans to a local OTLP receiver)")
     args = parser.parse_args()
     settings = QUICK if args.quick else FULL
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     notes: list[str] = []
     upstream, port = start_upstream(args.upstream_workers)
+    sink = OTLPSink() if args.tracing else None
     try:
         with tempfile.TemporaryDirectory(prefix="tokenyard-bench-") as tmp:
-            mesh, key = start_mesh(Path(tmp), port)
+            mesh, key = start_mesh(Path(tmp) / "plain", port)
+            traced_mesh = None
             try:
                 through = Target("tokenyard", mesh.http_port, key, mesh_processes(mesh))
-                idle = through.procs.rss()
+                idle = through.procs.rss()  # before the traced mesh starts, so nothing else is busy
+                traced = None
+                if sink is not None:
+                    traced_mesh, traced_key = start_mesh(Path(tmp) / "traced", port, {
+                        "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint, "OTEL_EXPORTER_OTLP_INSECURE": "true"})
+                    traced = Target("traced", traced_mesh.http_port, traced_key, mesh_processes(traced_mesh))
                 direct = Target("direct", port, "", ProcessGroup({f"upstream{i}": p.pid for i, p in enumerate(upstream)}))
-                results = uvloop.run(measure(direct, through, settings, notes))
+                results = uvloop.run(measure(direct, through, settings, notes, traced, sink))
             finally:
                 mesh.stop()
+                if traced_mesh is not None:
+                    traced_mesh.stop()
     finally:
         stop_all(upstream)
+        if sink is not None:
+            sink.stop()
     results["tokenyard"].update({f"d.rss_idle.{k}": v / 2**20 for k, v in idle.items()})
     # Other work on the box skews every figure; the report says how busy it was.
     notes.append(f"1-minute load average: {load_before:.2f} before the run, {os.getloadavg()[0]:.2f} after "

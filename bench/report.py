@@ -64,11 +64,8 @@ def _verdict(value: float | None, op: str, limit: float) -> str:
 
 
 def tracing_status() -> str:
-    """Scenario e needs OTel support in the services; until it lands the report says so."""
-    common = ROOT / "services" / "common"
-    if any("opentelemetry" in p.read_text() for p in common.glob("*.py")):
-        return "services support tracing, but this bench does not switch it on yet"
-    return "tracing not yet implemented"
+    """Why scenario e has no figure: it was skipped (`--no-tracing`)."""
+    return "skipped (--no-tracing)"
 
 
 def _commit() -> str:
@@ -98,8 +95,20 @@ def table(results: dict[str, dict[str, float]]) -> list[str]:
                  f"{_verdict(idle, '<=', 200)} |")
     lines.append(f"| d. memory per open stream, {int(t.get('d.opened', 0))} open (kB) | - | {_fmt(kb)} | - | - | "
                  f"Tokenyard <= 30 kB | {_verdict(kb, '<=', 30)} |")
-    lines.append(f"| e. throughput with tracing on | - | - | - | - | cost <= 15% | n/a: {tracing_status()} |")
+    lines += _tracing_rows(t)
     return lines
+
+
+def _tracing_rows(t: dict[str, float]) -> list[str]:
+    """e: the traced mesh's throughput next to the plain one's; the cost is the throughput it loses."""
+    traced, plain = t.get("e.rps"), t.get("b.rps")
+    if traced is None or not plain:
+        return [f"| e. throughput with tracing on | - | - | - | - | cost <= 15% | n/a: {tracing_status()} |"]
+    cost = (1 - traced / plain) * 100
+    return [f"| e. throughput, concurrency 64, tracing on (req/s) | - | {_fmt(traced)} | - | - |  |  |",
+            f"| e. CPU per request, tracing on (ms) | - | {_fmt(t.get('e.cpu'))} | - | - |  |  |",
+            f"| e. spans received per request | - | {_fmt(t.get('e.spans_per_request'))} | - | - |  |  |",
+            f"| e. tracing cost (% of throughput) | - | {_fmt(cost)} | - | - | cost <= 15% | {_verdict(cost, '<=', 15)} |"]
 
 
 def memory_table(t: dict[str, float]) -> list[str]:

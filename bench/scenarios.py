@@ -1,4 +1,4 @@
-"""The measured scenarios (issue 3, a-d), each run the same way against any Target.
+"""The measured scenarios (issue 3, a-e), each run the same way against any Target.
 
 Every scenario returns flat metrics (`"a.p50@20": 0.81`, in ms, req/s or kB), so the runner can take
 medians over repetitions and the report can put direct and Tokenyard side by side. CPU is measured
@@ -73,6 +73,11 @@ class Scenarios:
         ok = run.throughput * run.elapsed
         return {"b.rps": run.throughput, "b.err": run.error_rate * 100, "b.cpu": cpu * 1000 / max(1.0, ok),
                 "gen.b": run.generator_cpu * 1000 / max(1.0, ok)}
+
+    async def traced(self, t: Target) -> dict[str, float]:
+        """e. The closed-loop throughput of a second mesh that traces every request to a local OTLP receiver."""
+        out = await self.throughput(t)
+        return {"e.rps": out["b.rps"], "e.err": out["b.err"], "e.cpu": out["b.cpu"]}
 
     async def streams(self, t: Target) -> dict[str, float]:
         """c. Streaming at 16 concurrent: unpaced 20- and 256-chunk streams, then a paced 20-chunk one."""

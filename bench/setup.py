@@ -63,11 +63,14 @@ deployments:
 """
 
 
-def start_mesh(workdir: Path, upstream_port: int) -> tuple[Mesh, str]:
+def start_mesh(workdir: Path, upstream_port: int, env: dict[str, str] | None = None) -> tuple[Mesh, str]:
+    """`env` adds variables, e.g. the OTLP endpoint of scenario e's traced mesh."""
     key = "ty-bench-" + secrets.token_hex(16)
+    workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "tokenyard-bench.yaml"
     config.write_text(mesh_config(upstream_port))
-    mesh = Mesh(env={"TOKENYARD_MASTER_KEY": key, "TOKENYARD_CONFIG": str(config)}, data_dir=workdir / "data")
+    mesh = Mesh(env={"TOKENYARD_MASTER_KEY": key, "TOKENYARD_CONFIG": str(config), **(env or {})},
+                data_dir=workdir / "data")
     try:
         mesh.start()
     except Exception:
