@@ -93,6 +93,8 @@ class FakeAnthropicUpstream:
             for piece in ("Hello", " from", " Claude"):
                 await event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": piece}})
                 await asyncio.sleep(0)
+                if model == "claude-stall":  # output started, then nothing more: the idle timeout must fire
+                    await asyncio.sleep(3600)
             await event("content_block_stop", {"index": 0})
             stop = {"claude-max-tokens": "max_tokens", "claude-stop-seq": "stop_sequence"}.get(model, "end_turn")
         await event("message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None},

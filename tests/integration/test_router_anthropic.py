@@ -95,3 +95,15 @@ async def test_an_error_event_before_output_fails_over_to_another_provider(claud
     finally:
         await r.stop()
         await backup.stop()
+
+
+async def test_a_stream_that_stalls_after_its_first_token_ends_at_the_idle_timeout(claude, redis_client):
+    r = await start_router([_dep(claude, timeouts={"idle": 0.5})], {}, redis=redis_client)
+    try:
+        req = router_pb2.ChatRequest(model="claude-stall", max_tokens=50,
+                                     messages=[router_pb2.Message(role="user", content="hi")])
+        deltas, final = await _collect(r, req)
+        assert "".join(d.content for d in deltas) == "Hello"
+        assert final.error.code == "stream_interrupted"
+    finally:
+        await r.stop()

@@ -23,6 +23,7 @@ import orjson
 from services.router.config import Deployment
 from services.router.providers.anthropic_wire import to_anthropic_body
 from services.router.providers.base import UpstreamError
+from services.router.coalesce import has_output
 from services.router.providers.openai_chat import SSEDecoder, _error_message, _retry_after
 from tokenyard.router.v1 import router_pb2
 
@@ -149,13 +150,24 @@ class AnthropicMessagesProvider:
 
     async def _read(self, resp: aiohttp.ClientResponse) -> AsyncIterator[list[dict]]:
         decoder, tr = SSEDecoder(), _Translator(int(self._clock()))
-        async for data in resp.content.iter_any():
+        chunks, idle = resp.content.iter_any(), None
+        while True:
+            try:
+                # As in openai_chat: once output has started, each read gets the idle timeout.
+                async with asyncio.timeout(idle):
+                    data = await anext(chunks)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise UpstreamError(0, "the upstream stream stalled (idle timeout)", kind="timeout") from None
             batch = []
             for payload in decoder.feed(data):
                 chunk = tr.event(orjson.loads(payload))
                 if chunk is not None:
                     batch.append(chunk)
             if batch:
+                if idle is None and has_output(batch):
+                    idle = self._dep.timeouts.idle
                 yield batch
             if tr.done:
                 return
