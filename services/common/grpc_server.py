@@ -19,6 +19,9 @@ CHANNEL_OPTIONS = (
     # A peer address that resolves to several hosts (a Kubernetes headless Service) is balanced
     # per call across all of them; the default pick_first would pin every call to one replica.
     ("grpc.lb_policy_name", "round_robin"),
+    # No BDP probes: with them each call that carries data also sends a PING and its ACK on both sides
+    # (syscalls, thread wake-ups), to grow flow-control windows that token streams never fill.
+    ("grpc.http2.bdp_probe", 0),
 )
 SERVER_OPTIONS = CHANNEL_OPTIONS + (
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
