@@ -85,7 +85,7 @@ def main() -> int:
             traced_mesh = None
             try:
                 through = Target("tokenyard", mesh.http_port, key, mesh_processes(mesh))
-                idle = through.procs.rss()  # before the traced mesh starts, so nothing else is busy
+                idle, idle_pss = through.procs.rss(), through.procs.pss()  # before the traced mesh starts
                 traced = None
                 if sink is not None:
                     traced_mesh, traced_key = start_mesh(Path(tmp) / "traced", port, {
@@ -102,6 +102,7 @@ def main() -> int:
         if sink is not None:
             sink.stop()
     results["tokenyard"].update({f"d.rss_idle.{k}": v / 2**20 for k, v in idle.items()})
+    results["tokenyard"].update({f"d.pss_idle.{k}": v / 2**20 for k, v in idle_pss.items()})
     # Other work on the box skews every figure; the report says how busy it was.
     notes.append(f"1-minute load average: {load_before:.2f} before the run, {os.getloadavg()[0]:.2f} after "
                  f"({os.cpu_count()} CPUs).")

@@ -26,6 +26,11 @@ class ProcessGroup:
         """Resident memory in bytes."""
         return {name: proc.memory_info().rss for name, proc in self._procs.items()}
 
+    def pss(self) -> dict[str, int]:
+        """Proportional set size in bytes: shared pages (the same grpc, Python and OpenSSL libraries
+        mapped by every service) counted once across processes instead of once per process."""
+        return {name: proc.memory_full_info().pss for name, proc in self._procs.items()}
+
 
 def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     return {name: after[name] - before[name] for name in before}

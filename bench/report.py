@@ -93,6 +93,10 @@ def table(results: dict[str, dict[str, float]]) -> list[str]:
     kb = t.get("d.kb_per_stream")
     lines.append(f"| d. memory, all services idle (MB) | - | {_fmt(idle)} | - | - | Tokenyard <= 200 MB | "
                  f"{_verdict(idle, '<=', 200)} |")
+    pss = sum(v for k, v in t.items() if k.startswith("d.pss_idle."))
+    if pss:
+        lines.append(f"| d. memory, all services idle, PSS: shared libraries counted once (MB) | - | {_fmt(pss)} "
+                     f"| - | - |  |  |")
     lines.append(f"| d. memory per open stream, {int(t.get('d.opened', 0))} open (kB) | - | {_fmt(kb)} | - | - | "
                  f"Tokenyard <= 30 kB | {_verdict(kb, '<=', 30)} |")
     lines += _tracing_rows(t)
@@ -114,12 +118,12 @@ def _tracing_rows(t: dict[str, float]) -> list[str]:
 def memory_table(t: dict[str, float]) -> list[str]:
     names = sorted({k.split(".", 2)[2] for k in t if k.startswith("d.rss_idle.")})
     opened = int(t.get("d.opened", 0))
-    lines = [f"| service | idle (MB) | after the load (MB) | holding {opened} streams (MB) | kB per stream |",
-             "|---|---:|---:|---:|---:|"]
+    lines = [f"| service | idle (MB) | idle PSS (MB) | after the load (MB) | holding {opened} streams (MB) | "
+             "kB per stream |", "|---|---:|---:|---:|---:|---:|"]
     for n in names:
         warm, during = t.get(f"d.rss_warm.{n}", 0.0), t.get(f"d.rss_open.{n}", 0.0)
-        lines.append(f"| {n} | {_fmt(t.get(f'd.rss_idle.{n}'))} | {_fmt(warm)} | {_fmt(during)} | "
-                     f"{_fmt((during - warm) * 1024 / max(1, opened))} |")
+        lines.append(f"| {n} | {_fmt(t.get(f'd.rss_idle.{n}'))} | {_fmt(t.get(f'd.pss_idle.{n}'))} | {_fmt(warm)} | "
+                     f"{_fmt(during)} | {_fmt((during - warm) * 1024 / max(1, opened))} |")
     return lines
 
 
