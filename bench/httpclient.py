@@ -152,16 +152,30 @@ class Client:
         _, conn = await asyncio.get_running_loop().create_connection(Connection, self.host, self.port)
         return conn
 
+    def _take_idle(self) -> Connection | None:
+        """An idle connection the server has not closed (servers end idle keep-alives after a while)."""
+        while self._idle:
+            conn = self._idle.pop()
+            if not conn.closed and not conn.transport.is_closing():
+                return conn
+        return None
+
     async def call(self, request: bytes, start: float | None = None) -> Result:
         result = Result(start if start is not None else time.perf_counter())
         try:
-            conn = self._idle.pop() if self._idle else await self._connect()
+            conn = self._take_idle() or await self._connect()
         except OSError:
             result.end = time.perf_counter()
             return result
         self.active.add(conn)
         try:
-            await conn.send(request, result)
+            try:
+                await conn.send(request, result)
+            except RuntimeError:  # the server closed this idle connection (keep-alive timeout) just now
+                self.active.discard(conn)
+                conn = await self._connect()
+                self.active.add(conn)
+                await conn.send(request, result)
         finally:
             self.active.discard(conn)
         if not conn.closed and conn._result is None:
