@@ -25,7 +25,7 @@ protos: $(STAMP) ## Regenerate the gRPC code under tokenyard/
 check-protos: $(STAMP) ## Fail when the generated code is stale
 	$(BIN)/python -m services.common.protogen --check
 
-run: $(STAMP) ## Start Redis, router, meter and edge on http://127.0.0.1:8080/v1 (Ctrl-C stops all)
+run: $(STAMP) ## Start Redis, meter, router, runtime and edge on http://127.0.0.1:8080/v1 (Ctrl-C stops all)
 	$(BIN)/python -m services.launcher
 
 test: $(STAMP) check-protos ## Run the whole suite (unit, integration, end-to-end)
@@ -40,8 +40,8 @@ soak: $(STAMP) ## 10 minutes of mixed traffic: RSS growth < 10%, no fd or task g
 test-unit: $(STAMP) ## Unit tests only
 	$(BIN)/python -m pytest tests/unit
 
-lint: $(STAMP) ## Byte-compile everything (catches syntax errors fast)
-	$(BIN)/python -m compileall -q services tests
+lint: $(STAMP) ## pyflakes over services, tests and bench (unused imports, undefined names)
+	$(BIN)/python -m pyflakes services tests bench
 
 clean: ## Remove the venv and local data
 	rm -rf $(VENV) .data

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench import wrk
 from bench.setup import Target, mesh_processes, start_mesh, start_upstream, stop_all
-from bench.procstats import ProcessGroup, cpu_delta
+from bench.procstats import cpu_delta
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

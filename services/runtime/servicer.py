@@ -10,7 +10,8 @@ import grpc
 import structlog
 
 from services.common.errors import invalid
-from services.runtime.agent_chat import AgentChat, AgentFailed, Answering
+from services.runtime import agent_chat
+from services.runtime.agent_chat import AgentFailed, Answering
 from services.runtime.agent_files import AgentFiles
 from services.runtime.drive import Drive
 from services.runtime.registry import AgentRegistry
@@ -35,7 +36,7 @@ def _scrub(text: str, secret: str) -> str:
 
 class RuntimeServicer(DataRpcs, runtime_pb2_grpc.RuntimeServiceServicer):
     def __init__(self, registry: AgentRegistry, supervisor: Supervisor, files: AgentFiles, sessions: SessionStore,
-                 chat: AgentChat, remote_health: RemoteHealthTracker, drive: Drive,
+                 chat: agent_chat.AgentChat, remote_health: RemoteHealthTracker, drive: Drive,
                  router: router_pb2_grpc.RouterServiceStub, chat_timeout: float, session_ttl: float) -> None:
         super().__init__(sessions, drive, registry, session_ttl)
         self._registry = registry

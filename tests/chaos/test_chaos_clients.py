@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from tests.chaos.support import MASTER, auth, edge_url, probe, stream_chat
+from tests.chaos.support import MASTER, auth, edge_url, probe
 
 
 def _slow_sender(port: int, head: bytes, trickle: bytes, limit: float) -> tuple[float, bytes]:

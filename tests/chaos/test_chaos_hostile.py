@@ -9,7 +9,6 @@ from urllib.parse import quote
 
 import grpc
 import httpx
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -9,7 +9,6 @@ import asyncio
 
 import httpx
 import psutil
-import pytest
 
 from tests.chaos.support import auth, edge_url, stream_chat
 
