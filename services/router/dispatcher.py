@@ -179,19 +179,23 @@ class Dispatcher:
     async def _attempt(self, group: Group, lease: Lease, fns: Attempts, trace: Trace, deadline: float,
                        failed: set[str]) -> tuple[Lease, Any]:
         """(winning lease, its result): the first attempt to produce output, hedged when it is slow."""
+        hp = group.policy.hedge
+        if not (hp.enabled and trace.hedges < hp.max and len(group.targets) > 1):
+            # No hedge can start: the attempt runs in this task, without a task and a wait per request.
+            result = await self._call(fns, lease, deadline, failed)
+            lease.hedge = False
+            return lease, result
         tasks = {asyncio.ensure_future(self._call(fns, lease, deadline, failed)): lease}
         try:
-            hp = group.policy.hedge
-            if hp.enabled and trace.hedges < hp.max and len(group.targets) > 1:
-                delay = (self._stats.p95_ttft(lease.target.key) if hp.p95 else None) or hp.delay
-                done, _ = await asyncio.wait(tasks, timeout=delay) if delay > 0 else (set(), set())
-                if not done and self._budget.try_spend():
-                    second, _ = await self._admit(group, failed | {lease.target.key}, trace, hedge=True)
-                    if second is not None:
-                        trace.hedges += 1
-                        log.info("hedge_started", request_id=trace.request_id, deployment=second.target.name,
-                                 slow=lease.target.name, after_s=round(delay, 3))
-                        tasks[asyncio.ensure_future(self._call(fns, second, deadline, failed))] = second
+            delay = (self._stats.p95_ttft(lease.target.key) if hp.p95 else None) or hp.delay
+            done, _ = await asyncio.wait(tasks, timeout=delay) if delay > 0 else (set(), set())
+            if not done and self._budget.try_spend():
+                second, _ = await self._admit(group, failed | {lease.target.key}, trace, hedge=True)
+                if second is not None:
+                    trace.hedges += 1
+                    log.info("hedge_started", request_id=trace.request_id, deployment=second.target.name,
+                             slow=lease.target.name, after_s=round(delay, 3))
+                    tasks[asyncio.ensure_future(self._call(fns, second, deadline, failed))] = second
             return await self._first_success(tasks, fns)
         finally:
             for t in tasks:
