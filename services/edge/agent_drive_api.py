@@ -4,6 +4,7 @@ stream back the same way. Master key only.
 """
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import quote
 
 import grpc
@@ -20,8 +21,9 @@ UPLOAD_TIMEOUT = 600.0
 
 
 class DriveHandler:
-    def __init__(self, runtime: runtime_pb2_grpc.RuntimeServiceStub) -> None:
+    def __init__(self, runtime: runtime_pb2_grpc.RuntimeServiceStub, max_file_size: int) -> None:
         self._rt = runtime
+        self._max = max_file_size
 
     async def upload(self, request: web.Request) -> web.Response:
         if (denied := require_master(request)) is not None:
@@ -40,13 +42,19 @@ class DriveHandler:
         meta = pb.FileInfo(agent_id=request.match_info["agent_id"], name=name,
                            content_type=part.headers.get("Content-Type", "application/octet-stream"))
 
-        async def parts():
-            yield pb.UploadFileRequest(meta=meta)
-            while chunk := await part.read_chunk(CHUNK):
-                yield pb.UploadFileRequest(chunk=chunk)
-
+        upload, sent = self._rt.UploadFile(timeout=UPLOAD_TIMEOUT), 0
         try:
-            resp = await self._rt.UploadFile(parts(), timeout=UPLOAD_TIMEOUT)
+            await upload.write(pb.UploadFileRequest(meta=meta))
+            # Past the limit, stop sending and let the runtime say so: a write blocked on flow control when
+            # the runtime ends the call would otherwise surface as a local INTERNAL error, not its 413.
+            while sent <= self._max and (chunk := await part.read_chunk(CHUNK)):
+                sent += len(chunk)
+                await upload.write(pb.UploadFileRequest(chunk=chunk))
+            await upload.done_writing()
+        except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+            pass  # the runtime ended the call early; its status, awaited below, says why
+        try:
+            resp = await upload
         except grpc.aio.AioRpcError as err:
             return rpc_error_response(err, {"x-request-id": request[REQUEST_ID]})
         return web.json_response(to_json(resp.file), status=201)

@@ -212,13 +212,14 @@ class AgentsHandler:
         return resp
 
 
-def register(app: web.Application, runtime: runtime_pb2_grpc.RuntimeServiceStub, request_timeout: float) -> None:
+def register(app: web.Application, runtime: runtime_pb2_grpc.RuntimeServiceStub, request_timeout: float,
+             drive_max_file_size: int) -> None:
     """Adds every runtime-backed route. Fixed paths come before `{agent_id}` so `running` is not an id."""
     from services.edge.agent_chat_api import AgentChatHandler
     from services.edge.agent_drive_api import DriveHandler
     from services.edge.sessions_api import SessionsHandler
 
-    agents, chat, drive = AgentsHandler(runtime), AgentChatHandler(runtime, request_timeout), DriveHandler(runtime)
+    agents, chat, drive = AgentsHandler(runtime), AgentChatHandler(runtime, request_timeout), DriveHandler(runtime, drive_max_file_size)
     r, base = app.router, "/api/v1/agents"
     r.add_post(base, agents.create)
     r.add_get(base, agents.list)

@@ -102,7 +102,7 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     agent_limits_api = AgentLimitsHandler(agent_limits)
     app.router.add_get("/api/v1/agents/{agent_id}/limits", agent_limits_api.get)
     app.router.add_put("/api/v1/agents/{agent_id}/limits", agent_limits_api.put)
-    agents_api.register(app, runtime, cfg.request_timeout)
+    agents_api.register(app, runtime, cfg.request_timeout, cfg.drive_max_file_size)
     app.router.add_get("/api/v1/health/upstreams", UpstreamHealthHandler(router).get)
     # Cost-first tier escalation (issue 9): task API, review queue, audit log, learning cycles, metrics.
     escalation = router_pb2_grpc.EscalationServiceStub(router_channel)

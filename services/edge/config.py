@@ -22,6 +22,9 @@ class EdgeConfig:
     """Larger request bodies get 413."""
     max_messages: int = 2048
     """Chat requests with more messages get 400."""
+    drive_max_file_size: int = 50 * 1024 * 1024
+    """DRIVE_MAX_FILE_SIZE, the same variable the runtime enforces: the edge stops streaming an upload
+    once it is past the limit, so the client gets the runtime's 413 rather than a broken call."""
     request_timeout: float = 600.0
     """gRPC deadline for one chat request, in seconds."""
     shutdown_grace: float = 20.0
@@ -46,6 +49,7 @@ class EdgeConfig:
             runtime_addr=env_str("TOKENYARD_RUNTIME_ADDR", "127.0.0.1:50053"),
             max_body_bytes=env_int("TOKENYARD_MAX_BODY_BYTES", 8 * 1024 * 1024),
             max_messages=env_int("TOKENYARD_MAX_MESSAGES", 2048),
+            drive_max_file_size=env_int("DRIVE_MAX_FILE_SIZE", 50 * 1024 * 1024),
             request_timeout=env_float("TOKENYARD_REQUEST_TIMEOUT", 600.0),
             shutdown_grace=env_float("TOKENYARD_SHUTDOWN_GRACE", 20.0),
             header_timeout=env_float("TOKENYARD_HEADER_TIMEOUT", 30.0),

@@ -40,6 +40,19 @@ def too_large(limit: int) -> GatewayError:
                         "invalid_request_error", "file_too_large", 413, "file")
 
 
+DRAIN_BYTES = 8 * 1024 * 1024
+"""After refusing an oversized upload, read (and drop) up to this much more before answering: a client
+blocked on flow control when the call ends sees a local INTERNAL error instead of our 413."""
+
+
+async def _drain(chunks: AsyncIterator[bytes]) -> None:
+    drained = 0
+    async for chunk in chunks:
+        drained += len(chunk)
+        if drained > DRAIN_BYTES:
+            return
+
+
 class Drive:
     def __init__(self, root: Path, max_size: int, client: redis.Redis, clock=time.time) -> None:
         self._root = root.resolve()
@@ -72,6 +85,7 @@ class Drive:
             async for chunk in chunks:
                 size += len(chunk)
                 if size > self._max:
+                    await _drain(chunks)
                     raise too_large(self._max)
                 digest.update(chunk)
                 await asyncio.to_thread(f.write, chunk)

@@ -28,7 +28,8 @@ def rt_mesh(tmp_path_factory, redis_server):
     cfg = tmp / "tokenyard.yaml"
     cfg.write_text('deployments:\n  - name: fake\n    provider: fake\n    models: [fake-echo, "fake-*"]\n')
     m = Mesh(env={"TOKENYARD_MASTER_KEY": MASTER, "TOKENYARD_CONFIG": str(cfg), "REDIS_URL": redis_server.url,
-                  "TOKENYARD_ENCRYPTION_KEY": base64.b64encode(os.urandom(32)).decode()},
+                  "TOKENYARD_ENCRYPTION_KEY": base64.b64encode(os.urandom(32)).decode(),
+                  "DRIVE_MAX_FILE_SIZE": str(24 * 1024 * 1024)},
              data_dir=tmp, log_dir=tmp / "logs")
     m.start()
     yield m
@@ -176,3 +177,12 @@ def test_the_byok_key_appears_in_no_response_and_no_log_line(api, rt_mesh):
     logs = "".join(p.read_text(errors="replace") for p in (rt_mesh.log_dir).glob("*.log"))
     assert "sdk-agent" in logs or "runtime_started" in logs  # the logs are really there
     assert BYOK_SECRET not in logs
+
+
+def test_an_upload_over_the_limit_is_a_413_and_leaves_no_file(api):
+    api.post("/api/v1/agents", json={"id": "limited-filer", "model": "fake-echo"})
+    too_big = os.urandom(64 * 1024 * 1024)  # 40 MB past the 24 MB limit: far more than flow control buffers
+    resp = api.post("/api/v1/agents/limited-filer/files", files={"file": ("huge.bin", too_big)}, timeout=120)
+    assert resp.status_code == 413, resp.text
+    assert resp.json()["error"]["code"] == "file_too_large"
+    assert api.get("/api/v1/agents/limited-filer/files").json()["data"] == []

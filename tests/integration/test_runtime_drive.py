@@ -1,6 +1,8 @@
 """Per-agent drive over gRPC: streamed upload and download, pagination, size limit, no path escape."""
 from __future__ import annotations
 
+import asyncio
+
 import hashlib
 import os
 
@@ -19,12 +21,17 @@ async def rt(redis_server, redis_client, tmp_path):
 
 
 async def upload(rt, name: str, data: bytes, agent_id: str = "filer", chunk: int = 64 * 1024) -> pb.FileInfo:
-    async def parts():
-        yield pb.UploadFileRequest(meta=pb.FileInfo(agent_id=agent_id, name=name, content_type="text/plain"))
+    """Writes the parts one by one, as the edge does: when the runtime refuses mid-upload, the call's own
+    status (not a failed write) says why."""
+    call = rt.stub.UploadFile()
+    try:
+        await call.write(pb.UploadFileRequest(meta=pb.FileInfo(agent_id=agent_id, name=name, content_type="text/plain")))
         for i in range(0, len(data), chunk):
-            yield pb.UploadFileRequest(chunk=data[i:i + chunk])
-
-    return (await rt.stub.UploadFile(parts())).file
+            await call.write(pb.UploadFileRequest(chunk=data[i:i + chunk]))
+        await call.done_writing()
+    except (grpc.aio.AioRpcError, asyncio.InvalidStateError):
+        pass
+    return (await call).file
 
 
 async def download(rt, name: str) -> tuple[pb.FileInfo, bytes]:
