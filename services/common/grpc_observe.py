@@ -178,4 +178,50 @@ class _UnaryStream(_ClientSpan, grpc.aio.UnaryStreamClientInterceptor):
 
 
 def client_interceptors(tracer: trace.Tracer) -> list:
+    """The interceptor form of `TracedChannel` (for callers that must hand grpc a list of interceptors)."""
     return [_UnaryUnary(tracer), _UnaryStream(tracer)]
+
+
+class _TracedMultiCallable:
+    """A stub method: opens the CLIENT span and adds `traceparent` to the call's own `metadata=`.
+
+    The call itself is grpc's plain one, not the intercepted path (which wraps every call in extra tasks
+    and cost ~9% of a traced edge's CPU in the bench)."""
+
+    __slots__ = ("_inner", "_tracer", "_name", "_attributes", "_untraced")
+
+    def __init__(self, inner, tracer: trace.Tracer, method: str) -> None:
+        self._inner, self._tracer = inner, tracer
+        self._name, service, rpc = _names(method)
+        self._attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": rpc}
+        self._untraced = _untraced(method)
+
+    def __call__(self, request, *args, metadata=None, **kwargs):
+        if self._untraced:
+            return self._inner(request, *args, metadata=metadata, **kwargs)
+        span = self._tracer.start_span(self._name, kind=trace.SpanKind.CLIENT, attributes=self._attributes)
+        carried = tuple(metadata) if metadata else ()
+        carried += tuple(inject({}, span).items())
+        try:
+            call = self._inner(request, *args, metadata=carried, **kwargs)
+        except BaseException:
+            span.end()
+            raise
+        _ClientSpan._finish_when_done(call, span)
+        return call
+
+
+class TracedChannel:
+    """A grpc.aio channel whose unary-unary and unary-stream calls are traced; the rest is the channel's."""
+
+    def __init__(self, channel: grpc.aio.Channel, tracer: trace.Tracer) -> None:
+        self._channel, self._tracer = channel, tracer
+
+    def unary_unary(self, method: str, *args, **kwargs):
+        return _TracedMultiCallable(self._channel.unary_unary(method, *args, **kwargs), self._tracer, method)
+
+    def unary_stream(self, method: str, *args, **kwargs):
+        return _TracedMultiCallable(self._channel.unary_stream(method, *args, **kwargs), self._tracer, method)
+
+    def __getattr__(self, name: str):
+        return getattr(self._channel, name)

@@ -110,8 +110,7 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
                             observer=AttemptObserver(tracing.tracer if tracing.enabled else None, metrics))
     if metrics is not None:
         metrics.watch_breakers(lambda: {key: seen[0] for key, seen in breakers.seen.items()})
-    meter_channel = grpc.aio.insecure_channel(cfg.meter_addr, options=grpc_server.CHANNEL_OPTIONS,
-                                              interceptors=tracing.client_interceptors() or None)
+    meter_channel = tracing.channel(cfg.meter_addr, grpc_server.CHANNEL_OPTIONS)
     reporter = UsageReporter(meter_pb2_grpc.MeterServiceStub(meter_channel))
     metering = Metering(reporter, counter, prices if prices is not None else cfg.prices)
     runner = ChatRunner(book, dispatcher, metering)
