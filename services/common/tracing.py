@@ -39,6 +39,14 @@ def exporters_from_env(environ: Mapping[str, str]) -> list[str]:
     return [n for n in names if n == "console" or (n == "otlp" and endpoint)]
 
 
+def _batch_defaults(environ: Mapping[str, str]) -> dict[str, int]:
+    """Bigger export batches than the SDK's 512 (fewer, larger exports from the processor's thread, which
+    holds the GIL while it encodes) unless the user tunes the queue or batch size through OTEL_BSP_*."""
+    if environ.get("OTEL_BSP_MAX_QUEUE_SIZE") or environ.get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"):
+        return {}
+    return {"max_queue_size": 8192, "max_export_batch_size": 2048}
+
+
 class Tracing:
     """One process's tracer, propagation hooks and exporter lifecycle."""
 
@@ -59,15 +67,16 @@ class Tracing:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
+        batching = _batch_defaults(environ)
         name = environ.get("OTEL_SERVICE_NAME") or f"tokenyard-{service}"
         provider = TracerProvider(resource=Resource.create({"service.name": name}))
         for exporter in exporters:
             if exporter == "otlp":
                 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
                 endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-                provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+                provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint), **batching))
             else:
-                provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
+                provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter(), **batching))
         return cls(provider, f"tokenyard.{service}")
 
     def server_interceptors(self, metrics=None) -> list:
