@@ -45,6 +45,20 @@ def _one_subject(request: meter_pb2.GetUsageRequest) -> tuple[str, str]:
     return given[0] if given else ("", "")
 
 
+_MAX_SKEW_MS = 86_400_000
+
+
+def _check_record(r: meter_pb2.UsageRecord, now_ms: int) -> None:
+    """Refuses values no router produces (negative tokens, times outside the calendar), which would
+    otherwise corrupt totals or crash the date arithmetic."""
+    u = r.usage
+    if min(u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cached_tokens, r.latency_ms, r.ttft_ms) < 0:
+        raise invalid(f"record {r.request_id}: token counts and durations must not be negative", "usage")
+    if not 0 <= r.started_at_ms <= now_ms + _MAX_SKEW_MS:
+        raise invalid(f"record {r.request_id}: started_at_ms must be a Unix time in ms, not in the future",
+                      "started_at_ms")
+
+
 class MeterServicer(meter_pb2_grpc.MeterServiceServicer):
     def __init__(self, recorder: Recorder, query: UsageQuery, admitter: Admitter, budgets: BudgetStore,
                  tiers: TierBook, tier_usage: TierUsage, clock=time.time) -> None:
@@ -69,6 +83,8 @@ class MeterServicer(meter_pb2_grpc.MeterServiceServicer):
     async def RecordUsage(self, request: meter_pb2.RecordUsageRequest, context):
         if any(not r.request_id for r in request.records):
             raise invalid("every record needs a request_id", "request_id")
+        for r in request.records:
+            _check_record(r, self._now_ms())
         result = await self._recorder.record(list(request.records))
         if result.duplicates:
             log.info("usage_duplicates_ignored", count=result.duplicates)

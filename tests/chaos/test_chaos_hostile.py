@@ -184,3 +184,60 @@ def test_one_tenants_key_cannot_reach_another_tenants_resources(chaos_mesh, resu
         assert master.get("/api/v1/agents/a-secret").status_code == 200, "B removed A's agent"
     results.record("hostile", "tenant B's key against tenant A's agents, sessions, files, usage, keys",
                    len(probes) + 1, ", ".join(f"{n}x HTTP {s}" for s, n in sorted(seen.items())) + "; listings hide A")
+
+
+def _out_of_range_calls():
+    """Well-formed protobuf with values no client should send: each must get a deliberate answer."""
+    from tokenyard.common.v1 import common_pb2
+    from tokenyard.meter.v1 import meter_pb2_grpc
+    from tokenyard.router.v1 import router_pb2_grpc
+    from tokenyard.runtime.v1 import runtime_pb2_grpc
+
+    msg = router_pb2.Message(role="user", content="hi")
+    chat = [
+        router_pb2.ChatRequest(model="fake-echo", messages=[msg], max_tokens=-5),
+        router_pb2.ChatRequest(model="fake-echo", messages=[msg], n=2**31 - 1, top_logprobs=-1),
+        router_pb2.ChatRequest(model="fake-echo", messages=[msg], temperature=1e308, top_p=-3.0),
+        router_pb2.ChatRequest(model="x" * 100_000, messages=[msg]),
+        router_pb2.ChatRequest(model="fake-echo", messages=[router_pb2.Message(role="", content="")]),
+        router_pb2.ChatRequest(model="fake-echo", messages=[msg], extra_json="{not json", tool_choice_json="[["),
+    ]
+    usage = common_pb2.Usage(prompt_tokens=-10, completion_tokens=-(2**62), total_tokens=-1)
+    records = [meter_pb2.UsageRecord(request_id="oor-neg", model="m", usage=usage, started_at_ms=-1),
+               meter_pb2.UsageRecord(request_id="oor-far", model="m", started_at_ms=2**62)]
+    admits = [meter_pb2.AdmitRequest(request_id="oor-a", model="m", prompt_tokens=-1, max_tokens=2**62,
+                                     caller=common_pb2.Caller(key_id="k", workspace="w")),
+              meter_pb2.AdmitRequest(request_id="oor-b", model="tier/nope", caller=common_pb2.Caller(tier="x" * 10_000))]
+    return [
+        *[("router", router_pb2_grpc.RouterServiceStub, "Chat", r, True) for r in chat],
+        *[("meter", meter_pb2_grpc.MeterServiceStub, "RecordUsage", meter_pb2.RecordUsageRequest(records=[r]), False)
+          for r in records],
+        *[("meter", meter_pb2_grpc.MeterServiceStub, "Admit", a, False) for a in admits],
+        ("meter", meter_pb2_grpc.MeterServiceStub, "GetUsage", meter_pb2.GetUsageRequest(period=99), False),
+        ("runtime", runtime_pb2_grpc.RuntimeServiceStub, "CreateAgent",
+         runtime_pb2.CreateAgentRequest(agent=runtime_pb2.Agent(id="../../x", name="y" * 100_000)), False),
+    ]
+
+
+def test_out_of_range_fields_straight_to_the_grpc_services(chaos_mesh, results):
+    ports = {"router": chaos_mesh.router_port, "meter": chaos_mesh.meter_port, "runtime": chaos_mesh.runtime_port}
+    codes: dict[str, int] = {}
+    cases = _out_of_range_calls()
+    for service, stub_cls, method, request, streaming in cases:
+        with grpc.insecure_channel(f"127.0.0.1:{ports[service]}") as ch:
+            rpc = getattr(stub_cls(ch), method)
+            try:
+                out = rpc(request, timeout=10)
+                if streaming:
+                    list(out)
+                code = "OK"
+            except grpc.RpcError as exc:
+                code = exc.code().name
+                assert code not in ("UNKNOWN", "INTERNAL", "DEADLINE_EXCEEDED"), (method, request, exc.details())
+                assert "Traceback" not in (exc.details() or "")
+            codes[code] = codes.get(code, 0) + 1
+    for port in ports.values():
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+            grpc.channel_ready_future(ch).result(timeout=5)
+    results.record("hostile", "out-of-range fields to the gRPC services", len(cases),
+                   ", ".join(f"{n}x {c}" for c, n in sorted(codes.items())) + "; every service still serving")
