@@ -69,8 +69,7 @@ def create_server(cfg: RuntimeConfig, client: redis.Redis | None = None, tracing
     """`tracing`: off by default; `metrics`: when given, RPC metrics are recorded in it."""
     tracing = tracing or Tracing()
     client = client or redis_conn.connect(cfg.redis_url)
-    channel = grpc.aio.insecure_channel(cfg.router_addr, options=grpc_server.CHANNEL_OPTIONS,
-                                        interceptors=tracing.client_interceptors() or None)
+    channel = tracing.channel(cfg.router_addr, grpc_server.CHANNEL_OPTIONS)
     router = router_pb2_grpc.RouterServiceStub(channel)
     http = aiohttp.ClientSession(trace_configs=tracing.http_trace_configs() or None)
     box = SecretBox(cfg.encryption_key, cfg.old_encryption_keys)
