@@ -65,10 +65,14 @@ def test_one_streamed_request_is_one_trace_across_the_mesh(traced):
     assert text == "w0 w1 w2 w3 w4 "
 
     def complete(spans):
+        # Every span the assertions below need: services export in separate batches, so the edge's client
+        # span can arrive well before its server span (which ends last).
         mine = [s for s in spans if s.trace_id == trace_id]
-        return {s.service for s in mine} >= {"tokenyard-edge", "tokenyard-router", "tokenyard-meter"} and any(
-            s.name == "POST" for s in mine) and any(s.name.startswith("tokenyard.meter") and s.kind == SERVER
-                                                    for s in mine)
+        return (any(s.service == "tokenyard-edge" and s.kind == SERVER for s in mine)
+                and any(s.service == "tokenyard-edge" and s.kind == CLIENT for s in mine)
+                and any(s.service == "tokenyard-router" and s.kind == SERVER for s in mine)
+                and any(s.name == "POST" for s in mine) and any(s.name == "chat up-trace" for s in mine)
+                and any(s.name.startswith("tokenyard.meter") and s.kind == SERVER for s in mine))
 
     spans = [s for s in receiver.wait_for(complete) if s.trace_id == trace_id]
     assert complete(spans), [(s.service, s.name) for s in spans]
