@@ -22,6 +22,7 @@ import orjson
 
 from services.router.config import Deployment
 from services.router.providers.anthropic_wire import to_anthropic_body
+from services.router.providers.http_pool import UpstreamPool, with_key
 from services.router.providers.base import UpstreamError
 from services.router.coalesce import has_output
 from services.router.providers.openai_chat import SSEDecoder, _error_message, _retry_after
@@ -98,39 +99,23 @@ class _Translator:
 
 class AnthropicMessagesProvider:
     def __init__(self, deployment: Deployment, clock=time.time, trace_configs: list | None = None) -> None:
-        self._trace_configs = trace_configs or None
+        self._pool = UpstreamPool(deployment, trace_configs)
         self._dep = deployment
         self._url = deployment.base_url + "/messages"
         self._headers = {"Content-Type": "application/json", "Accept": "text/event-stream",
                          "anthropic-version": API_VERSION}
         if deployment.api_key:
             self._headers["x-api-key"] = deployment.api_key
-        t = deployment.timeouts
-        self._timeout = aiohttp.ClientTimeout(total=t.total, sock_connect=t.connect)
-        self._session: aiohttp.ClientSession | None = None
         self._clock = clock
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None:  # lazily, to bind to the running loop; one per deployment
-            connector = aiohttp.TCPConnector(limit=self._dep.max_connections, keepalive_timeout=60, ttl_dns_cache=300)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout,
-                                                  skip_auto_headers=("User-Agent",),
-                                                  trace_configs=self._trace_configs)
-        return self._session
-
     def _headers_for(self, api_key: str | None) -> dict[str, str]:
-        if api_key is None:
-            return self._headers
-        headers = {k: v for k, v in self._headers.items() if k != "x-api-key"}
-        if api_key:
-            headers["x-api-key"] = api_key
-        return headers
+        return with_key(self._headers, "x-api-key", api_key)
 
     async def stream(self, request: router_pb2.ChatRequest, upstream_model: str, *,
                      api_key: str | None = None) -> AsyncIterator[list[dict]]:
         body = orjson.dumps(to_anthropic_body(request, upstream_model))
         try:
-            resp = await self._client().post(self._url, data=body, headers=self._headers_for(api_key))
+            resp = await self._pool.session().post(self._url, data=body, headers=self._headers_for(api_key))
         except asyncio.TimeoutError:
             raise UpstreamError(0, "timed out connecting to the upstream", kind="timeout") from None
         except aiohttp.ClientError as exc:
@@ -178,5 +163,4 @@ class AnthropicMessagesProvider:
         raise UpstreamError(404, "Anthropic has no embeddings API")
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._pool.aclose()

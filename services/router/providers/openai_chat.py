@@ -14,6 +14,7 @@ import orjson
 
 from services.router.coalesce import has_output
 from services.router.config import Deployment
+from services.router.providers.http_pool import UpstreamPool, with_key
 from services.router.providers.base import UpstreamError
 from services.router.wire import embed_body, to_openai_body
 from tokenyard.router.v1 import router_pb2
@@ -84,39 +85,20 @@ class SSEDecoder:
 class OpenAIChatProvider:
     def __init__(self, deployment: Deployment, trace_configs: list | None = None) -> None:
         self._dep = deployment
-        self._trace_configs = trace_configs or None
-        """aiohttp hooks that trace each upstream request and send it `traceparent` (tracing on only)."""
+        self._pool = UpstreamPool(deployment, trace_configs)
         self._base = deployment.base_url
         self._url = deployment.base_url + "/chat/completions"
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         if deployment.api_key:
             headers["Authorization"] = f"Bearer {deployment.api_key}"
         self._headers = headers
-        t = deployment.timeouts
-        self._timeout = aiohttp.ClientTimeout(total=t.total, sock_connect=t.connect)
-        self._session: aiohttp.ClientSession | None = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        # Created lazily so it binds to the running loop; one per deployment for the process lifetime.
-        if self._session is None:
-            connector = aiohttp.TCPConnector(limit=self._dep.max_connections, keepalive_timeout=60, ttl_dns_cache=300)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout,
-                                                  skip_auto_headers=("User-Agent",),
-                                                  trace_configs=self._trace_configs)
-        return self._session
 
     def _headers_for(self, api_key: str | None) -> dict[str, str]:
-        """The deployment's headers, or (BYOK) the same with the customer's key and never the deployment's."""
-        if api_key is None:
-            return self._headers
-        headers = {k: v for k, v in self._headers.items() if k != "Authorization"}
-        if api_key:
-            headers["Authorization"] = f"Bearer {api_key}"
-        return headers
+        return with_key(self._headers, "Authorization", f"Bearer {api_key}" if api_key else api_key)
 
     async def _post(self, url: str, body: bytes, api_key: str | None) -> aiohttp.ClientResponse:
         try:
-            return await self._client().post(url, data=body, headers=self._headers_for(api_key))
+            return await self._pool.session().post(url, data=body, headers=self._headers_for(api_key))
         except asyncio.TimeoutError:
             raise UpstreamError(0, "timed out connecting to the upstream", kind="timeout") from None
         except aiohttp.ClientError as exc:
@@ -199,8 +181,7 @@ class OpenAIChatProvider:
         raise UpstreamError(0, "the upstream stream ended without [DONE]", kind="stream_broken")
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._pool.aclose()
 
 
 async def _read_bounded(resp: aiohttp.ClientResponse) -> bytes:

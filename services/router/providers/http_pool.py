@@ -1,0 +1,40 @@
+"""The pooled keep-alive HTTP client every HTTP provider owns: one per deployment, for the process's life."""
+from __future__ import annotations
+
+import aiohttp
+
+from services.router.config import Deployment
+
+
+class UpstreamPool:
+    def __init__(self, deployment: Deployment, trace_configs: list | None = None) -> None:
+        t = deployment.timeouts
+        self._timeout = aiohttp.ClientTimeout(total=t.total, sock_connect=t.connect)
+        self._limit = deployment.max_connections
+        self._trace_configs = trace_configs or None
+        """aiohttp hooks that trace each upstream request and send it `traceparent` (tracing on only)."""
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        # Created lazily so it binds to the running loop.
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=60, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout,
+                                                  skip_auto_headers=("User-Agent",),
+                                                  trace_configs=self._trace_configs)
+        return self._session
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def with_key(headers: dict[str, str], name: str, value: str | None) -> dict[str, str]:
+    """The deployment's headers, or (BYOK: `value` not None) the same with the customer's credential under
+    `name` and never the deployment's own."""
+    if value is None:
+        return headers
+    out = {k: v for k, v in headers.items() if k != name}
+    if value:
+        out[name] = value
+    return out
