@@ -4,6 +4,9 @@ Each process owns a registry of its own (passed to whoever records), so tests ca
 services in one process without the global registry colliding. The edge serves `GET /metrics` on its
 HTTP port; gRPC services serve it on `TOKENYARD_<SERVICE>_METRICS_PORT` or `TOKENYARD_METRICS_PORT`
 (0 or unset: off), on `TOKENYARD_METRICS_HOST` (default: TOKENYARD_GRPC_HOST, else 127.0.0.1).
+
+prometheus_client and aiohttp.web are imported when a registry or the server is built, not with this module:
+a gRPC service with no metrics port never builds either, and skips their ~10 MB of resident modules.
 """
 from __future__ import annotations
 
@@ -11,11 +14,13 @@ import asyncio
 import os
 from collections.abc import Callable, Mapping
 
-from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from typing import TYPE_CHECKING
 
 from services.common.env import ConfigError
+
+if TYPE_CHECKING:
+    from aiohttp import web
+    from prometheus_client import CollectorRegistry
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 TTFT_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2, 5, 10, 30)
@@ -26,6 +31,8 @@ class Metrics:
     """The gateway's metrics. Names are shared by every service; each uses the ones that apply to it."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
         r = self.registry = registry or CollectorRegistry()
         self.requests = Counter("tokenyard_requests", "Requests served (HTTP route or gRPC method), by status code",
                                 ["route", "code"], registry=r)
@@ -73,6 +80,8 @@ class Metrics:
         self.registry.register(_BreakerCollector(states))
 
     def render(self) -> bytes:
+        from prometheus_client import generate_latest
+
         return generate_latest(self.registry)
 
 
@@ -81,6 +90,8 @@ class _BreakerCollector:
         self._states = states
 
     def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
         family = GaugeMetricFamily("tokenyard_breaker_state", "Circuit breaker per deployment: 0 closed, "
                                    "1 half-open, 2 open", labels=["deployment"])
         for name, state in sorted(self._states().items()):
@@ -93,6 +104,8 @@ class _LoopCollector:
     socket leaked per request shows as growth here (the chaos and soak suites watch both)."""
 
     def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
         try:
             tasks = len(asyncio.all_tasks())
         except RuntimeError:  # scraped off the loop (a test's registry): nothing to count
@@ -107,6 +120,8 @@ class _LoopCollector:
 
 def metrics_handler(metrics: Metrics):
     """The aiohttp handler of `GET /metrics`."""
+    from aiohttp import web
+    from prometheus_client import CONTENT_TYPE_LATEST
 
     async def handler(_request: web.Request) -> web.Response:
         return web.Response(body=metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
@@ -144,6 +159,8 @@ class MetricsServer:
         return cls(metrics, host, port)
 
     async def start(self) -> int:
+        from aiohttp import web
+
         app = web.Application()
         app.router.add_get("/metrics", metrics_handler(self._metrics))
         self._runner = web.AppRunner(app, access_log=None)

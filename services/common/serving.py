@@ -9,7 +9,7 @@ from typing import Protocol
 import structlog
 
 from services.common.grpc_server import wait_for_stop_signal
-from services.common.metrics import Metrics, MetricsServer
+from services.common.metrics import Metrics, MetricsServer, metrics_port
 from services.common.tracing import Tracing
 
 log = structlog.get_logger()
@@ -25,9 +25,11 @@ class ServiceApp(Protocol):
 async def serve_until_stopped(name: str, build: Callable[[Tracing, Metrics | None], ServiceApp], grace: float,
                               started: Callable[[ServiceApp], dict] = lambda app: {}) -> None:
     """`build(tracing, metrics)` wires the service (metrics is None when no metrics port is set)."""
-    tracing, metrics = Tracing.from_env(name), Metrics()
-    metrics_server = MetricsServer.from_env(name, metrics)
-    app = build(tracing, metrics if metrics_server is not None else None)
+    tracing = Tracing.from_env(name)
+    # The registry (and prometheus_client with it) only when something will serve it.
+    metrics = Metrics() if metrics_port(name) else None
+    metrics_server = MetricsServer.from_env(name, metrics) if metrics is not None else None
+    app = build(tracing, metrics)
     if metrics_server is not None:
         await metrics_server.start()
     await app.start()

@@ -14,12 +14,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
-import aiohttp
 import grpc
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+if TYPE_CHECKING:  # aiohttp is imported by the HTTP hooks that use it: the meter speaks no HTTP at all
+    import aiohttp
 
 PROPAGATOR = TraceContextTextMapPropagator()
 """W3C Trace Context: stateless, so one instance serves every caller."""
@@ -137,6 +140,7 @@ def http_client_trace_config(tracer: trace.Tracer) -> aiohttp.TraceConfig:
 
     The URL is recorded without query or credentials: upstream keys never reach the trace backend.
     """
+    import aiohttp
 
     async def on_start(_session, ctx, params: aiohttp.TraceRequestStartParams) -> None:
         url = params.url.with_user(None).with_query(None)
