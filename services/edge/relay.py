@@ -76,16 +76,20 @@ class ChatRelay:
             budget_capped = self._apply_admission(parsed, admitted, headers)
         else:
             budget_capped = False
+        unary = False
         if is_agent_model(parsed.request.model):
             call = await self._agents.open(principal, parsed)
             if isinstance(call, tuple):
                 return dialect.error(call[0], call[1], {**headers, **call[2]})
-        else:
+        elif parsed.stream:
             call = self._router.Chat(parsed.request, timeout=self._cfg.request_timeout)
+        else:
+            # The whole answer in one message: no stream to read message by message.
+            call, unary = self._router.Complete(parsed.request, timeout=self._cfg.request_timeout), True
         status, final = "error", None
         try:
             try:
-                first = await call.read()
+                first = await (call if unary else call.read())
             except grpc.aio.AioRpcError as err:
                 code, body, extra = from_rpc_error(err)
                 status = err.code().name
@@ -183,14 +187,18 @@ class ChatRelay:
                 return resp, None
 
     async def _assemble(self, dialect, parsed: Parsed, call, first, headers: dict):
-        messages, msg = [], first
-        while msg is not grpc.aio.EOF and not msg.HasField("final"):
-            messages.append(msg)
+        """The non-streaming answer: `first` is the whole answer from Complete, or the first message of an
+        agent's stream, read to its final message here."""
+        messages, msg = [first], first
+        while not msg.HasField("final"):
             try:
                 msg = await call.read()
             except grpc.aio.AioRpcError as err:
                 code, body, extra = from_rpc_error(err)
                 return dialect.error(code, body["error"], {**headers, **extra}), None
+            if msg is grpc.aio.EOF:
+                break
+            messages.append(msg)
         if msg is grpc.aio.EOF:
             return dialect.error(502, _err("The upstream answer ended unexpectedly.", "upstream_error",
                                            "stream_interrupted"), headers), None

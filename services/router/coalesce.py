@@ -91,3 +91,33 @@ def _merge(d: router_pb2.ChoiceDelta, c: dict, state: StreamState) -> None:
         prior = orjson.loads(d.logprobs_json) if d.logprobs_json else {"content": []}
         prior["content"].extend((c["logprobs"] or {}).get("content") or [])
         d.logprobs_json = orjson.dumps(prior).decode()
+
+
+def merge_response(answer: router_pb2.ChatResponse, msg: router_pb2.ChatResponse) -> None:
+    """Adds one streamed message to the single answer `Complete` returns: deltas merged per choice the way
+    `to_response` merges chunks, the header of the first message kept, `final` taken from the last."""
+    if msg.id and not answer.id:
+        answer.id, answer.model, answer.created = msg.id, msg.model, msg.created
+    for d in msg.deltas:
+        into = next((a for a in answer.deltas if a.index == d.index), None)
+        if into is None:
+            answer.deltas.add().CopyFrom(d)
+            continue
+        if d.role and not into.role:
+            into.role = d.role
+        into.content += d.content
+        into.refusal += d.refusal
+        for tc in d.tool_calls:
+            last = into.tool_calls[-1] if into.tool_calls else None
+            if last is not None and last.index == tc.index and not tc.id:
+                last.arguments += tc.arguments
+            else:
+                into.tool_calls.add().CopyFrom(tc)
+        if d.finish_reason:
+            into.finish_reason = d.finish_reason
+        if d.logprobs_json:
+            prior = orjson.loads(into.logprobs_json) if into.logprobs_json else {"content": []}
+            prior["content"].extend(orjson.loads(d.logprobs_json).get("content") or [])
+            into.logprobs_json = orjson.dumps(prior).decode()
+    if msg.HasField("final"):
+        answer.final.CopyFrom(msg.final)

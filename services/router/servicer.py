@@ -1,12 +1,14 @@
 """RouterService over gRPC: proto in, domain calls, proto out; GatewayError -> gRPC status."""
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 import grpc
 
 from services.common.errors import GatewayError, invalid
 from services.router.chat import ChatRunner
+from services.router.coalesce import merge_response
 from services.router.embed import EmbedRunner
 from services.router.escalation.config import AUTO_MODEL
 from services.router.health import HealthReporter
@@ -27,15 +29,30 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         self._nodes = nodes
 
     async def Chat(self, request: router_pb2.ChatRequest, context: grpc.aio.ServicerContext):
-        if not request.request_id:
-            request.request_id = f"req_{uuid.uuid4().hex}"
         try:
-            auto = self._auto is not None and request.model == AUTO_MODEL
-            stream = (self._auto.auto_chat if auto else self._runner.run)(request, context.time_remaining())
-            async for message in stream:
+            async for message in self._chat(request, context):
                 yield message
         except GatewayError as err:
             await err.abort(context)
+
+    async def Complete(self, request: router_pb2.ChatRequest, context: grpc.aio.ServicerContext):
+        answer = None
+        try:
+            async with contextlib.aclosing(self._chat(request, context)) as stream:
+                async for message in stream:
+                    if answer is None:
+                        answer = message
+                    else:
+                        merge_response(answer, message)
+        except GatewayError as err:
+            await err.abort(context)
+        return answer if answer is not None else router_pb2.ChatResponse()
+
+    def _chat(self, request: router_pb2.ChatRequest, context: grpc.aio.ServicerContext):
+        if not request.request_id:
+            request.request_id = f"req_{uuid.uuid4().hex}"
+        auto = self._auto is not None and request.model == AUTO_MODEL
+        return (self._auto.auto_chat if auto else self._runner.run)(request, context.time_remaining())
 
     async def Embed(self, request: router_pb2.EmbedRequest, context: grpc.aio.ServicerContext):
         if not request.request_id:

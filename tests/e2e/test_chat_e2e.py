@@ -219,3 +219,28 @@ def test_usage_endpoint_totals(base_url, client):
     bad = httpx.get(base_url.replace("/v1", "/api/v1/usage"), params={"period": "year"},
                     headers={"Authorization": f"Bearer {MASTER_KEY}"})
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "period"
+
+
+def test_non_streaming_answer_cut_mid_way_is_502_not_a_partial_200(client):
+    with pytest.raises(openai.APIStatusError) as err:
+        client.chat.completions.create(model="up-cut-after-3", messages=[{"role": "user", "content": "x"}])
+    assert err.value.status_code == 502
+    assert err.value.body["code"] == "stream_interrupted"
+
+
+def test_non_streaming_client_that_leaves_cancels_the_upstream_and_is_metered(base_url, upstream, mesh):
+    rid = f"req-cancel-unary-{uuid.uuid4().hex}"
+    before = len(upstream.requests)
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(base_url + "/chat/completions", timeout=httpx.Timeout(10, read=1.0),
+                   headers={"Authorization": f"Bearer {MASTER_KEY}", "x-request-id": rid},
+                   json={"model": "up-slow-1000", "messages": [{"role": "user", "content": "x"}]})
+    deadline = time.monotonic() + 10
+    while len(upstream.requests) <= before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    seen = upstream.requests[before]
+    while not seen.disconnected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert seen.disconnected and not seen.completed
+    record = usage_record(mesh.redis_url, rid)
+    assert record["status"] == "cancelled"

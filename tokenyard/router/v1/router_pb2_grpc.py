@@ -39,6 +39,11 @@ class RouterServiceStub:
                 request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ChatRequest.SerializeToString,
                 response_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ChatResponse.FromString,
                 _registered_method=True)
+        self.Complete = channel.unary_unary(
+                '/tokenyard.router.v1.RouterService/Complete',
+                request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ChatRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ChatResponse.FromString,
+                _registered_method=True)
         self.ListModels = channel.unary_unary(
                 '/tokenyard.router.v1.RouterService/ListModels',
                 request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ListModelsRequest.SerializeToString,
@@ -77,6 +82,15 @@ class RouterServiceServicer:
     def Chat(self, request, context):
         """Streams a chat completion. Each response message carries every delta the router has already
         read from the upstream (coalesced, never waited for); the last message carries `final`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Complete(self, request, context):
+        """The same call for a client that does not stream: runs to the end and answers once, with every
+        delta merged per choice and `final` set (an error after the first token is in `final.error`, as
+        on Chat). One message and no stream: about a third less gRPC work per call on both sides.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -129,6 +143,11 @@ def add_RouterServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Chat': grpc.unary_stream_rpc_method_handler(
                     servicer.Chat,
+                    request_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ChatRequest.FromString,
+                    response_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ChatResponse.SerializeToString,
+            ),
+            'Complete': grpc.unary_unary_rpc_method_handler(
+                    servicer.Complete,
                     request_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ChatRequest.FromString,
                     response_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.ChatResponse.SerializeToString,
             ),
@@ -188,6 +207,33 @@ class RouterService:
             request,
             target,
             '/tokenyard.router.v1.RouterService/Chat',
+            tokenyard_dot_router_dot_v1_dot_router__pb2.ChatRequest.SerializeToString,
+            tokenyard_dot_router_dot_v1_dot_router__pb2.ChatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Complete(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.router.v1.RouterService/Complete',
             tokenyard_dot_router_dot_v1_dot_router__pb2.ChatRequest.SerializeToString,
             tokenyard_dot_router_dot_v1_dot_router__pb2.ChatResponse.FromString,
             options,

@@ -1,0 +1,35 @@
+"""merge_response: the messages of a stream folded into the one answer `Complete` returns."""
+from __future__ import annotations
+
+import orjson
+
+from services.router.coalesce import merge_response
+from tokenyard.router.v1 import router_pb2 as pb
+
+
+def test_choices_tool_calls_and_logprobs_merge_in_order():
+    first = pb.ChatResponse(id="c1", model="m", created=5, deltas=[
+        pb.ChoiceDelta(index=0, role="assistant", content="Hel",
+                       logprobs_json=orjson.dumps({"content": [{"token": "Hel"}]}).decode()),
+        pb.ChoiceDelta(index=1, role="assistant", tool_calls=[pb.ToolCallDelta(index=0, id="call_1", name="f",
+                                                                               arguments='{"a"')])])
+    merge_response(first, pb.ChatResponse(deltas=[
+        pb.ChoiceDelta(index=1, tool_calls=[pb.ToolCallDelta(index=0, arguments=": 1}"),
+                                            pb.ToolCallDelta(index=1, id="call_2", name="g", arguments="{}")],
+                       finish_reason="tool_calls"),
+        pb.ChoiceDelta(index=0, content="lo", finish_reason="stop",
+                       logprobs_json=orjson.dumps({"content": [{"token": "lo"}]}).decode())]))
+    merge_response(first, pb.ChatResponse(final=pb.ChatFinal(deployment="d", attempts=2)))
+    zero, one = first.deltas
+    assert (first.id, first.model, first.created) == ("c1", "m", 5)
+    assert (zero.content, zero.finish_reason, zero.role) == ("Hello", "stop", "assistant")
+    assert [t["token"] for t in orjson.loads(zero.logprobs_json)["content"]] == ["Hel", "lo"]
+    assert [(t.id, t.name, t.arguments) for t in one.tool_calls] == [("call_1", "f", '{"a": 1}'), ("call_2", "g", "{}")]
+    assert one.finish_reason == "tool_calls"
+    assert (first.final.deployment, first.final.attempts) == ("d", 2)
+
+
+def test_a_choice_first_seen_later_is_added():
+    answer = pb.ChatResponse(id="c", deltas=[pb.ChoiceDelta(index=0, content="a")])
+    merge_response(answer, pb.ChatResponse(deltas=[pb.ChoiceDelta(index=2, content="b", finish_reason="length")]))
+    assert [(d.index, d.content, d.finish_reason) for d in answer.deltas] == [(0, "a", ""), (2, "b", "length")]
