@@ -13,10 +13,8 @@ import binascii
 import hashlib
 import os
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+# cryptography (~6.5 MB resident once its Rust bindings load) is imported where a key is stretched or a
+# secret sealed or opened, not at startup: a runtime serves without touching a BYOK secret until asked to.
 
 _VERSION = "v1"
 _HKDF_SALT = b"tokenyard.runtime.byok.v1"
@@ -35,6 +33,9 @@ def derive_key(material: str) -> bytes:
         raw = b""
     if len(raw) == 32:
         return raw
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=_HKDF_SALT, info=_HKDF_INFO)
     return hkdf.derive(material.encode())
 
@@ -49,8 +50,18 @@ class SecretBox:
 
     def __init__(self, current: str, retired: tuple[str, ...] = ()) -> None:
         keys = [derive_key(m) for m in ([current] if current else []) + list(retired)]
-        self._keys = {key_id(k): AESGCM(k) for k in keys}
+        self._keys = {key_id(k): k for k in keys}
+        self._ciphers: dict = {}
+        """AESGCM per key id, built on first use."""
         self._current = key_id(keys[0]) if current else ""
+
+    def _cipher(self, kid: str):
+        cipher = self._ciphers.get(kid)
+        if cipher is None:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            cipher = self._ciphers[kid] = AESGCM(self._keys[kid])
+        return cipher
 
     @property
     def enabled(self) -> bool:
@@ -65,17 +76,18 @@ class SecretBox:
         if not self._current:
             raise SecretsUnavailable("TOKENYARD_ENCRYPTION_KEY is not set, so secrets cannot be stored")
         nonce = os.urandom(12)
-        sealed = self._keys[self._current].encrypt(nonce, plaintext.encode(), context.encode())
+        sealed = self._cipher(self._current).encrypt(nonce, plaintext.encode(), context.encode())
         return f"{_VERSION}:{self._current}:{base64.b64encode(nonce + sealed).decode()}"
 
     def open(self, token: str, context: str) -> str:
         version, kid, body = self.parse(token)
-        box = self._keys.get(kid)
-        if version != _VERSION or box is None:
+        if version != _VERSION or kid not in self._keys:
             raise SecretsUnavailable(f"secret sealed with unknown encryption key id {kid!r}")
+        from cryptography.exceptions import InvalidTag
+
         raw = base64.b64decode(body)
         try:
-            return box.decrypt(raw[:12], raw[12:], context.encode()).decode()
+            return self._cipher(kid).decrypt(raw[:12], raw[12:], context.encode()).decode()
         except InvalidTag:
             raise SecretsUnavailable("secret failed authentication (wrong key or tampered)") from None
 
