@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
-import aiohttp
 import orjson
 
 from services.runtime.remote_health import RemoteHealthTracker
@@ -17,7 +17,31 @@ from tokenyard.common.v1 import common_pb2
 from tokenyard.router.v1 import router_pb2
 from tokenyard.runtime.v1 import runtime_pb2
 
+if TYPE_CHECKING:
+    import aiohttp
+
 _RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+class LazyHttp:
+    """The runtime's HTTP client session, opened by the first remote-agent call.
+
+    aiohttp costs a runtime ~8 MB resident; one that never calls a remote agent never loads it."""
+
+    def __init__(self, trace_configs: list | None = None) -> None:
+        self._trace_configs = trace_configs or None
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            import aiohttp
+
+            self._session = aiohttp.ClientSession(trace_configs=self._trace_configs)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
 
 
 class RemoteAgentError(Exception):
@@ -52,12 +76,15 @@ def _usage(raw: dict | None) -> common_pb2.Usage:
 
 
 class RemoteAgentClient:
-    def __init__(self, http: aiohttp.ClientSession, health: RemoteHealthTracker, sleep=asyncio.sleep) -> None:
+    def __init__(self, http: LazyHttp, health: RemoteHealthTracker, sleep=asyncio.sleep) -> None:
         self._http = http
         self._health = health
         self._sleep = sleep
 
     async def _open(self, agent: runtime_pb2.Agent, token: str, body: dict) -> aiohttp.ClientResponse:
+        http = self._http.session()
+        import aiohttp  # loaded by the session above
+
         r = agent.remote
         url = f"{r.protocol or 'http'}://{r.host}:{r.port}{r.path or '/v1/chat/completions'}"
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -68,7 +95,7 @@ class RemoteAgentClient:
             if attempt:
                 await self._sleep(min(0.25 * 2 ** (attempt - 1), 5.0))
             try:
-                resp = await self._http.post(url, data=orjson.dumps(body), headers=headers, timeout=timeout)
+                resp = await http.post(url, data=orjson.dumps(body), headers=headers, timeout=timeout)
             except asyncio.TimeoutError:
                 last = "timed out"
                 continue
@@ -91,6 +118,8 @@ class RemoteAgentClient:
         except RemoteAgentError:
             await self._health.record(agent.id, ok=False)
             raise
+        import aiohttp  # loaded by _open
+
         final = router_pb2.ChatFinal(deployment=f"remote:{agent.id}", attempts=1)
         ok = False
         try:

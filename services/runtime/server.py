@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-import aiohttp
 import grpc
 import redis.asyncio as redis
 import structlog
@@ -21,7 +20,7 @@ from services.runtime.config import RuntimeConfig
 from services.runtime.crypto import SecretBox
 from services.runtime.drive import Drive
 from services.runtime.registry import AgentRegistry
-from services.runtime.remote import RemoteAgentClient
+from services.runtime.remote import LazyHttp, RemoteAgentClient
 from services.runtime.remote_health import RemoteHealthTracker
 from services.runtime.servicer import RuntimeServicer
 from services.runtime.sessions import SessionStore
@@ -41,7 +40,7 @@ class RuntimeApp:
     port: int
     redis: redis.Redis
     router_channel: grpc.aio.Channel
-    http: aiohttp.ClientSession
+    http: LazyHttp
     supervisor: Supervisor
     redis_health: RedisHealth
 
@@ -71,7 +70,7 @@ def create_server(cfg: RuntimeConfig, client: redis.Redis | None = None, tracing
     client = client or redis_conn.connect(cfg.redis_url)
     channel = tracing.channel(cfg.router_addr, grpc_server.CHANNEL_OPTIONS)
     router = router_pb2_grpc.RouterServiceStub(channel)
-    http = aiohttp.ClientSession(trace_configs=tracing.http_trace_configs() or None)
+    http = LazyHttp(tracing.http_trace_configs())
     box = SecretBox(cfg.encryption_key, cfg.old_encryption_keys)
     registry = AgentRegistry(client, box)
     sessions = SessionStore(client)
