@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 
 import orjson
 import redis.exceptions
 import structlog
 from aiohttp import web
 
+from services.common.ids import new_id
 from services.edge.auth import Authenticator, Principal
 from services.edge.dialects.anthropic_messages import anthropic_error
 from services.edge.errors import json_error
@@ -26,7 +26,7 @@ _PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json", "/metrics"})
 
 def request_id_of(request: web.Request) -> str:
     given = request.headers.get("x-request-id", "")
-    return given if _SAFE_ID.match(given) else f"req_{uuid.uuid4().hex}"
+    return given if _SAFE_ID.match(given) else new_id("req_")
 
 
 def bearer(request: web.Request) -> str:

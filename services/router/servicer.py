@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
 
 import grpc
 
 from services.common.errors import GatewayError, invalid
+from services.common.ids import new_id
 from services.router.chat import ChatRunner
 from services.router.coalesce import merge_response
 from services.router.embed import EmbedRunner
@@ -50,13 +50,13 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
 
     def _chat(self, request: router_pb2.ChatRequest, context: grpc.aio.ServicerContext):
         if not request.request_id:
-            request.request_id = f"req_{uuid.uuid4().hex}"
+            request.request_id = new_id("req_")
         auto = self._auto is not None and request.model == AUTO_MODEL
         return (self._auto.auto_chat if auto else self._runner.run)(request, context.time_remaining())
 
     async def Embed(self, request: router_pb2.EmbedRequest, context: grpc.aio.ServicerContext):
         if not request.request_id:
-            request.request_id = f"req_{uuid.uuid4().hex}"
+            request.request_id = new_id("req_")
         try:
             return await self._embedder.run(request, context.time_remaining())
         except GatewayError as err:

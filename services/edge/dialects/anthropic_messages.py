@@ -7,13 +7,13 @@ shape `{"type": "error", "error": {"type", "message"}}`.
 """
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any, Literal
 
 import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
+from services.common.ids import new_id
 from services.edge.dialects.base import Invalid, Parsed, estimate_tokens
 from services.edge.schemas import TokenCount
 from services.edge.translate import describe
@@ -258,4 +258,4 @@ class AnthropicMessages:
 
 
 def _new_id() -> str:
-    return f"msg_{uuid.uuid4().hex[:24]}"
+    return new_id("msg_", 24)

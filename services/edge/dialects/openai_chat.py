@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 import orjson
 from aiohttp import web
 from pydantic import ValidationError
 
+from services.common.ids import new_id
 from services.edge.completions_format import Assembler, ChunkWriter
 from services.edge.dialects.base import Invalid, Parsed, estimate_tokens
 from services.edge.schemas import ChatCompletionRequest
@@ -74,4 +74,4 @@ class OpenAIChat:
 
 
 def _new_id() -> str:
-    return f"chatcmpl-{uuid.uuid4().hex[:24]}"
+    return new_id("chatcmpl-", 24)

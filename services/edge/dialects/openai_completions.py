@@ -7,12 +7,12 @@ clear 400 rather than a silently different answer.
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Annotated, Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
+from services.common.ids import new_id
 from services.edge.completions_format import usage_dict
 from services.edge.dialects.base import Invalid, Parsed, estimate_tokens
 from services.edge.dialects.openai_chat import openai_error
@@ -130,5 +130,5 @@ class OpenAICompletions:
 
     @staticmethod
     def _head(parsed: Parsed, first: router_pb2.ChatResponse) -> dict:
-        return {"id": f"cmpl-{uuid.uuid4().hex[:24]}", "object": "text_completion",
+        return {"id": new_id("cmpl-", 24), "object": "text_completion",
                 "created": first.created or int(time.time()), "model": first.model or parsed.request.model}
