@@ -6,12 +6,14 @@ import argparse
 import asyncio
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 
+import orjson
 import uvloop
 
 from bench import report, wrk
@@ -21,8 +23,8 @@ from bench.otlp_sink import OTLPSink
 from bench.procstats import ProcessGroup
 
 RESULTS = Path(__file__).resolve().parent / "results"
-FULL = dict(reps=3, durations=Durations(rate=3.0, throughput=5.0, stream=3.0), hold=1000)
-QUICK = dict(reps=1, durations=Durations(rate=1.0, throughput=2.0, stream=1.0), hold=1000)
+FULL = dict(reps=3, durations=Durations(rate=3.0, throughput=5.0, stream=3.0), hold=1000, floor_calls=3000)
+QUICK = dict(reps=1, durations=Durations(rate=1.0, throughput=2.0, stream=1.0), hold=1000, floor_calls=1000)
 
 
 def _median(samples: dict[str, list[float]]) -> dict[str, float]:
@@ -66,6 +68,17 @@ async def measure(direct: Target, through: Target, settings: dict, notes: list[s
     return medians
 
 
+def transport_floor(calls: int, notes: list[str]) -> dict[str, float]:
+    """A bare grpc.aio hop's cost (bench/floor.py), measured in its own process while the box is quiet."""
+    try:
+        out = subprocess.run([sys.executable, "-m", "bench.floor", str(calls)], capture_output=True, text=True,
+                             timeout=120, check=True)
+        return orjson.loads(out.stdout.strip().splitlines()[-1])
+    except (subprocess.SubprocessError, ValueError, IndexError) as exc:
+        notes.append(f"The transport floor was not measured: {type(exc).__name__}.")
+        return {}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one repetition, short phases (< 1 minute)")
@@ -77,6 +90,7 @@ def main() -> int:
     settings = QUICK if args.quick else FULL
     started, load_before = time.perf_counter(), os.getloadavg()[0]
     notes: list[str] = []
+    floor = transport_floor(settings["floor_calls"], notes)
     upstream, port = start_upstream(args.upstream_workers)
     sink = OTLPSink() if args.tracing else None
     try:
@@ -101,6 +115,7 @@ def main() -> int:
         stop_all(upstream)
         if sink is not None:
             sink.stop()
+    results["floor"] = floor
     results["tokenyard"].update({f"d.rss_idle.{k}": v / 2**20 for k, v in idle.items()})
     results["tokenyard"].update({f"d.pss_idle.{k}": v / 2**20 for k, v in idle_pss.items()})
     # Other work on the box skews every figure; the report says how busy it was.

@@ -127,6 +127,20 @@ def memory_table(t: dict[str, float]) -> list[str]:
     return lines
 
 
+def floor_table(f: dict[str, float]) -> list[str]:
+    """The bare transport's cost next to the targets it eats into (bench/floor.py)."""
+    if not f:
+        return ["Not measured in this run."]
+    return ["| bare grpc.aio hop, no Tokenyard code | value | share of the target it sits under |",
+            "|---|---:|---|",
+            f"| CPU per unary call, client + server, 64 concurrent (ms) | {_fmt(f.get('f.unary_cpu'))} | "
+            f"{f.get('f.unary_cpu', 0) / 1.2 * 100:.0f}% of the 1.2 ms CPU per request for the whole mesh |",
+            f"| CPU per server-streaming call, 2 messages (ms) | {_fmt(f.get('f.stream_cpu'))} | |",
+            f"| round trip, calls back to back (ms) | {_fmt(f.get('f.rtt_busy'))} | |",
+            f"| round trip after 50 ms idle, as at 20 req/s (ms) | {_fmt(f.get('f.rtt_idle'))} | "
+            f"{f.get('f.rtt_idle', 0) / 2.5 * 100:.0f}% of the 2.5 ms added p50 at 20 req/s |"]
+
+
 def plot(results: dict[str, dict[str, float]], path: Path) -> None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for name, style in (("direct", "o--"), ("tokenyard", "s-")):
@@ -176,6 +190,10 @@ def write(out: Path, results, settings: dict, quick: bool, notes: list[str], sec
         "capacity, measured with the same generator.", "",
         *table(results), "",
         "## Memory per service", "", *memory_table(t), "",
+        "## The transport's floor on this box", "",
+        "Every request crosses at least one gRPC hop (edge -> router); here is what one bare grpc.aio hop costs "
+        "on this box, measured in its own process before the meshes start (`python -m bench.floor`).", "",
+        *floor_table(results.get("floor", {})), "",
         "## Load generator CPU (ms per request)", "",
         "wrk for concurrency 64, the bench's own asyncio/uvloop HTTP client otherwise.", "", *gen, "",
         f"![latency and TTFT]({png.name})", "",
