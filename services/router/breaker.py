@@ -151,15 +151,15 @@ class BreakerStore:
             if not self._pending:
                 self._wake.clear()
                 await self._wake.wait()
-            batch = [self._pending.popleft() for _ in range(min(len(self._pending), 256))]
+            batch = _fold_successes([self._pending.popleft() for _ in range(min(len(self._pending), 256))])
             if not self._redis_usable():
                 continue  # local state already has these outcomes; a stale replay would mislead others
             pipe = ScriptPipeline(self._redis)
-            for name, now, ok, kind, lat, ttft, force in batch:
+            for name, now, ok, kind, lat, ttft, force, count in batch:
                 pipe.script(self._record, [key(name)], [
                     int(now), 1 if ok else 0, kind, lat, ttft, p.consecutive, p.ratio, p.min_calls,
                     int(p.window * 1000), int(p.cooldown * 1000), int(p.max_cooldown * 1000), 1 if force else 0,
-                    _TTL_MS])
+                    _TTL_MS, count])
             try:
                 async with asyncio.timeout(max(self._op_timeout, 1.0)):
                     replies = await pipe.execute()
@@ -195,6 +195,35 @@ class BreakerStore:
             except _REDIS_ERRORS as exc:
                 self._mark(False, exc)
         return {n: self.local.cell(n).as_fields(now, window_ms) for n in names}
+
+
+def _fold_successes(batch: list[tuple]) -> list[tuple]:
+    """One script call per run of successes of a deployment instead of one per success: under load almost
+    every outcome is a success, and each call is ~20 Redis commands. A failure ends its deployment's run (order
+    per deployment is kept; deployments are independent keys). A folded call carries the run's count, its
+    latest time and the mean of its latencies and TTFTs (-1: none known)."""
+    out: list[list] = []
+    runs: dict[str, tuple[list, list[float], list[float]]] = {}
+    for name, now, ok, kind, lat, ttft, force in batch:
+        if not ok:
+            runs.pop(name, None)
+            out.append([name, now, ok, kind, lat, ttft, force, 1])
+            continue
+        run = runs.get(name)
+        if run is None:
+            row = [name, now, ok, kind, lat, ttft, force, 1]
+            runs[name] = (row, [lat] if lat >= 0 else [], [ttft] if ttft >= 0 else [])
+            out.append(row)
+            continue
+        row, lats, ttfts = run
+        row[1], row[7] = max(row[1], now), row[7] + 1
+        if lat >= 0:
+            lats.append(lat)
+            row[4] = sum(lats) / len(lats)
+        if ttft >= 0:
+            ttfts.append(ttft)
+            row[5] = sum(ttfts) / len(ttfts)
+    return [tuple(r) for r in out]
 
 
 def _from_hash(h: dict, now: float, window_ms: float) -> dict:

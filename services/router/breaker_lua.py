@@ -52,13 +52,14 @@ local now, ok, kind = tonumber(ARGV[1]), ARGV[2] == '1', ARGV[3]
 local lat, ttft = tonumber(ARGV[4]), tonumber(ARGV[5])
 local n_cons, ratio, min_calls = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local window, cd0, cdmax, force = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), ARGV[12] == '1'
+local cnt = tonumber(ARGV[14] or '1')  -- successes folded into this one call (failures always come one by one)
 local bsize = math.max(1, math.floor(window / 6))
 local b = math.floor(now / bsize)
 local slot = b % 6
 if tonumber(redis.call('HGET', k, 'b' .. slot) or '-1') ~= b then
   redis.call('HSET', k, 'b' .. slot, b, 'n' .. slot, 0, 'f' .. slot, 0)
 end
-redis.call('HINCRBY', k, 'n' .. slot, 1)
+redis.call('HINCRBY', k, 'n' .. slot, cnt)
 if not ok then redis.call('HINCRBY', k, 'f' .. slot, 1) end
 local calls, fails = 0, 0
 for i = 0, 5 do
@@ -73,15 +74,16 @@ local untl = tonumber(redis.call('HGET', k, 'until') or '0')
 local cf = 0
 if st == 'half_open' then
   local pr = tonumber(redis.call('HGET', k, 'pr') or '0')
-  redis.call('HSET', k, 'pr', math.max(0, pr - 1))
+  redis.call('HSET', k, 'pr', math.max(0, pr - cnt))
 end
 if ok then
   redis.call('HSET', k, 'cf', 0)
-  redis.call('HINCRBY', k, 'ok', 1)
+  redis.call('HINCRBY', k, 'ok', cnt)
+  local keep = 0.8 ^ cnt  -- cnt EWMA steps of weight 0.2, taken with the calls' mean value
   for _, pair in ipairs({{'lat', lat}, {'ttft', ttft}}) do
     if pair[2] >= 0 then
       local old = tonumber(redis.call('HGET', k, pair[1]) or '-1')
-      redis.call('HSET', k, pair[1], old < 0 and pair[2] or old * 0.8 + pair[2] * 0.2)
+      redis.call('HSET', k, pair[1], old < 0 and pair[2] or old * keep + pair[2] * (1 - keep))
     end
   end
   if st == 'half_open' then

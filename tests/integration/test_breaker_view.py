@@ -43,3 +43,22 @@ async def test_with_no_view_every_attempt_asks_redis(redis_client):
     assert (await store.acquire(["a"]))[0] == "a"
     await _opened_elsewhere(redis_client, "a", clock)
     assert (await store.acquire(["a"]))[0] is None
+
+
+async def test_successes_written_together_count_each_call_and_a_failure_still_counts(redis_client):
+    clock = Clock()
+    store = BreakerStore(redis_client, BreakerPolicy(), clock=clock)
+    store.start()
+    try:
+        for i in range(5):  # queued before the writer runs: one folded script call
+            store.record("a", True, latency=0.1 * (i + 1), ttft=0.05)
+        store.record("a", False, "http_5xx")
+        store.record("a", True, latency=0.2)
+        await store.flush()
+        h = {k.decode(): v.decode() for k, v in (await redis_client.hgetall(key("a"))).items()}
+        assert int(h["ok"]) == 6 and int(h["fail"]) == 1
+        assert sum(int(h.get(f"n{i}", 0)) for i in range(6)) == 7
+        assert int(h["cf"]) == 0  # the success after the failure reset the consecutive count
+        assert 200 <= float(h["lat"]) <= 500  # an average of the calls' latencies (ms), not one of them
+    finally:
+        await store.aclose()

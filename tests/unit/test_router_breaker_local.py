@@ -53,3 +53,14 @@ def test_acquire_prefers_the_first_admissible_in_order():
     for _ in range(3):
         b.record("a", False, "x", -1, -1, 0.0)
     assert b.acquire(["a", "b"], 1.0, 60_000) == ("b", None)
+
+
+def test_successes_fold_per_deployment_and_a_failure_ends_the_run():
+    from services.router.breaker import _fold_successes
+
+    rows = [("a", 1, True, "", 10.0, 5.0, False), ("b", 2, True, "", 30.0, -1, False),
+            ("a", 3, True, "", 20.0, -1, False), ("a", 4, False, "timeout", -1, -1, False),
+            ("a", 5, True, "", 40.0, 8.0, False)]
+    assert _fold_successes(rows) == [("a", 3, True, "", 15.0, 5.0, False, 2), ("b", 2, True, "", 30.0, -1, False, 1),
+                                     ("a", 4, False, "timeout", -1, -1, False, 1),
+                                     ("a", 5, True, "", 40.0, 8.0, False, 1)]
