@@ -11,8 +11,6 @@ import re
 from dataclasses import dataclass, field
 
 import orjson
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
 
 from services.router.escalation.language import LanguageDetector
 
@@ -147,6 +145,10 @@ def extract_label(text: str, labels: tuple[str, ...]) -> str | None:
 
 
 def _schema_verdict(name: str, doc, schema: dict) -> Verdict:
+    # Imported on the first schema check: ~2 MB a router without tier/auto JSON tasks never needs.
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
     try:
         Draft202012Validator.check_schema(schema)
         errors = sorted(Draft202012Validator(schema).iter_errors(doc), key=lambda e: [str(p) for p in e.path])
