@@ -99,7 +99,8 @@ def main() -> int:
             traced_mesh = None
             try:
                 through = Target("tokenyard", mesh.http_port, key, mesh_processes(mesh))
-                idle, idle_pss = through.procs.rss(), through.procs.pss()  # before the traced mesh starts
+                # Before the traced mesh starts.
+                idle, idle_pss, idle_union = through.procs.rss(), through.procs.pss(), through.procs.resident_union()
                 traced = None
                 if sink is not None:
                     traced_mesh, traced_key = start_mesh(Path(tmp) / "traced", port, {
@@ -118,6 +119,8 @@ def main() -> int:
     results["floor"] = floor
     results["tokenyard"].update({f"d.rss_idle.{k}": v / 2**20 for k, v in idle.items()})
     results["tokenyard"].update({f"d.pss_idle.{k}": v / 2**20 for k, v in idle_pss.items()})
+    if idle_union is not None:
+        results["tokenyard"]["d.union_idle"] = idle_union / 2**20
     # Other work on the box skews every figure; the report says how busy it was.
     notes.append(f"1-minute load average: {load_before:.2f} before the run, {os.getloadavg()[0]:.2f} after "
                  f"({os.cpu_count()} CPUs).")
