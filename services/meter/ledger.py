@@ -25,26 +25,56 @@ METRICS = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "ca
            "errors")
 
 _APPLY = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+-- Records of one UTC day (one hash slot). Per record: skip it if its key exists, else write it and add
+-- its increments to a per-batch sum; the sums are applied once per (aggregate, field) at the end, so a
+-- batch of n records for the same key costs one set of HINCRBYs, not n. Returns 1/0 (applied/duplicate)
+-- per record, in order. Atomic like any script: a batch is applied entirely or not at all.
 local ttl = ARGV[1]
-local nrec = tonumber(ARGV[2])
-local nh = tonumber(ARGV[3])
-redis.call('HSET', KEYS[1], unpack(ARGV, 4, 3 + nrec))
-redis.call('EXPIRE', KEYS[1], ttl)
-local p = 4 + nrec
-local nincr = tonumber(ARGV[p])
-for k = 2, 1 + nh do
-  for i = p + 1, p + 2 * nincr, 2 do
-    redis.call('HINCRBY', KEYS[k], ARGV[i], ARGV[i + 1])
+local nrecords = tonumber(ARGV[2])
+local sums, touched, out = {}, {}, {}
+local p = 3
+for r = 1, nrecords do
+  local rk = KEYS[tonumber(ARGV[p])]
+  local nrec, nh, nincr = tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3])
+  local fields = p + 4
+  local hashes = fields + nrec
+  local incr = hashes + nh
+  local sets = incr + 2 * nincr
+  local nsets = tonumber(ARGV[sets])
+  if redis.call('EXISTS', rk) == 1 then
+    out[r] = 0
+  else
+    out[r] = 1
+    redis.call('HSET', rk, unpack(ARGV, fields, fields + nrec - 1))
+    redis.call('EXPIRE', rk, ttl)
+    for h = hashes, hashes + nh - 1 do
+      local k = ARGV[h]
+      local sum = sums[k]
+      if sum == nil then
+        sum = {}
+        sums[k] = sum
+        touched[#touched + 1] = k
+      end
+      for i = incr, incr + 2 * nincr - 1, 2 do
+        sum[ARGV[i]] = (sum[ARGV[i]] or 0) + tonumber(ARGV[i + 1])
+      end
+    end
+    for i = sets + 1, sets + 2 * nsets, 2 do
+      local sk = KEYS[tonumber(ARGV[i])]
+      redis.call('SADD', sk, ARGV[i + 1])
+      redis.call('EXPIRE', sk, ttl)
+    end
   end
-  redis.call('EXPIRE', KEYS[k], ttl)
+  p = sets + 1 + 2 * nsets
 end
-local s = p + 2 * nincr + 1
-for k = 2 + nh, #KEYS do
-  redis.call('SADD', KEYS[k], ARGV[s + k - 2 - nh])
-  redis.call('EXPIRE', KEYS[k], ttl)
+for _, k in ipairs(touched) do
+  local key = KEYS[tonumber(k)]
+  for field, value in pairs(sums[k]) do
+    redis.call('HINCRBY', key, field, string.format('%d', value))
+  end
+  redis.call('EXPIRE', key, ttl)
 end
-return 1
+return out
 """
 
 
@@ -63,42 +93,60 @@ class Ledger:
     def cost(self, r: meter_pb2.UsageRecord) -> int:
         return self._pricing.cost_micros(r.model, r.deployment, r.usage)
 
-    def queue_apply(self, pipe: ScriptPipeline, r: meter_pb2.UsageRecord, cost_micros: int) -> None:
-        """Adds the record's script call to a pipeline; its result is 1 (applied) or 0 (duplicate)."""
-        keys_, args = self._script_args(r, cost_micros)
-        pipe.script(self._apply, keys_, args)
+    def queue_apply(self, pipe: ScriptPipeline, records: list[tuple[meter_pb2.UsageRecord, int]]) -> list[list[int]]:
+        """Adds one script call per UTC day of `records` ((record, cost) pairs) to a pipeline. Returns, per call
+        queued, the positions in `records` it covers; its reply holds 1 (applied) or 0 (duplicate) per position."""
+        by_day: dict[str, list[int]] = {}
+        for i, (r, _) in enumerate(records):
+            by_day.setdefault(day_of(r.started_at_ms).isoformat(), []).append(i)
+        for positions in by_day.values():
+            keys_, args = self._script_args([records[i] for i in positions])
+            pipe.script(self._apply, keys_, args)
+        return list(by_day.values())
 
     @staticmethod
-    def _script_args(r: meter_pb2.UsageRecord, cost: int) -> tuple[list[str], list]:
-        day = day_of(r.started_at_ms)
-        u, c = r.usage, r.caller
-        record = ["request_id", r.request_id, "key_id", c.key_id, "workspace", c.workspace, "agent_id", c.agent_id,
-                  "tier", c.tier, "user", c.user, "session_id", c.session_id, "model", r.model,
-                  "deployment", r.deployment, "prompt_tokens", u.prompt_tokens,
-                  "completion_tokens", u.completion_tokens, "total_tokens", u.total_tokens,
-                  "cached_tokens", u.cached_tokens, "estimated", int(u.estimated), "cost_micros", cost,
-                  "latency_ms", r.latency_ms, "ttft_ms", r.ttft_ms, "status", r.status,
-                  "started_at_ms", r.started_at_ms]
-        error = 0 if r.status in ("ok", "cancelled") else 1
-        values = (1, u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cached_tokens, cost, error)
-        incr: list = []
-        model = keys.esc(r.model)
-        for prefix in ("", f"m:{model}:"):
-            for metric, value in zip(METRICS, values):
-                incr += [prefix + metric, value]
-        hashes, sets, members = [keys.scope_key(day)], [], []
-        dims = subject_values(c)
-        for scope in (None, c.workspace) if c.workspace else (None,):
-            if scope is not None:
-                hashes.append(keys.scope_key(day, scope))
-                sets.append(keys.index_key(day, "workspace"))
-                members.append(scope)
-            for kind, value in dims.items():
-                hashes.append(keys.dim_key(day, kind, value, scope))
-                sets.append(keys.index_key(day, kind, scope))
-                members.append(value)
-        args = [RECORD_TTL_SECONDS, len(record), len(hashes), *record, len(incr) // 2, *incr, *members]
-        return [keys.record_key(day, r.request_id), *hashes, *sets], args
+    def _script_args(records: list[tuple[meter_pb2.UsageRecord, int]]) -> tuple[list[str], list]:
+        """Keys are listed once and referred to by position (1-based, as Lua's KEYS); aggregates too, so the
+        script can sum every record's increments per aggregate before writing them."""
+        keys_: list[str] = []
+        index: dict[str, int] = {}
+
+        def ref(k: str) -> int:
+            if k not in index:
+                keys_.append(k)
+                index[k] = len(keys_)
+            return index[k]
+
+        args: list = [RECORD_TTL_SECONDS, len(records)]
+        for r, cost in records:
+            day = day_of(r.started_at_ms)
+            u, c = r.usage, r.caller
+            record = ["request_id", r.request_id, "key_id", c.key_id, "workspace", c.workspace,
+                      "agent_id", c.agent_id, "tier", c.tier, "user", c.user, "session_id", c.session_id,
+                      "model", r.model, "deployment", r.deployment, "prompt_tokens", u.prompt_tokens,
+                      "completion_tokens", u.completion_tokens, "total_tokens", u.total_tokens,
+                      "cached_tokens", u.cached_tokens, "estimated", int(u.estimated), "cost_micros", cost,
+                      "latency_ms", r.latency_ms, "ttft_ms", r.ttft_ms, "status", r.status,
+                      "started_at_ms", r.started_at_ms]
+            error = 0 if r.status in ("ok", "cancelled") else 1
+            values = (1, u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cached_tokens, cost, error)
+            incr: list = []
+            model = keys.esc(r.model)
+            for prefix in ("", f"m:{model}:"):
+                for metric, value in zip(METRICS, values):
+                    incr += [prefix + metric, value]
+            hashes, sets = [keys.scope_key(day)], []
+            dims = subject_values(c)
+            for scope in (None, c.workspace) if c.workspace else (None,):
+                if scope is not None:
+                    hashes.append(keys.scope_key(day, scope))
+                    sets += [ref(keys.index_key(day, "workspace")), scope]
+                for kind, value in dims.items():
+                    hashes.append(keys.dim_key(day, kind, value, scope))
+                    sets += [ref(keys.index_key(day, kind, scope)), value]
+            args += [ref(keys.record_key(day, r.request_id)), len(record), len(hashes), len(incr) // 2, *record,
+                     *[ref(h) for h in hashes], *incr, len(sets) // 2, *sets]
+        return keys_, args
 
     async def record(self, request_id: str, started_at_ms: int) -> dict[str, str]:
         raw = await self._redis.hgetall(keys.record_key(day_of(started_at_ms), request_id))

@@ -41,12 +41,12 @@ class Recorder:
 
     async def record(self, records: list[meter_pb2.UsageRecord]) -> BatchResult:
         pipe = ScriptPipeline(self._redis)
+        costed = [(r, self._ledger.cost(r)) for r in records]
+        days = self._ledger.queue_apply(pipe, costed)
         tier_workspaces: set[tuple[str, str]] = set()
-        for r in records:
-            cost = self._ledger.cost(r)
+        for r, cost in costed:
             day = day_of(r.started_at_ms)
             month = month_of(day)
-            self._ledger.queue_apply(pipe, r, cost)
             tier = self._tiers.get(r.caller.tier) if r.caller.tier else None
             subject = tier_subject(r.caller) if tier else ""
             member = f"{tier.name}|{subject}" if tier and subject else ""
@@ -56,10 +56,10 @@ class Recorder:
         for ws, month in tier_workspaces:
             pipe.command("SADD", keys.tier_workspaces_key(month), ws)
         results = await pipe.execute()
-        applied = overages = 0
+        applied = sum(1 for reply in results[:len(days)] for flag in reply if flag == 1)
+        overages = 0
         for i, r in enumerate(records):
-            applied += 1 if results[2 * i] == 1 else 0
-            _settled, over, over_cost = results[2 * i + 1]
+            _settled, over, over_cost = results[len(days) + i]
             if over:
                 overages += 1
                 log.warning("tier_overage", request_id=r.request_id, tier=r.caller.tier,

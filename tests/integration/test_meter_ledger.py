@@ -120,3 +120,21 @@ async def test_records_without_request_id_are_refused(meter):
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await meter.RecordUsage(meter_pb2.RecordUsageRequest(records=[record("", at_ms=ms(2026, 1, 1))]))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_one_batch_over_two_days_sums_each_day_and_keeps_every_record(meter, redis_client):
+    from services.meter.ledger import Ledger
+
+    day1, day2 = ms(2026, 5, 11, 23, 59), ms(2026, 5, 12, 0, 1)
+    batch = [record(f"b{i}", at_ms=day1 if i < 4 else day2, model="gpt-4o-mini" if i % 2 else "gpt-4o",
+                    prompt=100 * (i + 1), completion=10, key_id="kb", workspace="acme",
+                    status="error" if i == 2 else "ok") for i in range(6)]
+    reply = await meter.RecordUsage(meter_pb2.RecordUsageRequest(records=[*batch, batch[1]]))
+    assert (reply.recorded, reply.duplicates) == (6, 1)
+    first = await meter.GetUsage(meter_pb2.GetUsageRequest(period=DAY, at_ms=day1, key_id="kb", workspace="acme"))
+    second = await meter.GetUsage(meter_pb2.GetUsageRequest(period=DAY, at_ms=day2, key_id="kb", workspace="acme"))
+    assert (first.totals.requests, first.totals.prompt_tokens, first.totals.errors) == (4, 1000, 1)
+    assert (second.totals.requests, second.totals.prompt_tokens, second.totals.errors) == (2, 1100, 0)
+    assert {m.model: m.totals.requests for m in first.by_model} == {"gpt-4o": 2, "gpt-4o-mini": 2}
+    stored = await Ledger(redis_client).record("b5", day2)
+    assert (stored["model"], stored["prompt_tokens"], stored["key_id"]) == ("gpt-4o-mini", "600", "kb")
