@@ -36,7 +36,7 @@ async def _stream(request, context):
     yield router_pb2.ChatResponse(final=router_pb2.ChatFinal(deployment="d"))
 
 
-async def measure(calls: int = 3000, idle_gap: float = 0.05, sequential: int = 60) -> dict[str, float]:
+async def measure(calls: int = 3000, idle_gap: float = 0.05, sequential: int = 100) -> dict[str, float]:
     handler = grpc.method_handlers_generic_handler(_SERVICE, {
         "Unary": grpc.unary_unary_rpc_method_handler(_unary, router_pb2.ChatRequest.FromString,
                                                      router_pb2.ChatResponse.SerializeToString),
