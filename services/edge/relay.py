@@ -103,7 +103,7 @@ class ChatRelay:
             if parsed.stream:
                 resp, final = await self._stream(request, dialect, parsed, call, first, headers, budget_capped)
             else:
-                resp, final = await self._assemble(dialect, parsed, call, first, headers)
+                resp, final = await self._assemble(dialect, parsed, None if unary else call, first, headers)
             status = "ok" if final is not None and not final.error.code else "error"
             return resp
         finally:
@@ -187,10 +187,13 @@ class ChatRelay:
                 return resp, None
 
     async def _assemble(self, dialect, parsed: Parsed, call, first, headers: dict):
-        """The non-streaming answer: `first` is the whole answer from Complete, or the first message of an
-        agent's stream, read to its final message here."""
+        """The non-streaming answer: `first` is the whole answer from Complete (`call` None), or the first
+        message of an agent's stream, read to its final message here."""
         messages, msg = [first], first
         while not msg.HasField("final"):
+            if call is None:  # Complete's answer always carries `final`; without one it is incomplete
+                msg = grpc.aio.EOF
+                break
             try:
                 msg = await call.read()
             except grpc.aio.AioRpcError as err:

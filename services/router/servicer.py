@@ -46,7 +46,12 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
                         merge_response(answer, message)
         except GatewayError as err:
             await err.abort(context)
-        return answer if answer is not None else router_pb2.ChatResponse()
+        answer = answer if answer is not None else router_pb2.ChatResponse()
+        if not answer.HasField("final"):  # the contract: `final` is always set, an unfinished answer says so
+            answer.final.error.CopyFrom(router_pb2.ChatError(
+                type="upstream_error", code="stream_interrupted",
+                message="The answer ended before it was complete."))
+        return answer
 
     def _chat(self, request: router_pb2.ChatRequest, context: grpc.aio.ServicerContext):
         if not request.request_id:

@@ -33,3 +33,31 @@ def test_a_choice_first_seen_later_is_added():
     answer = pb.ChatResponse(id="c", deltas=[pb.ChoiceDelta(index=0, content="a")])
     merge_response(answer, pb.ChatResponse(deltas=[pb.ChoiceDelta(index=2, content="b", finish_reason="length")]))
     assert [(d.index, d.content, d.finish_reason) for d in answer.deltas] == [(0, "a", ""), (2, "b", "length")]
+
+
+class _Runner:
+    def __init__(self, messages):
+        self._messages = messages
+
+    async def run(self, request, timeout):
+        for m in self._messages:
+            yield m
+
+
+class _Context:
+    def time_remaining(self):
+        return 5.0
+
+
+async def test_complete_always_answers_with_final_and_flags_an_unfinished_stream():
+    from services.router.servicer import RouterServicer
+
+    cut = RouterServicer(_Runner([pb.ChatResponse(id="c", deltas=[pb.ChoiceDelta(index=0, content="par")])]),
+                         None, None, None, None)
+    answer = await cut.Complete(pb.ChatRequest(model="m"), _Context())
+    assert answer.deltas[0].content == "par" and answer.final.error.code == "stream_interrupted"
+    whole = RouterServicer(_Runner([pb.ChatResponse(id="c", deltas=[pb.ChoiceDelta(index=0, content="a")]),
+                                    pb.ChatResponse(deltas=[pb.ChoiceDelta(index=0, content="b")]),
+                                    pb.ChatResponse(final=pb.ChatFinal(deployment="d"))]), None, None, None, None)
+    answer = await whole.Complete(pb.ChatRequest(model="m"), _Context())
+    assert answer.deltas[0].content == "ab" and not answer.final.error.code and answer.final.deployment == "d"
