@@ -1,9 +1,7 @@
 """`python -m services.runtime`: load config, serve."""
-import sys
+from services.common.lean_process import keep_lean
 
-# This process writes JSON log lines only: structlog's console renderer would import rich (present in the dev
-# venv for schemathesis) and keep ~3.4 MB of it resident in every service for nothing. None: "not installed".
-sys.modules.setdefault("rich", None)
+keep_lean()  # before anything imports structlog
 
 from services.common.service_main import run_service
 from services.runtime.config import RuntimeConfig
