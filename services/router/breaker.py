@@ -12,7 +12,8 @@ staleness bound: a breaker another replica opened stops this one within `view_tt
 round trip (it would otherwise learn it on its next attempt anyway). Anything not closed (open,
 half-open probes, whose count must be bounded fleet-wide) always goes through Redis. Outcomes are
 applied locally at once and written to Redis by one background task that pipelines everything
-queued meanwhile, so recording never delays a response.
+queued meanwhile, so recording never delays a response. A failure is written at once; successes wait up to
+`linger` (20 ms) for company, and each deployment's run of them is folded into one script call.
 
 Fail-open: when Redis is unreachable, calls skip it for `retry_after` seconds, decisions come from
 `LocalBreakers` (kept warm with every outcome), and `degraded` says so (GetHealth reports it).
@@ -44,7 +45,8 @@ def key(name: str) -> str:
 
 class BreakerStore:
     def __init__(self, redis, policy: BreakerPolicy, clock: Callable[[], float] = time.time,
-                 retry_after: float = 1.0, op_timeout: float = 0.25, view_ttl: float = 0.25) -> None:
+                 retry_after: float = 1.0, op_timeout: float = 0.25, view_ttl: float = 0.25,
+                 linger: float = 0.02) -> None:
         self._redis = redis
         self._policy = policy
         self._clock = clock
@@ -57,6 +59,12 @@ class BreakerStore:
         self._down = redis is None
         self._pending: collections.deque[tuple] = collections.deque()
         self._wake = asyncio.Event()
+        self._urgent = asyncio.Event()
+        self._writing = False
+        """True while a batch taken off `_pending` is on its way to Redis (flush waits for it too)."""
+        self._linger = linger
+        """How long queued successes wait for more before they are written (a failure is written at once):
+        under load one folded script call then carries a whole batch instead of nearly one per request."""
         self._task: asyncio.Task | None = None
         self.seen: dict[str, tuple[str, float]] = {}
         """Last shared (state, reopen ms) per deployment, from any script reply: the balancer's hint."""
@@ -125,6 +133,8 @@ class BreakerStore:
             self.seen[name] = (cell.st, cell.until)
             return
         self._pending.append((name, now, ok, kind or "error", lat_ms, ttft_ms, force_open))
+        if not ok:
+            self._urgent.set()
         self._wake.set()
 
     def start(self) -> None:
@@ -132,12 +142,13 @@ class BreakerStore:
             self._task = asyncio.get_running_loop().create_task(self._writer(), name="breaker-writer")
 
     async def flush(self) -> None:
-        """Waits until queued outcomes are written (tests and shutdown)."""
-        while self._pending and self._task is not None and not self._task.done():
+        """Writes queued outcomes now (no linger) and waits until they are written (tests and shutdown)."""
+        self._urgent.set()
+        while (self._pending or self._writing) and self._task is not None and not self._task.done():
             await asyncio.sleep(0.005)
 
     async def aclose(self) -> None:
-        await asyncio.wait_for(self.flush(), 2.0) if self._pending else None
+        await asyncio.wait_for(self.flush(), 2.0) if self._pending or self._writing else None
         if self._task is not None:
             self._task.cancel()
             try:
@@ -146,30 +157,50 @@ class BreakerStore:
                 pass
 
     async def _writer(self) -> None:
-        p = self._policy
+        me = asyncio.current_task()
         while True:
+            if me.cancelling():
+                # aclose() cancelled us just as a Redis timeout in _write fired: that TimeoutError stands for
+                # both (3.11), and without this check the writer would go back to waiting for ever.
+                raise asyncio.CancelledError
             if not self._pending:
                 self._wake.clear()
                 await self._wake.wait()
-            batch = _fold_successes([self._pending.popleft() for _ in range(min(len(self._pending), 256))])
-            if not self._redis_usable():
-                continue  # local state already has these outcomes; a stale replay would mislead others
-            pipe = ScriptPipeline(self._redis)
-            for name, now, ok, kind, lat, ttft, force, count in batch:
-                pipe.script(self._record, [key(name)], [
-                    int(now), 1 if ok else 0, kind, lat, ttft, p.consecutive, p.ratio, p.min_calls,
-                    int(p.window * 1000), int(p.cooldown * 1000), int(p.max_cooldown * 1000), 1 if force else 0,
-                    _TTL_MS, count])
+            if self._linger > 0 and not self._urgent.is_set():
+                # A timer that sets the event, not asyncio.timeout: nothing here can swallow a cancel.
+                timer = asyncio.get_running_loop().call_later(self._linger, self._urgent.set)
+                try:
+                    await self._urgent.wait()
+                finally:
+                    timer.cancel()
+            self._urgent.clear()
+            self._writing = True
             try:
-                async with asyncio.timeout(max(self._op_timeout, 1.0)):
-                    replies = await pipe.execute()
-                self._mark(True)
-            except _REDIS_ERRORS as exc:
-                self._mark(False, exc)
-                continue
-            for (name, at, ok, *_), reply in zip(batch, replies):
-                st = reply[0].decode() if isinstance(reply[0], bytes) else reply[0]
-                self._saw(name, st, float(reply[2]), at if ok else None)
+                await self._write(_fold_successes([self._pending.popleft()
+                                                   for _ in range(min(len(self._pending), 256))]))
+            finally:
+                self._writing = False
+
+    async def _write(self, batch: list[tuple]) -> None:
+        if not self._redis_usable():
+            return  # local state already has these outcomes; a stale replay would mislead others
+        p = self._policy
+        pipe = ScriptPipeline(self._redis)
+        for name, now, ok, kind, lat, ttft, force, count in batch:
+            pipe.script(self._record, [key(name)], [
+                int(now), 1 if ok else 0, kind, lat, ttft, p.consecutive, p.ratio, p.min_calls,
+                int(p.window * 1000), int(p.cooldown * 1000), int(p.max_cooldown * 1000), 1 if force else 0,
+                _TTL_MS, count])
+        try:
+            async with asyncio.timeout(max(self._op_timeout, 1.0)):
+                replies = await pipe.execute()
+            self._mark(True)
+        except _REDIS_ERRORS as exc:
+            self._mark(False, exc)
+            return
+        for (name, at, ok, *_), reply in zip(batch, replies):
+            st = reply[0].decode() if isinstance(reply[0], bytes) else reply[0]
+            self._saw(name, st, float(reply[2]), at if ok else None)
 
     def _saw(self, name: str, st: str, until: float, at: float | None) -> None:
         """Redis reported `st` for `name`; `at` (ms) dates a closed state for the view (None: do not use it)."""

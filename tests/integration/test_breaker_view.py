@@ -62,3 +62,28 @@ async def test_successes_written_together_count_each_call_and_a_failure_still_co
         assert 200 <= float(h["lat"]) <= 500  # an average of the calls' latencies (ms), not one of them
     finally:
         await store.aclose()
+
+
+async def _field(redis_client, name: str, field: str) -> int:
+    return int(await redis_client.hget(key(name), field) or 0)
+
+
+async def test_a_failure_is_shared_at_once_while_successes_wait_for_the_linger(redis_client):
+    import asyncio
+
+    store = BreakerStore(redis_client, BreakerPolicy(), clock=Clock(), linger=30.0)
+    store.start()
+    try:
+        store.record("a", True, latency=0.1)
+        await asyncio.sleep(0.2)
+        assert await _field(redis_client, "a", "ok") == 0  # still lingering for company
+        store.record("a", False, "http_5xx")
+        for _ in range(100):  # the failure does not wait 30 s, and takes the queued success with it
+            if await _field(redis_client, "a", "fail") == 1:
+                break
+            await asyncio.sleep(0.02)
+        assert (await _field(redis_client, "a", "fail"), await _field(redis_client, "a", "ok")) == (1, 1)
+        store.record("a", True, latency=0.1)
+    finally:
+        await store.aclose()  # writes what lingers instead of dropping it
+    assert await _field(redis_client, "a", "ok") == 2
