@@ -8,6 +8,7 @@ from collections.abc import Iterable
 import structlog
 from grpc_health.v1 import health
 
+from services.common.cancellation import raise_if_cancelled
 from services.common.grpc_server import set_serving
 
 log = structlog.get_logger()
@@ -56,6 +57,7 @@ class RedisHealth:
         while True:
             await asyncio.sleep(self._interval)
             await self.check()
+            raise_if_cancelled()  # check() catches its own timeout, which can swallow a cancel
 
     async def aclose(self) -> None:
         if self._task is not None:

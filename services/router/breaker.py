@@ -28,6 +28,7 @@ from collections.abc import Callable
 import structlog
 from redis import exceptions as redis_errors
 
+from services.common.cancellation import raise_if_cancelled
 from services.common.script_pipeline import ScriptPipeline
 from services.router.breaker_local import LocalBreakers
 from services.router.breaker_lua import ACQUIRE, RECORD
@@ -157,12 +158,8 @@ class BreakerStore:
                 pass
 
     async def _writer(self) -> None:
-        me = asyncio.current_task()
         while True:
-            if me.cancelling():
-                # aclose() cancelled us just as a Redis timeout in _write fired: that TimeoutError stands for
-                # both (3.11), and without this check the writer would go back to waiting for ever.
-                raise asyncio.CancelledError
+            raise_if_cancelled()  # aclose() may have cancelled us just as a Redis timeout in _write fired
             if not self._pending:
                 self._wake.clear()
                 await self._wake.wait()

@@ -17,6 +17,7 @@ import orjson
 import structlog
 from redis import exceptions as redis_errors
 
+from services.common.cancellation import raise_if_cancelled
 from services.router.config import Deployment, ModelRoute
 from services.router.upstreams import UpstreamBook
 
@@ -116,6 +117,7 @@ class RegistryPoller:
         async def loop() -> None:
             while True:
                 await self.refresh()
+                raise_if_cancelled()  # refresh() catches its own timeout, which can swallow a cancel
                 await asyncio.sleep(self._poll)
 
         self._task = asyncio.get_running_loop().create_task(loop(), name="registry-poller")

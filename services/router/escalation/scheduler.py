@@ -11,6 +11,7 @@ import time
 
 import structlog
 
+from services.common.cancellation import raise_if_cancelled
 from services.router.escalation.config import CYCLES
 from services.router.escalation.learning import LAST, LearningCycles
 from services.router.escalation.store import P
@@ -62,4 +63,5 @@ class LearningScheduler:
                 raise
             except Exception as exc:  # noqa: BLE001 - a cycle must never take the router down
                 log.warning("learning_cycle_failed", error=str(exc))
+            raise_if_cancelled()  # a TimeoutError caught above can stand for a cancel too
             await asyncio.sleep(self._check_every)
