@@ -231,7 +231,7 @@ def _fold_successes(batch: list[tuple]) -> list[tuple]:
     per deployment is kept; deployments are independent keys). A folded call carries the run's count, its
     latest time and the mean of its latencies and TTFTs (-1: none known)."""
     out: list[list] = []
-    runs: dict[str, tuple[list, list[float], list[float]]] = {}
+    runs: dict[str, tuple[list, list[float]]] = {}  # name -> (row, [lat sum, lat n, ttft sum, ttft n])
     for name, now, ok, kind, lat, ttft, force in batch:
         if not ok:
             runs.pop(name, None)
@@ -240,17 +240,17 @@ def _fold_successes(batch: list[tuple]) -> list[tuple]:
         run = runs.get(name)
         if run is None:
             row = [name, now, ok, kind, lat, ttft, force, 1]
-            runs[name] = (row, [lat] if lat >= 0 else [], [ttft] if ttft >= 0 else [])
+            runs[name] = (row, [max(lat, 0), int(lat >= 0), max(ttft, 0), int(ttft >= 0)])
             out.append(row)
             continue
-        row, lats, ttfts = run
+        row, acc = run
         row[1], row[7] = max(row[1], now), row[7] + 1
         if lat >= 0:
-            lats.append(lat)
-            row[4] = sum(lats) / len(lats)
+            acc[0], acc[1] = acc[0] + lat, acc[1] + 1
+            row[4] = acc[0] / acc[1]
         if ttft >= 0:
-            ttfts.append(ttft)
-            row[5] = sum(ttfts) / len(ttfts)
+            acc[2], acc[3] = acc[2] + ttft, acc[3] + 1
+            row[5] = acc[2] / acc[3]
     return [tuple(r) for r in out]
 
 
