@@ -17,6 +17,7 @@ from collections.abc import Callable
 _TAU = 10.0           # seconds: how fast an old latency or failure stops mattering
 _FAILURE_PENALTY = 4.0
 _SAMPLES = 128
+_UNMEASURED = 1e9     # score of a deployment whose first call is still out: see `score`
 
 
 class DeploymentStats:
@@ -70,8 +71,16 @@ class LocalStats:
         s.fail_stamp = now
 
     def score(self, name: str, weight: float) -> float:
-        """Lower is better: expected wait (latency x queue) scaled by recent failures and weight."""
+        """Lower is better: expected wait (latency x queue) scaled by recent failures and weight.
+
+        A deployment with no latency measured yet scores as the best while idle (so it gets a first
+        call) but as the worst while that call is out: scored as zero latency, every request that
+        arrived before its first answer would pile onto a newly added or just-restarted deployment
+        that may be the slowest of the group (Finagle's peak-EWMA does the same).
+        """
         s, now = self.get(name), self._now()
+        if not s.ttfts and s.inflight:
+            return _UNMEASURED + s.inflight
         fails = s.fails * math.exp(-(now - s.fail_stamp) / _TAU) if s.fails else 0.0
         return (s.ewma + 1.0) * (s.inflight + 1) * (1 + _FAILURE_PENALTY * fails) / weight
 
