@@ -9,9 +9,11 @@ stderr says why a check failed; `docker inspect` shows it.
 """
 from __future__ import annotations
 
+import os
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 TIMEOUT_S = 3.0
 USAGE = "usage: healthcheck.py grpc HOST:PORT [SERVICE] | healthcheck.py http URL"
@@ -22,7 +24,7 @@ def check_grpc(address: str, service: str = "") -> str | None:
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-    with grpc.insecure_channel(address) as channel:
+    with _channel(grpc, address) as channel:
         try:
             reply = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=service), timeout=TIMEOUT_S)
@@ -31,6 +33,24 @@ def check_grpc(address: str, service: str = "") -> str | None:
     if reply.status != health_pb2.HealthCheckResponse.SERVING:
         return f"{address}: {health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)}"
     return None
+
+
+def _channel(grpc, address: str):
+    """Plaintext, or TLS when the service has TOKENYARD_GRPC_TLS_CERT (the same variables as the services:
+    services.common.mesh_security). Health needs no key. The probe dials 127.0.0.1, so the certificate
+    must name it too."""
+    cert = os.environ.get("TOKENYARD_GRPC_TLS_CERT")
+    if not cert:
+        return grpc.insecure_channel(address)
+
+    def read(name: str) -> bytes | None:
+        return Path(os.environ[name]).read_bytes() if os.environ.get(name) else None
+
+    mutual = os.environ.get("TOKENYARD_GRPC_TLS_CLIENT_AUTH", "").strip().lower() in ("1", "true", "yes", "on", "require")
+    creds = grpc.ssl_channel_credentials(read("TOKENYARD_GRPC_TLS_CA"),
+                                         read("TOKENYARD_GRPC_TLS_KEY") if mutual else None,
+                                         Path(cert).read_bytes() if mutual else None)
+    return grpc.secure_channel(address, creds)
 
 
 def check_http(url: str) -> str | None:

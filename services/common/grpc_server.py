@@ -9,6 +9,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from services.common.mesh_security import MeshSecurity
+
 # Long-lived channels between services: keepalive so a dead peer is noticed, big enough messages.
 CHANNEL_OPTIONS = (
     ("grpc.keepalive_time_ms", 30_000),
@@ -46,20 +48,25 @@ def create_server(
     service_names: Iterable[str],
     address: str,
     interceptors: Iterable[grpc.aio.ServerInterceptor] = (),
+    security: MeshSecurity = MeshSecurity(),
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer, int]:
     """Builds a server with health and reflection; returns it, its health servicer and the bound port.
 
     Binding port 0 picks a free port, which is how the tests run servers side by side. `interceptors`:
     tracing/metrics (services.common.tracing); none when both are off, so they cost nothing then.
+    `security`: the key check runs after them, so refused calls still show in metrics and traces;
+    TLS when it has a certificate. The default (open, plaintext) is for in-process tests.
     """
-    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=list(interceptors) or None)
+    chain = [*interceptors, *security.server_interceptors()]
+    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=chain or None)
     for add in add_servicers:
         add(server)
     health_servicer = StartingHealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = list(service_names)
     reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
-    port = server.add_insecure_port(address)
+    creds = security.server_credentials()
+    port = server.add_secure_port(address, creds) if creds is not None else server.add_insecure_port(address)
     if port == 0:
         raise RuntimeError(f"cannot bind gRPC server to {address}")
     return server, health_servicer, port

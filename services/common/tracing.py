@@ -97,10 +97,9 @@ class Tracing:
 
         return client_interceptors(self.tracer)
 
-    def channel(self, target: str, options=None) -> grpc.aio.Channel:
-        """An insecure grpc.aio channel; when on, its calls open a CLIENT span and carry `traceparent` in
-        their metadata (cheaper than grpc client interceptors). Off: the plain channel, nothing added."""
-        channel = grpc.aio.insecure_channel(target, options=options)
+    def wrap_channel(self, channel: grpc.aio.Channel) -> grpc.aio.Channel:
+        """When on, the channel's calls open a CLIENT span and carry `traceparent` in their metadata
+        (cheaper than grpc client interceptors). Off: the channel itself, nothing added."""
         if not self.enabled:
             return channel
         from services.common.grpc_observe import TracedChannel

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from services.common.env import ConfigError, env_float, env_int, env_str
+from services.common.mesh_security import MeshSecurity
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class EdgeConfig:
     idle between requests); a slowloris client is disconnected after it."""
     body_timeout: float = 30.0
     """TOKENYARD_BODY_TIMEOUT: seconds to receive a request body (multipart uploads excepted); past it, 408."""
+    security: MeshSecurity = field(default_factory=MeshSecurity)
+    """The key the edge's gRPC calls carry (the master key) and TLS (services.common.mesh_security)."""
 
     @classmethod
     def from_env(cls) -> "EdgeConfig":
@@ -54,4 +57,5 @@ class EdgeConfig:
             shutdown_grace=env_float("TOKENYARD_SHUTDOWN_GRACE", 20.0),
             header_timeout=env_float("TOKENYARD_HEADER_TIMEOUT", 30.0),
             body_timeout=env_float("TOKENYARD_BODY_TIMEOUT", 30.0),
+            security=MeshSecurity.from_env(),
         )

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from services.common import config_file
 from services.common.env import env_float, env_int, env_str
+from services.common.mesh_security import MeshSecurity
 from services.common.pricing import PriceBook
 from services.meter.tiers import TierBook
 
@@ -23,6 +24,8 @@ class MeterConfig:
     """Completion tokens reserved against budgets for a request that sets no max_tokens."""
     reservation_ttl: float = 900.0
     """Seconds after which a budget reservation nobody settled or released is given back."""
+    security: MeshSecurity = field(default_factory=MeshSecurity)
+    """The master key every gRPC call carries and is checked for, and TLS (services.common.mesh_security)."""
 
     @classmethod
     def from_env(cls) -> "MeterConfig":
@@ -34,4 +37,5 @@ class MeterConfig:
                    pricing=PriceBook.from_config(raw.get("pricing")),
                    tiers=TierBook.from_config(raw.get("tiers")),
                    default_max_tokens=env_int("TOKENYARD_DEFAULT_MAX_TOKENS", 4096),
-                   reservation_ttl=env_float("TOKENYARD_RESERVATION_TTL", 900.0))
+                   reservation_ttl=env_float("TOKENYARD_RESERVATION_TTL", 900.0),
+                   security=MeshSecurity.from_env())

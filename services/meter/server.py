@@ -56,7 +56,7 @@ def create_server(cfg: MeterConfig, client: redis.Redis | None = None, tracing: 
     servicer = MeterServicer(recorder, UsageQuery(client), admitter, budgets, cfg.tiers, TierUsage(client, budgets))
     server, health, port = grpc_server.create_server(
         [lambda s: meter_pb2_grpc.add_MeterServiceServicer_to_server(servicer, s)], SERVICE_NAMES, cfg.listen,
-        tracing.server_interceptors(metrics))
+        tracing.server_interceptors(metrics), cfg.security)
     return MeterApp(server, health, port, client, RedisHealth(client, health, SERVICE_NAMES))
 
 

@@ -13,6 +13,7 @@ from services.common import config_file
 from services.meter.tiers import TierBook  # the tiers section's one parser (shared config file)
 from services.common.pricing import PriceBook
 from services.common.env import env_float, env_int, env_str
+from services.common.mesh_security import MeshSecurity
 from services.router.escalation.config import EscalationConfig
 from services.router.policy import RoutingPolicy, parse_routing
 
@@ -97,6 +98,8 @@ class RouterConfig:
     """Seconds in-flight streams get to finish after SIGTERM."""
     escalation: EscalationConfig = field(default_factory=lambda: EscalationConfig.from_config(None))
     """The `tiers_escalation:` section: cost-first tiers, gates, review queue, learning (issue 9)."""
+    security: MeshSecurity = field(default_factory=MeshSecurity)
+    """The master key every gRPC call carries and is checked for, and TLS (services.common.mesh_security)."""
     tier_models: dict[str, str] = field(default_factory=dict)
     """`tier/<name>` -> the tier's model, from the meter's `tiers:` section. The edge resolves tiers through
     the meter's Admit (quota, overage policy); this alias serves callers that reach the router directly,
@@ -117,6 +120,7 @@ class RouterConfig:
             shutdown_grace=env_float("TOKENYARD_SHUTDOWN_GRACE", 20.0),
             escalation=EscalationConfig.from_config(raw.get("tiers_escalation")),
             tier_models={f"tier/{t.name}": t.model for t in TierBook.from_config(raw.get("tiers")).tiers},
+            security=MeshSecurity.from_env(),
         )
 
 

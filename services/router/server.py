@@ -9,6 +9,7 @@ import grpc
 import structlog
 
 from services.common import grpc_server, redis_conn
+from services.common.channels import open_channel
 from services.common.metrics import Metrics
 from services.common.pricing import PriceBook
 from services.common.serving import serve_until_stopped
@@ -110,7 +111,7 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
                             observer=AttemptObserver(tracing.tracer if tracing.enabled else None, metrics))
     if metrics is not None:
         metrics.watch_breakers(lambda: {key: seen[0] for key, seen in breakers.seen.items()})
-    meter_channel = tracing.channel(cfg.meter_addr, grpc_server.CHANNEL_OPTIONS)
+    meter_channel = open_channel(cfg.meter_addr, cfg.security, tracing)
     reporter = UsageReporter(meter_pb2_grpc.MeterServiceStub(meter_channel))
     metering = Metering(reporter, counter, prices if prices is not None else cfg.prices)
     runner = ChatRunner(book, dispatcher, metering)
@@ -124,7 +125,7 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
         [lambda s: router_pb2_grpc.add_RouterServiceServicer_to_server(servicer, s),
          lambda s: router_pb2_grpc.add_EscalationServiceServicer_to_server(escalation.servicer, s)],
         SERVICE_NAMES, cfg.listen,
-        tracing.server_interceptors(metrics))
+        tracing.server_interceptors(metrics), cfg.security)
     return RouterApp(server, health, port, reporter, book, breakers, poller, meter_channel, redis,
                      escalation.scheduler)
 

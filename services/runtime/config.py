@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.common.env import ConfigError, env_float, env_int, env_str
+from services.common.mesh_security import MeshSecurity
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,6 +37,8 @@ class RuntimeConfig:
     chat_timeout: float = 600.0
     """Deadline of one agent chat call to the router, in seconds."""
     shutdown_grace: float = 10.0
+    security: MeshSecurity = field(default_factory=MeshSecurity)
+    """The master key every gRPC call carries and is checked for, and TLS (services.common.mesh_security)."""
 
     @classmethod
     def from_env(cls) -> "RuntimeConfig":
@@ -57,4 +60,5 @@ class RuntimeConfig:
             stop_agents_on_exit=os.environ.get("TOKENYARD_RUNTIME_STOP_AGENTS_ON_EXIT", "1") not in ("0", "false"),
             chat_timeout=env_float("TOKENYARD_REQUEST_TIMEOUT", 600.0),
             shutdown_grace=env_float("TOKENYARD_SHUTDOWN_GRACE", 10.0),
+            security=MeshSecurity.from_env(),
         )

@@ -9,6 +9,7 @@ import redis.asyncio as redis
 import structlog
 
 from services.common import grpc_server, redis_conn
+from services.common.channels import open_channel
 from services.common.health import RedisHealth
 from services.common.metrics import Metrics
 from services.common.serving import serve_until_stopped
@@ -68,7 +69,7 @@ def create_server(cfg: RuntimeConfig, client: redis.Redis | None = None, tracing
     """`tracing`: off by default; `metrics`: when given, RPC metrics are recorded in it."""
     tracing = tracing or Tracing()
     client = client or redis_conn.connect(cfg.redis_url)
-    channel = tracing.channel(cfg.router_addr, grpc_server.CHANNEL_OPTIONS)
+    channel = open_channel(cfg.router_addr, cfg.security, tracing)
     router = router_pb2_grpc.RouterServiceStub(channel)
     http = LazyHttp(tracing.http_trace_configs())
     box = SecretBox(cfg.encryption_key, cfg.old_encryption_keys)
@@ -84,7 +85,7 @@ def create_server(cfg: RuntimeConfig, client: redis.Redis | None = None, tracing
                                cfg.chat_timeout, cfg.session_ttl)
     server, health, port = grpc_server.create_server(
         [lambda s: runtime_pb2_grpc.add_RuntimeServiceServicer_to_server(servicer, s)], SERVICE_NAMES, cfg.listen,
-        tracing.server_interceptors(metrics))
+        tracing.server_interceptors(metrics), cfg.security)
     if not box.enabled:
         log.warning("runtime_secrets_disabled", reason="TOKENYARD_ENCRYPTION_KEY is not set; BYOK keys cannot be stored")
     return RuntimeApp(cfg, server, health, port, client, channel, http, supervisor,

@@ -227,7 +227,8 @@ def test_out_of_range_fields_straight_to_the_grpc_services(chaos_mesh, results):
         with grpc.insecure_channel(f"127.0.0.1:{ports[service]}") as ch:
             rpc = getattr(stub_cls(ch), method)
             try:
-                out = rpc(request, timeout=10)
+                out = rpc(request, timeout=10, metadata=(("authorization", "Bearer " + chaos_mesh.env[
+                    "TOKENYARD_MASTER_KEY"]),))
                 if streaming:
                     list(out)
                 code = "OK"

@@ -4,6 +4,7 @@ only on exit 0, so the probe must say 0 exactly when the service can take work."
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -11,14 +12,18 @@ import pytest
 from aiohttp import web
 
 from services.common import grpc_server
+from services.common.mesh_security import MeshSecurity
 from services.common.redis_server import free_port
+from tests.fakes.certs import make_pki
 
 PROBE = Path(__file__).resolve().parents[2] / "deploy" / "healthcheck.py"
 
 
-async def probe(*args: str) -> tuple[int, str]:
-    """Runs the probe as Docker does, in its own process, while this loop keeps serving."""
-    proc = await asyncio.create_subprocess_exec(sys.executable, str(PROBE), *args,
+async def probe(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Runs the probe as Docker does, in its own process (with the container's `env`), while this loop
+    keeps serving."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TOKENYARD_GRPC_TLS_")}
+    proc = await asyncio.create_subprocess_exec(sys.executable, str(PROBE), *args, env={**clean, **(env or {})},
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     _, err = await asyncio.wait_for(proc.communicate(), timeout=30)
     return proc.returncode, err.decode()
@@ -90,3 +95,18 @@ async def test_http_probe_is_healthy_on_2xx_only():
 async def test_probe_misuse_is_unhealthy_with_usage_not_a_stack_trace():
     code, err = await probe("tcp", "127.0.0.1:1")
     assert code == 1 and err.startswith("usage:") and "Traceback" not in err
+
+
+async def test_grpc_probe_speaks_the_mesh_tls_from_the_same_variables(tmp_path):
+    """With TLS (mutual here) on, the probe uses the container's certificate; health needs no key."""
+    pki = make_pki(tmp_path)
+    security = MeshSecurity.from_env({"TOKENYARD_MASTER_KEY": "k" * 20, **pki.env(client_auth=True)})
+    server, health, port = grpc_server.create_server([], [], "127.0.0.1:0", security=security)
+    await server.start()
+    try:
+        await grpc_server.set_serving(health, [], True)
+        assert await probe("grpc", f"127.0.0.1:{port}", env=pki.env(client_auth=True)) == (0, "")
+        code, err = await probe("grpc", f"127.0.0.1:{port}")  # plaintext against a TLS port
+        assert code == 1 and "UNAVAILABLE" in err
+    finally:
+        await server.stop(0)

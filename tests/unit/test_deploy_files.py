@@ -167,3 +167,8 @@ def test_what_a_service_writes_lands_on_a_named_volume(compose):
         assert all(volume in compose["volumes"] for volume, _ in mounts)
         for var in variables:
             assert any(Path(svc["environment"][var]).is_relative_to(path) for _, path in mounts), var
+
+
+def test_every_service_gets_the_master_key_its_grpc_calls_carry(compose):
+    for name, svc in app_services(compose).items():
+        assert svc["environment"]["TOKENYARD_MASTER_KEY"].startswith("${TOKENYARD_MASTER_KEY:?"), name

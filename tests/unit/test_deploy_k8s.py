@@ -131,7 +131,9 @@ def test_secrets_come_from_the_secret_whose_template_names_every_key():
             ref = e.get("valueFrom", {}).get("secretKeyRef")
             if ref:
                 assert ref["name"] == template["metadata"]["name"] and ref["key"] in keys, (service, e["name"])
-    assert "TOKENYARD_MASTER_KEY" in {e["name"] for e in container("edge")["env"]}
+    for service in SERVICES:  # the edge checks it on HTTP; every gRPC call between services carries it
+        env = {e["name"]: e for e in container(service)["env"]}
+        assert env["TOKENYARD_MASTER_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "TOKENYARD_MASTER_KEY", service
     assert "TOKENYARD_ENCRYPTION_KEY" in {e["name"] for e in container("runtime")["env"]}
 
 
@@ -152,7 +154,8 @@ def test_the_mounted_config_file_loads_in_the_router(tmp_path, monkeypatch):
 
     path = tmp_path / "tokenyard.yaml"
     path.write_text(objects("ConfigMap")["tokenyard-config"]["data"]["tokenyard.yaml"])
-    for var, value in {**settings(), "TOKENYARD_CONFIG": str(path), "REDIS_URL": "redis://redis:6379/0"}.items():
+    secrets = {"REDIS_URL": "redis://redis:6379/0", "TOKENYARD_MASTER_KEY": "k" * 32}
+    for var, value in {**settings(), "TOKENYARD_CONFIG": str(path), **secrets}.items():
         monkeypatch.setenv(var, value)
     for var in ("OPENAI_API_KEY", "OLLAMA_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
