@@ -25,7 +25,9 @@ class KeyedChannel:
     """A channel whose calls all carry `metadata` (the key) ahead of the caller's own metadata."""
 
     def __init__(self, channel, metadata: tuple[tuple[str, str], ...]) -> None:
-        self._channel, self._metadata = channel, metadata
+        # Built once: grpc.aio converts a plain tuple into a Metadata object on every call, and only
+        # reads the one it is given, so one instance serves every call that adds nothing of its own.
+        self._channel, self._metadata = channel, grpc.aio.Metadata(*metadata)
 
     def unary_unary(self, method: str, *args, **kwargs):
         return _Keyed(self._channel.unary_unary(method, *args, **kwargs), self._metadata)
@@ -46,10 +48,10 @@ class KeyedChannel:
 class _Keyed:
     __slots__ = ("_inner", "_metadata")
 
-    def __init__(self, inner, metadata: tuple[tuple[str, str], ...]) -> None:
+    def __init__(self, inner, metadata: grpc.aio.Metadata) -> None:
         self._inner, self._metadata = inner, metadata
 
     def __call__(self, *args, metadata=None, **kwargs):
         # No named request argument: a client-streaming call may be opened empty and fed with write().
-        carried = self._metadata + tuple(metadata) if metadata else self._metadata
+        carried = grpc.aio.Metadata(*self._metadata, *metadata) if metadata else self._metadata
         return self._inner(*args, metadata=carried, **kwargs)
