@@ -101,3 +101,17 @@ def test_readiness_and_grpc_health(mesh):
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
         assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_a_call_refused_for_want_of_the_key_is_counted(mesh):
+    """An operator sees misconfigured internal clients in the service's own metrics."""
+    from tokenyard.router.v1 import router_pb2, router_pb2_grpc
+
+    router_url = f"http://127.0.0.1:{mesh.metrics_ports['router']}/metrics"
+    before = scrape(router_url)
+    with grpc.insecure_channel(f"127.0.0.1:{mesh.router_port}") as channel:
+        with pytest.raises(grpc.RpcError) as refused:
+            router_pb2_grpc.RouterServiceStub(channel).Chat(router_pb2.ChatRequest(model="fake-echo"), timeout=5).next()
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    after = scrape(router_url)
+    assert delta(before, after, "tokenyard_errors_total", route=ROUTER_CHAT, code="UNAUTHENTICATED") == 1
