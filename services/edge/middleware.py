@@ -5,7 +5,7 @@ import asyncio
 import re
 
 import orjson
-import redis.exceptions
+from services.common import redis_conn
 import structlog
 from aiohttp import web
 
@@ -99,7 +99,7 @@ async def _authenticate(request: web.Request, auth: Authenticator) -> web.Respon
                           code="missing_api_key")
     try:
         principal = await auth.authenticate(token)
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+    except redis_conn.UNAVAILABLE:
         log.warning("key_store_unavailable", request_id=request[REQUEST_ID])
         return json_error(503, "Key verification is temporarily unavailable; retry shortly.", "service_unavailable",
                           code="service_unavailable", headers={"Retry-After": "1"})

@@ -11,6 +11,11 @@ spool directory on disk (`TOKENYARD_USAGE_SPOOL`, default `.data/usage-spool`), 
 reporter re-sends whatever a previous process left there: a router restarted during a meter outage
 loses nothing. Spool files are claimed by renaming them, so two routers sharing a directory never
 both own one; if they did, the meter's idempotency would still count each record once.
+
+A meter that answers but refuses a batch for a reason retrying cannot cure (FAILED_PRECONDITION: its
+Redis is a Cluster it reaches without a cluster URL; INVALID_ARGUMENT...) gets it once: the batch is
+parked in the spool, where the next start (with the configuration fixed) re-sends it, instead of being
+re-sent every few seconds forever while the queue behind it grows.
 """
 from __future__ import annotations
 
@@ -31,6 +36,9 @@ from tokenyard.meter.v1 import meter_pb2, meter_pb2_grpc
 log = structlog.get_logger()
 DEFAULT_SPOOL = Path(__file__).resolve().parents[2] / ".data" / "usage-spool"
 _LEN = struct.Struct(">I")
+RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED,
+                       grpc.StatusCode.ABORTED, grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN})
+"""Answers a later attempt may not get. UNKNOWN stays here: a meter killed mid-call can produce it."""
 
 
 class DiskSpool:
@@ -55,6 +63,11 @@ class DiskSpool:
             os.fsync(f.fileno())
         os.replace(tmp, final)  # a crash mid-write leaves a .tmp that nobody reads, never half a spool file
         self.mine.append(final)
+
+    def park(self, records: list[meter_pb2.UsageRecord]) -> Path:
+        """Writes records for the next start only: this process will not re-send them, nor clear them."""
+        self.write(records)
+        return self.mine.pop()
 
     def claim(self) -> list[meter_pb2.UsageRecord]:
         """Takes over every spool file in the directory and returns their records."""
@@ -160,6 +173,9 @@ class UsageReporter:
                 with self._traced(batch):
                     await self._meter.RecordUsage(meter_pb2.RecordUsageRequest(records=batch), timeout=self._timeout)
             except grpc.aio.AioRpcError as exc:
+                if exc.code() not in RETRYABLE:
+                    await self._park(batch, exc)
+                    continue
                 log.warning("usage_report_failed", error=exc.code().name, pending=len(self._pending), retry_in=backoff)
                 await self._save()
                 await asyncio.sleep(backoff)
@@ -173,6 +189,19 @@ class UsageReporter:
             if not self._pending and self._spool.mine:
                 await asyncio.to_thread(self._spool.clear)
                 self._on_disk.clear()
+
+    async def _park(self, batch: list[meter_pb2.UsageRecord], exc: grpc.aio.AioRpcError) -> None:
+        try:
+            path = await asyncio.to_thread(self._spool.park, batch)
+        except OSError as err:
+            log.error("usage_spool_write_failed", error=str(err), pending=len(self._pending))
+            await asyncio.sleep(5.0)  # keep them in memory; try again later rather than lose them
+            return
+        sent = {id(r) for r in batch}
+        self._pending = collections.deque(r for r in self._pending if id(r) not in sent)
+        self._on_disk -= sent
+        log.error("usage_report_refused_parked", error=exc.code().name, detail=exc.details(), records=len(batch),
+                  file=str(path), hint="fix the meter's configuration; the next router start re-sends the file")
 
     def _traced(self, batch: list[meter_pb2.UsageRecord]):
         """Sends a batch under the trace of its first traced record (a batch is usually one request)."""

@@ -12,8 +12,8 @@ import sys
 import time
 
 import pytest
-import redis.asyncio as aioredis
 
+from services.common import redis_conn
 from services.meter.ledger import Ledger
 from services.common.redis_server import free_port
 from services.launcher.mesh import ROOT, Mesh, wait_for_port
@@ -93,7 +93,7 @@ def usage_record(redis_url: str, request_id: str, timeout: float = 10.0) -> dict
     """The meter's record of one request, polled until the router's background report lands."""
 
     async def poll() -> dict[str, str]:
-        client = aioredis.Redis.from_url(redis_url)
+        client = redis_conn.connect(redis_url)
         ledger = Ledger(client)
         try:
             deadline = time.monotonic() + timeout
