@@ -35,3 +35,21 @@ async def redis_client(redis_server):
     await client.flushdb()
     yield client
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory, redis_mode, request):
+    """A real Redis Cluster in either mode: the suite's own under --redis=cluster, else a small one of its own."""
+    if redis_mode == "cluster":
+        yield request.getfixturevalue("redis_server")
+        return
+    cluster = LocalRedisCluster(tmp_path_factory.mktemp("redis-cluster-own"), masters=3, replicas=0).start()
+    yield cluster
+    cluster.stop()
+
+
+def misdirected_url(cluster: LocalRedisCluster, key: str) -> str:
+    """A plain redis:// URL of a cluster master that does not own `key`: what a REDIS_URL without the
+    cluster switch amounts to (that node answers MOVED for the key)."""
+    owner = cluster.master_of(key)
+    return f"redis://127.0.0.1:{next(p for p in cluster.master_ports() if p != owner)}/0"

@@ -114,7 +114,12 @@ class LocalRedisCluster:
         return self
 
     def _known(self, port: int) -> int:
-        return len([line for line in _bulk(command(port, "CLUSTER", "NODES")).splitlines() if line.strip()])
+        return len(self._nodes(port))
+
+    @staticmethod
+    def _nodes(port: int) -> list[list[str]]:
+        """CLUSTER NODES as seen from `port`, one list of fields per node."""
+        return [line.split() for line in _bulk(command(port, "CLUSTER", "NODES")).splitlines() if line.strip()]
 
     def wait_healthy(self, timeout: float = 30.0) -> None:
         """Every live node says cluster_state:ok and every master's replicas are attached."""
@@ -136,8 +141,7 @@ class LocalRedisCluster:
         slot = int(command(self.nodes[0].port, "CLUSTER", "KEYSLOT", key)[1:].strip())
         for node in self._live():
             if self.role(node.port) == "master":
-                for line in _bulk(command(node.port, "CLUSTER", "NODES")).splitlines():
-                    parts = line.split()
+                for parts in self._nodes(node.port):
                     if "myself" in parts[2] and any(_in(r, slot) for r in parts[8:]):
                         return node.port
         raise RuntimeError(f"no live master serves slot {slot}")
@@ -146,8 +150,7 @@ class LocalRedisCluster:
         return [n.port for n in self._live() if self._replicates(n.port) == self.ids[master_port]]
 
     def _replicates(self, port: int) -> str:
-        for line in _bulk(command(port, "CLUSTER", "NODES")).splitlines():
-            parts = line.split()
+        for parts in self._nodes(port):
             if "myself" in parts[2]:
                 return parts[3]
         return "-"

@@ -72,16 +72,15 @@ _CLUSTER_SCHEMES = {"redis+cluster": False, "rediss+cluster": True}
 _TRUE = {"1", "true", "yes", "on"}
 
 
-def url_from_env(env: Mapping[str, str] | None = None) -> str:
-    """REDIS_URL, as a cluster URL when TOKENYARD_REDIS_CLUSTER says so (for every service's config)."""
+def cluster_switch(url: str, env: Mapping[str, str] | None = None) -> str:
+    """REDIS_URL as a cluster URL when TOKENYARD_REDIS_CLUSTER=true says so (every service's config calls it)."""
     env = os.environ if env is None else env
-    url = env.get("REDIS_URL", "")
-    if url and env.get("TOKENYARD_REDIS_CLUSTER", "").strip().lower() in _TRUE and "+cluster" not in url.split(":", 1)[0]:
-        scheme, _, rest = url.partition("://")
-        if scheme not in ("redis", "rediss"):
-            raise ValueError(f"TOKENYARD_REDIS_CLUSTER=true needs a redis:// or rediss:// REDIS_URL, not {scheme}://")
-        url = f"{scheme}+cluster://{rest}"
-    return url
+    if not url or env.get("TOKENYARD_REDIS_CLUSTER", "").strip().lower() not in _TRUE or is_cluster(url):
+        return url
+    scheme, _, rest = url.partition("://")
+    if scheme not in ("redis", "rediss"):
+        raise ValueError(f"TOKENYARD_REDIS_CLUSTER=true needs a redis:// or rediss:// REDIS_URL, not {scheme}://")
+    return f"{scheme}+cluster://{rest}"
 
 
 def is_cluster(url: str) -> bool:

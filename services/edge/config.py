@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from services.common import redis_conn
 from services.common.env import ConfigError, env_float, env_int, env_str
 from services.common.mesh_security import MeshSecurity
 
@@ -44,7 +45,7 @@ class EdgeConfig:
             raise ConfigError("TOKENYARD_MASTER_KEY must be at least 16 characters")
         return cls(
             master_key=key,
-            redis_url=env_str("REDIS_URL"),
+            redis_url=redis_conn.cluster_switch(env_str("REDIS_URL")),
             host=env_str("TOKENYARD_HTTP_HOST", "127.0.0.1"),
             port=env_int("TOKENYARD_HTTP_PORT", 8080),
             router_addr=env_str("TOKENYARD_ROUTER_ADDR", "127.0.0.1:50051"),

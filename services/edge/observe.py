@@ -17,6 +17,7 @@ from aiohttp import web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry import trace
 
+from services.common import redis_health
 from services.common.metrics import Metrics
 from services.common.tracing import Tracing, extract
 from services.edge.middleware import REQUEST_ID
@@ -83,7 +84,8 @@ def make_observer(tracing: Tracing, metrics: Metrics):
 
 class Readiness:
     """`/healthz`: the process is up. `/readyz`: it should get traffic: not draining, the router answers
-    its gRPC health check with SERVING, and Redis (keys, rate limits) answers a PING."""
+    its gRPC health check with SERVING, and Redis (keys, rate limits) can serve: reachable and, for a
+    Cluster, every master answering and `cluster_state:ok` (services/common/redis_health.py)."""
 
     def __init__(self, router_channel: grpc.aio.Channel, redis, timeout: float = 1.0) -> None:
         self._health = health_pb2_grpc.HealthStub(router_channel)
@@ -97,10 +99,11 @@ class Readiness:
     async def readyz(self, _request: web.Request) -> web.Response:
         if self.draining:
             return web.json_response({"status": "draining"}, status=503)
-        router, redis = await asyncio.gather(self._router_ok(), self._redis_ok())
-        body = {"status": "ready" if router and redis else "not_ready",
-                "checks": {"router": "ok" if router else "unavailable", "redis": "ok" if redis else "unavailable"}}
-        return web.json_response(body, status=200 if router and redis else 503)
+        router, redis = await asyncio.gather(self._router_ok(), self._redis_state())
+        ready = router and redis == redis_health.OK
+        body = {"status": "ready" if ready else "not_ready",
+                "checks": {"router": "ok" if router else "unavailable", "redis": redis}}
+        return web.json_response(body, status=200 if ready else 503)
 
     async def _router_ok(self) -> bool:
         try:
@@ -109,11 +112,8 @@ class Readiness:
             return False
         return reply.status == health_pb2.HealthCheckResponse.SERVING
 
-    async def _redis_ok(self) -> bool:
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._redis.ping()
-        except Exception as exc:  # any failure means "not ready"; the reason goes to the log
-            log.warning("readyz_redis_unavailable", error=type(exc).__name__)
-            return False
-        return True
+    async def _redis_state(self) -> str:
+        state, detail = await redis_health.check(self._redis, self._timeout)
+        if state != redis_health.OK:
+            log.warning("readyz_redis_unavailable", state=state, error=detail)
+        return state

@@ -138,3 +138,19 @@ async def test_one_batch_over_two_days_sums_each_day_and_keeps_every_record(mete
     assert {m.model: m.totals.requests for m in first.by_model} == {"gpt-4o": 2, "gpt-4o-mini": 2}
     stored = await Ledger(redis_client).record("b5", day2)
     assert (stored["model"], stored["prompt_tokens"], stored["key_id"]) == ("gpt-4o-mini", "600", "kb")
+
+
+async def test_a_meter_on_a_cluster_node_without_the_cluster_url_refuses_for_good_not_for_now(redis_cluster):
+    """MOVED is not an outage: the meter says FAILED_PRECONDITION (senders park the batch), not UNAVAILABLE
+    or UNKNOWN (senders retry it every few seconds, forever)."""
+    from datetime import date
+
+    from services.meter import keys
+    from tests.conftest import misdirected_url
+
+    at = ms(2026, 5, 10, 12)
+    async with running_meter(misdirected_url(redis_cluster, keys.day_tag(date(2026, 5, 10)))) as stub:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.RecordUsage(meter_pb2.RecordUsageRequest(records=[record("m1", at_ms=at, key_id="k1")]))
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "redis+cluster://" in refused.value.details()
