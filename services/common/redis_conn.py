@@ -14,11 +14,14 @@ from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
 import hiredis
+import structlog
 import redis.asyncio as redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import Connection, SSLConnection, UnixDomainSocketConnection
 from redis.exceptions import (AskError, ClusterCrossSlotError, ClusterDownError, ConnectionError, CrossSlotTransactionError,
                               DataError, SlotNotCoveredError, TimeoutError, TryAgainError)
+
+log = structlog.get_logger()
 
 MAX_CONNECTIONS = 64
 """Per process. Redis calls are short, so 64 in flight is plenty; a burst beyond it waits for a free
@@ -127,3 +130,14 @@ def connect_cluster(url: str, max_connections: int = CLUSTER_MAX_CONNECTIONS) ->
     for node in client.startup_nodes:
         node.connection_class = packed
     return client
+
+
+async def warm(client) -> None:
+    """A Cluster client learns the slot map now, before traffic: left to the first calls, redis-py's
+    refresh recycles connections that concurrent first calls are using (1 in ~2,000 of a cold burst of
+    300 failed here). An unreachable cluster is not fatal: the first call tries again."""
+    if isinstance(client, RedisCluster):
+        try:
+            await client.initialize()
+        except Exception as exc:  # the services start degraded, as they do with a single Redis down
+            log.warning("redis_cluster_unreachable_at_start", error=type(exc).__name__)

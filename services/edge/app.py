@@ -110,10 +110,14 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     app.router.add_get("/metrics", metrics_handler(metrics))
     app.router.add_get("/openapi.json", _openapi_handler())
 
+    async def warm_redis(app: web.Application) -> None:
+        await redis_conn.warm(app[REDIS])
+
     async def close_peers(app: web.Application) -> None:
         for channel in app[CHANNELS]:
             await channel.close()
         await app[REDIS].aclose()
 
+    app.on_startup.append(warm_redis)
     app.on_cleanup.append(close_peers)
     return app

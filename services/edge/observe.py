@@ -17,7 +17,7 @@ from aiohttp import web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry import trace
 
-from services.common import redis_health
+from services.common import redis_probe
 from services.common.metrics import Metrics
 from services.common.tracing import Tracing, extract
 from services.edge.middleware import REQUEST_ID
@@ -85,7 +85,7 @@ def make_observer(tracing: Tracing, metrics: Metrics):
 class Readiness:
     """`/healthz`: the process is up. `/readyz`: it should get traffic: not draining, the router answers
     its gRPC health check with SERVING, and Redis (keys, rate limits) can serve: reachable and, for a
-    Cluster, every master answering and `cluster_state:ok` (services/common/redis_health.py)."""
+    Cluster, every master answering and `cluster_state:ok` (services/common/redis_probe.py)."""
 
     def __init__(self, router_channel: grpc.aio.Channel, redis, timeout: float = 1.0) -> None:
         self._health = health_pb2_grpc.HealthStub(router_channel)
@@ -100,7 +100,7 @@ class Readiness:
         if self.draining:
             return web.json_response({"status": "draining"}, status=503)
         router, redis = await asyncio.gather(self._router_ok(), self._redis_state())
-        ready = router and redis == redis_health.OK
+        ready = router and redis == redis_probe.OK
         body = {"status": "ready" if ready else "not_ready",
                 "checks": {"router": "ok" if router else "unavailable", "redis": redis}}
         return web.json_response(body, status=200 if ready else 503)
@@ -113,7 +113,7 @@ class Readiness:
         return reply.status == health_pb2.HealthCheckResponse.SERVING
 
     async def _redis_state(self) -> str:
-        state, detail = await redis_health.check(self._redis, self._timeout)
-        if state != redis_health.OK:
+        state, detail = await redis_probe.probe(self._redis, self._timeout)
+        if state != redis_probe.OK:
             log.warning("readyz_redis_unavailable", state=state, error=detail)
         return state

@@ -35,6 +35,7 @@ class MeterApp:
     redis_health: RedisHealth
 
     async def start(self) -> None:
+        await redis_conn.warm(self.redis)
         await self.server.start()
         await self.redis_health.start()  # SERVING only once Redis answers (and NOT_SERVING while it does not)
 

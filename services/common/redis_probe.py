@@ -2,7 +2,7 @@
 
 A plain client pointed at one node of a Redis Cluster gets PONG from it and MOVED for most keys, so
 PING alone would call that setup ready; a cluster client's PING would pass while a master is down and
-its slots are served by nobody. `check()` answers with one word per case, for `/readyz` bodies and logs.
+its slots are served by nobody. `probe()` answers with one word per case, for `/readyz` bodies, gRPC health and logs.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ NEEDS_CLUSTER_URL = "needs_cluster_url"
 """A Cluster node reached as a single Redis: REDIS_URL wants redis+cluster:// (or TOKENYARD_REDIS_CLUSTER)."""
 
 
-async def check(client, timeout: float = 1.0) -> tuple[str, str]:
+async def probe(client, timeout: float = 1.0) -> tuple[str, str]:
     """(state, detail): `OK` or one of the other states, with the exception or Redis's words as detail."""
     try:
         async with asyncio.timeout(timeout):
