@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 import uvloop
 
-from bench import report, wrk
+from bench import replicas, report, wrk
 from bench.scenarios import Durations, Scenarios
 from bench.setup import Target, mesh_processes, start_mesh, start_upstream, stop_all
 from bench.otlp_sink import OTLPSink
@@ -117,6 +117,11 @@ def main() -> int:
         if sink is not None:
             sink.stop()
     results["floor"] = floor
+    print("  replicas on a Redis Cluster (3 edges, 2 routers, 2 meters)...", flush=True)
+    try:  # after the single mesh stopped, so it does not share the box with it
+        notes.extend(replicas.lines(replicas.measure()))
+    except (RuntimeError, OSError, KeyError, ValueError) as exc:
+        notes.append(f"The multi-replica scenario did not run: {type(exc).__name__}: {exc}")
     results["tokenyard"].update({f"d.rss_idle.{k}": v / 2**20 for k, v in idle.items()})
     results["tokenyard"].update({f"d.pss_idle.{k}": v / 2**20 for k, v in idle_pss.items()})
     if idle_union is not None:
