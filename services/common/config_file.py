@@ -5,6 +5,7 @@
 | `deployments` | router  | upstreams and the models they serve           |
 | `pricing`     | meter, router | $ per 1M tokens per model               |
 | `tiers`       | meter, edge   | managed tiers, quotas, overage policy   |
+| `cache`       | edge    | the exact-match response cache                |
 """
 from __future__ import annotations
 

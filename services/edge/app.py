@@ -16,7 +16,9 @@ from services.edge.agent_model import AgentModel
 from services.edge.auth import Authenticator
 from services.edge import agents_api, openapi
 from services.edge import reviews_api, tasks_api
+from services.edge.cached_router import ResponseCache
 from services.edge.config import EdgeConfig
+from services.edge.response_cache import ResponseStore
 from services.edge.dialects.anthropic_messages import AnthropicMessages
 from services.edge.dialects.openai_chat import OpenAIChat
 from services.edge.dialects.openai_completions import OpenAICompletions
@@ -65,7 +67,9 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     agent_limits = AgentLimitStore(redis)
     limits = Limits(RateLimiter(redis, lambda: int(time.time() * 1000)), agent_limits)
     runtime = runtime_pb2_grpc.RuntimeServiceStub(runtime_channel)
-    relay = ChatRelay(cfg, router, limits, Admission(meter), AgentModel(runtime, cfg.request_timeout), metrics)
+    cache = ResponseCache(cfg.cache, ResponseStore(redis, cfg.cache.max_entry_bytes, cfg.cache.max_workspace_bytes,
+                                                   lambda: int(time.time() * 1000)), meter)
+    relay = ChatRelay(cfg, router, limits, Admission(meter), AgentModel(runtime, cfg.request_timeout), metrics, cache)
     chat, completions, messages = OpenAIChat(cfg.max_messages), OpenAICompletions(), AnthropicMessages()
     embeddings = EmbeddingsHandler(router, relay)
     models = ModelsHandler(router)

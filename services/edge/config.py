@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.common import redis_conn
+from services.common import config_file, redis_conn
 from services.common.env import ConfigError, env_float, env_int, env_str
 from services.common.mesh_security import MeshSecurity
+from services.edge.cache_config import CacheConfig
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class EdgeConfig:
     """TOKENYARD_BODY_TIMEOUT: seconds to receive a request body (multipart uploads excepted); past it, 408."""
     security: MeshSecurity = field(default_factory=MeshSecurity)
     """The key the edge's gRPC calls carry (the master key) and TLS (services.common.mesh_security)."""
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    """The `cache:` section of tokenyard.yaml: the exact-match response cache (services/edge/cached_router.py)."""
 
     @classmethod
     def from_env(cls) -> "EdgeConfig":
@@ -59,4 +62,5 @@ class EdgeConfig:
             header_timeout=env_float("TOKENYARD_HEADER_TIMEOUT", 30.0),
             body_timeout=env_float("TOKENYARD_BODY_TIMEOUT", 30.0),
             security=MeshSecurity.from_env(),
+            cache=CacheConfig.from_config(config_file.load().get("cache")),
         )

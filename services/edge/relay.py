@@ -24,6 +24,7 @@ from services.edge.errors import from_rpc_error
 from services.edge.admission import Admission
 from services.edge.agent_model import AgentModel, is_agent_model
 from services.edge.auth import Principal
+from services.edge.cached_router import ResponseCache
 from services.edge.completions_format import routing_headers
 from services.edge.middleware import PRINCIPAL, REQUEST_ID
 from services.edge.limits import Limits
@@ -40,8 +41,10 @@ def _err(message: str, type_: str, code: str, param: str | None = None) -> dict:
 
 class ChatRelay:
     def __init__(self, cfg: EdgeConfig, router: router_pb2_grpc.RouterServiceStub, limits: Limits,
-                 admission: Admission, agents: AgentModel, metrics: Metrics | None = None) -> None:
+                 admission: Admission, agents: AgentModel, metrics: Metrics | None = None,
+                 cache: ResponseCache | None = None) -> None:
         self._cfg = cfg
+        self._cache = cache
         self._agents = agents
         self._metrics = metrics or Metrics()
         self._router = router
@@ -63,6 +66,10 @@ class ChatRelay:
             parsed = dialect.parse(await request.read(), rid, principal.caller)
         except Invalid as exc:
             return dialect.error(exc.status, _err(exc.message, "invalid_request_error", exc.code, exc.param), headers)
+        router = self._router if self._cache is None else \
+            self._cache.bind(request.headers, principal, parsed.request, self._router, headers)  # cached_router.py
+        if isinstance(router, tuple):
+            return dialect.error(*router, headers)
         refused = await self.admit(principal, parsed.request.model, parsed.estimated_tokens, headers)
         if refused is not None:
             return dialect.error(*refused, headers)
@@ -82,10 +89,10 @@ class ChatRelay:
             if isinstance(call, tuple):
                 return dialect.error(call[0], call[1], {**headers, **call[2]})
         elif parsed.stream:
-            call = self._router.Chat(parsed.request, timeout=self._cfg.request_timeout)
+            call = router.Chat(parsed.request, timeout=self._cfg.request_timeout)
         else:
             # The whole answer in one message: no stream to read message by message.
-            call, unary = self._router.Complete(parsed.request, timeout=self._cfg.request_timeout), True
+            call, unary = router.Complete(parsed.request, timeout=self._cfg.request_timeout), True
         status, final = "error", None
         try:
             try:

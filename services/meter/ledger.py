@@ -91,6 +91,8 @@ class Ledger:
         self._apply = client.register_script(_APPLY)
 
     def cost(self, r: meter_pb2.UsageRecord) -> int:
+        if r.cache_hit:  # no upstream call was made: the edge's cache price, not the model's
+            return max(0, r.cache_cost_micros)
         return self._pricing.cost_micros(r.model, r.deployment, r.usage)
 
     def queue_apply(self, pipe: ScriptPipeline, records: list[tuple[meter_pb2.UsageRecord, int]]) -> list[list[int]]:

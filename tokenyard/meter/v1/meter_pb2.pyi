@@ -42,7 +42,7 @@ OVERAGE_POLICY_DEGRADE: OveragePolicy
 OVERAGE_POLICY_BLOCK: OveragePolicy
 
 class UsageRecord(_message.Message):
-    __slots__ = ("request_id", "caller", "model", "deployment", "usage", "latency_ms", "ttft_ms", "status", "started_at_ms")
+    __slots__ = ("request_id", "caller", "model", "deployment", "usage", "latency_ms", "ttft_ms", "status", "started_at_ms", "cache_hit", "cache_cost_micros")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CALLER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -52,6 +52,8 @@ class UsageRecord(_message.Message):
     TTFT_MS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CACHE_HIT_FIELD_NUMBER: _ClassVar[int]
+    CACHE_COST_MICROS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     caller: _common_pb2.Caller
     model: str
@@ -61,7 +63,9 @@ class UsageRecord(_message.Message):
     ttft_ms: int
     status: str
     started_at_ms: int
-    def __init__(self, request_id: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., latency_ms: _Optional[int] = ..., ttft_ms: _Optional[int] = ..., status: _Optional[str] = ..., started_at_ms: _Optional[int] = ...) -> None: ...
+    cache_hit: bool
+    cache_cost_micros: int
+    def __init__(self, request_id: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., latency_ms: _Optional[int] = ..., ttft_ms: _Optional[int] = ..., status: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., cache_hit: _Optional[bool] = ..., cache_cost_micros: _Optional[int] = ...) -> None: ...
 
 class RecordUsageRequest(_message.Message):
     __slots__ = ("records",)
