@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 import uvloop
 
-from bench import replicas, report, wrk
+from bench import cache_hit, replicas, report, wrk
 from bench.scenarios import Durations, Scenarios
 from bench.setup import Target, mesh_processes, start_mesh, start_upstream, stop_all
 from bench.otlp_sink import OTLPSink
@@ -63,6 +63,8 @@ async def measure(direct: Target, through: Target, settings: dict, notes: list[s
         await asyncio.sleep(6.0)  # the services' batch span processors export every 5 s
         requests = sum(samples["traced"]["e.rps"]) * settings["durations"].throughput
         medians["tokenyard"]["e.spans_per_request"] = (sink.spans - spans_before) / max(1.0, requests)
+    print("  cache hits vs direct calls...", flush=True)
+    notes.extend(cache_hit.lines(await cache_hit.cache_hit_latency(direct, through)))
     print(f"  holding {settings['hold']} open streams through Tokenyard...", flush=True)
     medians["tokenyard"].update(await Scenarios.open_streams(through, settings["hold"]))
     return medians
