@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import grpc
 import pytest
 
-from services.common import redis_conn
+from services.common import redis_conn, redis_probe
 from services.edge.ratelimit import RateLimiter
 from services.meter import keys
 from services.router.breaker import BreakerStore, key as breaker_key
@@ -118,6 +118,7 @@ async def test_a_breaker_opened_before_a_takeover_stays_open_for_every_router(ow
         assert (await b.acquire(["dep-a", "dep-b"]))[0] == "dep-b"   # router B honours A's open breaker
 
         own_cluster.kill(victim)
+        assert (await redis_probe.probe(b_client, timeout=5))[0] != redis_probe.OK   # /readyz: not ready
         killed = time.monotonic()
         own_cluster.failover(replica)                                 # CLUSTER FAILOVER TAKEOVER
         promoted = time.monotonic() - killed
@@ -132,9 +133,10 @@ async def test_a_breaker_opened_before_a_takeover_stays_open_for_every_router(ow
         recovered = time.monotonic() - killed
         assert chosen == "dep-b"                                      # still open, as read from Redis
         assert b.seen["dep-a"][0] == "open"
+        assert (await redis_probe.probe(b_client, timeout=5))[0] == redis_probe.OK
     finally:
         await a.aclose()
         await a_client.aclose()
         await b_client.aclose()
-    print(f"\ntakeover: promoted {promoted:.2f} s after the kill, shared breaker state read again after "
+    print(f"\ntakeover: promoted {promoted:.2f} s after the command, shared breaker state read again after "
           f"{recovered:.2f} s ({asked - 1} calls answered from local state meanwhile)")
