@@ -68,7 +68,8 @@ class AgentChat:
         model = agent.model or agent.llm.model or (f"tier/{agent.tier}" if agent.tier else "")
         if not model and agent.kind != runtime_pb2.AGENT_KIND_REMOTE:
             raise AgentFailed("the agent has no model configured")
-        out = router_pb2.ChatRequest(request_id=req.request_id, model=model, user=req.user, tools=_tools(agent))
+        out = router_pb2.ChatRequest(request_id=req.request_id, client_request_id=req.client_request_id, model=model,
+                                     user=req.user, tools=_tools(agent))
         if agent.system_prompt:
             out.messages.add(role="system", content=agent.system_prompt)
         out.messages.extend(router_pb2.Message(role=m.role, content=m.content) for m in history)
@@ -118,10 +119,14 @@ class AgentChat:
         sid = session.id if session else ""
         chain = list(dict.fromkeys([primary.id, *primary.fallback_agents]))
         errors: list[str] = []
-        for agent_id in chain:
+        for position, agent_id in enumerate(chain):
             try:
                 agent = primary if agent_id == primary.id else await self._registry.get(agent_id)
-                first, rest = await self._open(agent, await self.build(agent, history, req, sid), timeout)
+                chat = await self.build(agent, history, req, sid)
+                # The router meters a call that fails before its first token as an attempt of this request
+                # when another agent follows, so the one reservation stays for the agent that answers.
+                chat.fallback_follows, chat.agent_attempt = position + 1 < len(chain), position
+                first, rest = await self._open(agent, chat, timeout)
             except GatewayError as exc:
                 errors.append(f"{agent_id}: {exc.message}")
                 continue
