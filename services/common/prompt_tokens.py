@@ -35,13 +35,33 @@ _TOOLS_PREAMBLE = 600
 IMAGE_TOKENS = 2_000
 
 
+_CACHE_ENTRIES = 2048
+_CACHE_MAX_CHARS = 8192
+
+
 class PromptTokenBound:
     """Counts with the real tokenizer where one applies. Its vocabulary (~60 MB) loads on first use,
     so a process that never sees an OpenAI-family model never pays for it. `encoders` is injectable
-    (tests, and a process that must not load them)."""
+    (tests, and a process that must not load them).
+
+    Encoding costs ~0.1-0.2 ms per kB of text, and chat clients resend the same system prompt and
+    history every turn, so counts of texts up to 8k characters are remembered (2,048 of them at
+    most, under 40 MB of text; the table is simply emptied when full)."""
 
     def __init__(self, encoders: dict[str, Any] | None = None) -> None:
         self._encoders: dict[str, Any] = dict(encoders or {})
+        self._counts: dict[tuple[str, str], int] = {}
+
+    def _encoded(self, family: str, s: str) -> int:
+        if len(s) > _CACHE_MAX_CHARS:
+            return len(self._encoder(family).encode_ordinary(s))
+        key = (family, s)
+        n = self._counts.get(key)
+        if n is None:
+            if len(self._counts) >= _CACHE_ENTRIES:
+                self._counts.clear()
+            n = self._counts[key] = len(self._encoder(family).encode_ordinary(s))
+        return n
 
     def _encoder(self, name: str):
         enc = self._encoders.get(name)
@@ -59,10 +79,8 @@ class PromptTokenBound:
 
     def _count(self, req, family: str) -> int:
         if family in ENCODINGS:
-            encode = self._encoder(family).encode_ordinary
-
             def text(s: str) -> int:
-                return len(encode(s)) if s else 0
+                return self._encoded(family, s) if s else 0
             per_message = _PER_MESSAGE
         else:
             def text(s: str) -> int:
