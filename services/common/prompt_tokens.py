@@ -7,8 +7,9 @@ estimate, for each:
 - `o200k_base` / `cl100k_base` (OpenAI's models, and the fake provider, which counts with o200k): the
   vendor tokenizes each message's text on its own, with the same encoding (bpe_openai is tiktoken's
   encoder, vocabularies shipped in the wheel); encoding the same text gives the same count. The chat
-  format adds a few tokens per message (OpenAI documents 3 plus the role, and 1 per `name`), counted
-  here with margin: `_PER_MESSAGE` plus the encoded role and name.
+  format adds a few tokens per message (OpenAI documents 3 plus the encoded role, 1 more with a `name`,
+  and 3 to prime the reply), counted as `_PER_MESSAGE` (3 + 1, as if every message had a name) plus
+  the encoded role and name, and `_REPLY_PRIMER`.
 - `utf8_bytes` (every other family: Anthropic, Llama, Qwen, MiniMax... whose tokenizers we do not ship):
   a byte-level BPE has a token for each of the 256 bytes and no token shorter than one byte, and a
   SentencePiece model with byte fallback emits at most one token per UTF-8 byte of a character it does
@@ -27,9 +28,9 @@ from typing import Any
 
 O200K, CL100K, BYTES = "o200k_base", "cl100k_base", "utf8_bytes"
 ENCODINGS = (O200K, CL100K)
-_PER_MESSAGE = 8
+_PER_MESSAGE = 4
 _PER_MESSAGE_BYTES = 24
-_REPLY_PRIMER = 8
+_REPLY_PRIMER = 3
 _PER_TOOL = 32
 _TOOLS_PREAMBLE = 600
 IMAGE_TOKENS = 2_000

@@ -10,6 +10,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
+from services.edge.dialects.base import Parsed
 from services.edge.errors import from_rpc_error, json_error
 from services.edge.middleware import CLIENT_REQUEST_ID, PRINCIPAL, REQUEST_ID, id_headers
 from services.edge.relay import ChatRelay
@@ -68,6 +69,13 @@ class EmbeddingsHandler:
         if refused is not None:
             status, error = refused
             return json_error(status, error["message"], error["type"], error["param"], error["code"], headers)
+        # Budgets as for chat: reserved before the call, settled by the router's usage record of this id.
+        parsed = Parsed(router_pb2.ChatRequest(request_id=rid, model=body.model, caller=principal.caller,
+                                               max_tokens=0), False, False, estimate)
+        admitted = await self._relay.admit_budget(principal, parsed, None, headers)
+        if isinstance(admitted, tuple):
+            status, error, extra = admitted
+            return json_error(status, error["message"], error["type"], error.get("param"), error.get("code"), extra)
         req = router_pb2.EmbedRequest(request_id=rid, model=body.model, inputs=inputs, user=body.user or "",
                                       encoding_format=body.encoding_format, caller=principal.caller,
                                       client_request_id=request[CLIENT_REQUEST_ID])
@@ -82,6 +90,7 @@ class EmbeddingsHandler:
         try:
             resp = await self._router.Embed(req, timeout=self._timeout)
         except grpc.aio.AioRpcError as err:
+            self._relay.release(principal, parsed, admitted, None)
             status, err_body, extra = from_rpc_error(err)
             return web.Response(status=status, body=orjson.dumps(err_body), content_type="application/json",
                                 headers={**headers, **extra})

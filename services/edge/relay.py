@@ -133,12 +133,18 @@ class ChatRelay:
         AdmitResponse (None when no budget check applies) or (status, error, headers) when refused."""
         req = parsed.request
         models = plan.models if plan is not None else (req.model,)
+        await self._tokenizers.ensure_loaded()
         families = {f for m in models for f in self._tokenizers.families(m)}
         parsed.estimated_tokens = self._bound.bound(req, families) + _max_tokens(req)
         refused = await self.admit(principal, req.model, parsed.estimated_tokens, headers,
                                    plan.agent_id if plan is not None else "")
         if refused is not None:
             return (*refused, headers)
+        return await self.admit_budget(principal, parsed, plan, headers)
+
+    async def admit_budget(self, principal: Principal, parsed: Parsed, plan: AgentPlan | None, headers: dict):
+        """The budget half of admission (the meter's Admit), for a request whose tokens are already bounded."""
+        req = parsed.request
         if plan is None and not self._admission.needed(principal, req.model):
             return None
         if plan is not None and not plan.models:

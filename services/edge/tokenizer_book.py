@@ -3,8 +3,9 @@
 The edge bounds a prompt's tokens before the call (services/common/prompt_tokens.py) by the largest
 count among the tokenizers of every deployment that may serve the model, fallbacks included; only
 the router knows those. The answer is cached and refreshed every `refresh` seconds off the request
-path; a model it does not know (or before the first answer) is bounded by UTF-8 bytes, which bounds
-every tokenizer, so a stale or missing view can only over-reserve, never under-reserve.
+path; a model it does not know is bounded by UTF-8 bytes, which bounds every tokenizer, so a stale or
+missing view can only over-reserve, never under-reserve. Until the first answer, a request waits for
+it (one shared ListModels call), so replicas that just started reserve like the others.
 """
 from __future__ import annotations
 
@@ -28,6 +29,16 @@ class TokenizerBook:
         self._timeout = timeout
         self._exact: dict[str, tuple[str, ...]] = {}
         self._patterns: list[tuple[str, tuple[str, ...]]] = []
+        self.loaded = False
+        self._first: asyncio.Task | None = None
+
+    async def ensure_loaded(self) -> None:
+        """Waits for the first answer (shared by every request that arrives before it); no-op afterwards."""
+        if self.loaded:
+            return
+        if self._first is None or self._first.done():
+            self._first = asyncio.get_running_loop().create_task(self.load())
+        await asyncio.shield(self._first)
 
     def families(self, model: str) -> tuple[str, ...]:
         found = self._exact.get(model)
@@ -42,6 +53,7 @@ class TokenizerBook:
         self._exact = {m.id: tuple(m.tokenizers) or _UNKNOWN for m in resp.models}
         patterns = [(m.id.removesuffix("*"), tuple(m.tokenizers) or _UNKNOWN) for m in resp.patterns]
         self._patterns = sorted(patterns, key=lambda p: len(p[0]), reverse=True)
+        self.loaded = True
 
     async def load(self) -> bool:
         try:

@@ -215,3 +215,13 @@ def test_a_hedged_request_is_one_request_with_its_hedge_as_detail(base_url):
     assert (totals["requests"], totals["errors"], totals["hedges"], totals["attempts"]) == (1, 0, 1, 2)
     # The loser read the prompt: its tokens stay billed.
     assert totals["prompt_tokens"] == 2 * resp.json()["usage"]["prompt_tokens"]
+
+
+def test_embeddings_pass_the_same_budget_admission(base_url):
+    root = _root(base_url)
+    zero = create_key(base_url, workspace="ws-embed-zero", budget_usd=0)
+    refused = post(root, zero["key"], {"model": "fake-embed", "input": "hello"}, path="/v1/embeddings")
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "budget_exceeded", refused.text
+    open_key = create_key(base_url, workspace="ws-embed-zero")
+    served = post(root, open_key["key"], {"model": "fake-embed", "input": "hello"}, path="/v1/embeddings")
+    assert served.status_code == 200 and served.headers["x-tokenyard-request-id"].startswith("req_")
