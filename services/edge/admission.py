@@ -45,6 +45,11 @@ class AgentPlan:
     tier: str = ""
     fallbacks: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
+    preamble: tuple = ()
+    """router Messages the runtime puts before the client's (the longest system prompt of the chain, the
+    session's history): part of the prompt the reservation must cover."""
+    tools_json: str = ""
+    """The largest tool list of the chain, as JSON: the runtime offers it to the model."""
 
 
 def _max_tokens(req) -> int:

@@ -78,7 +78,7 @@ class AgentChatHandler:
     async def _admit(self, request: web.Request, req: pb.AgentChatRequest):
         """(plan, admitted, parsed) or raises BadRequest with the refusal (403 for an agent the key may not use)."""
         principal = request[PRINCIPAL]
-        plan = await self._agents.plan(principal, req.agent_id)
+        plan = await self._agents.plan(principal, req.agent_id, req.session_id)
         if isinstance(plan, tuple):
             status, error, extra = plan
             if status == 404 and not principal.is_master:

@@ -12,11 +12,13 @@ against every agent's budget: the agent picks the model, not the client.
 from __future__ import annotations
 
 import grpc
+from google.protobuf import json_format
 
 from services.edge.admission import AgentPlan
 from services.edge.auth import Principal
 from services.edge.dialects.base import Parsed
 from services.edge.errors import from_rpc_error
+from tokenyard.router.v1 import router_pb2
 from tokenyard.runtime.v1 import runtime_pb2, runtime_pb2_grpc
 
 PREFIX = "agent/"
@@ -38,7 +40,7 @@ class AgentModel:
         self._runtime = runtime
         self._timeout = timeout
 
-    async def plan(self, principal: Principal, agent_id: str) -> AgentPlan | tuple[int, dict, dict]:
+    async def plan(self, principal: Principal, agent_id: str, session_id: str = "") -> AgentPlan | tuple[int, dict, dict]:
         """The agent chain's plan, or (HTTP status, OpenAI error, headers) when the caller may not use it."""
         not_found = (404, {"message": f"The model `agent/{agent_id}` does not exist or you do not have access to it.",
                            "type": "invalid_request_error", "param": "model", "code": "model_not_found"}, {})
@@ -65,8 +67,25 @@ class AgentModel:
                     status, body, headers = from_rpc_error(err)
                     return status, body["error"], headers
         models = tuple(dict.fromkeys(m for m in (_model_of(a) for a in chain) if m))
+        system = max((a.system_prompt for a in chain), key=len)
+        preamble = [router_pb2.Message(role="system", content=system)] if system else []
+        preamble += await self._history(session_id)
+        tools = max((json_format.MessageToJson(a.tools, indent=None) if a.HasField("tools") else "" for a in chain),
+                    key=len)
         return AgentPlan(agent_id=primary.id, workspace=primary.workspace, tier=primary.tier,
-                         fallbacks=tuple(a.id for a in chain[1:]), models=models)
+                         fallbacks=tuple(a.id for a in chain[1:]), models=models, preamble=tuple(preamble),
+                         tools_json=tools)
+
+    async def _history(self, session_id: str) -> list[router_pb2.Message]:
+        """The session's messages, which the runtime sends before the new ones (none if it has no such session:
+        the runtime then refuses the call itself)."""
+        if not session_id:
+            return []
+        try:
+            session = (await self._runtime.GetSession(runtime_pb2.GetSessionRequest(id=session_id), timeout=5)).session
+        except grpc.aio.AioRpcError:
+            return []
+        return [router_pb2.Message(role=m.role, content=m.content) for m in session.messages]
 
     async def _get(self, agent_id: str) -> runtime_pb2.Agent:
         return (await self._runtime.GetAgent(runtime_pb2.GetAgentRequest(id=agent_id), timeout=5)).agent

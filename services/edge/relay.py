@@ -47,6 +47,16 @@ def _max_tokens(req) -> int:
     return req.max_tokens if req.HasField("max_tokens") else 0
 
 
+def _as_sent(req: router_pb2.ChatRequest, plan: AgentPlan | None) -> router_pb2.ChatRequest:
+    """The prompt as the upstream will see it: an agent's system prompt, session history and tools included."""
+    if plan is None or not (plan.preamble or plan.tools_json):
+        return req
+    out = router_pb2.ChatRequest(messages=[*plan.preamble, *req.messages], tools=req.tools)
+    if plan.tools_json:
+        out.tools.add(type="function", parameters_json=plan.tools_json)
+    return out
+
+
 class ChatRelay:
     def __init__(self, cfg: EdgeConfig, router: router_pb2_grpc.RouterServiceStub, limits: Limits,
                  admission: Admission, agents: AgentModel, metrics: Metrics | None = None,
@@ -79,7 +89,7 @@ class ChatRelay:
         req.client_request_id = request[CLIENT_REQUEST_ID]
         plan = None
         if is_agent_model(req.model):
-            plan = await self._agents.plan(principal, req.model[len(PREFIX):])
+            plan = await self._agents.plan(principal, req.model[len(PREFIX):], req.metadata.get("session_id", ""))
             if isinstance(plan, tuple):
                 return dialect.error(plan[0], plan[1], {**headers, **plan[2]})
         admitted = await self.admit_request(principal, parsed, plan, headers)
@@ -135,7 +145,7 @@ class ChatRelay:
         models = plan.models if plan is not None else (req.model,)
         await self._tokenizers.ensure_loaded()
         families = {f for m in models for f in self._tokenizers.families(m)}
-        parsed.estimated_tokens = self._bound.bound(req, families) + _max_tokens(req)
+        parsed.estimated_tokens = self._bound.bound(_as_sent(req, plan), families) + _max_tokens(req)
         refused = await self.admit(principal, req.model, parsed.estimated_tokens, headers,
                                    plan.agent_id if plan is not None else "")
         if refused is not None:

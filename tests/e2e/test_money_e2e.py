@@ -225,3 +225,13 @@ def test_embeddings_pass_the_same_budget_admission(base_url):
     open_key = create_key(base_url, workspace="ws-embed-zero")
     served = post(root, open_key["key"], {"model": "fake-embed", "input": "hello"}, path="/v1/embeddings")
     assert served.status_code == 200 and served.headers["x-tokenyard-request-id"].startswith("req_")
+
+
+def test_an_agents_system_prompt_is_part_of_what_is_reserved(base_url):
+    root = _root(base_url)
+    # ~900 prompt tokens at $100/1M: about $0.09 before a single word of the client's, more than the budget.
+    _agent(root, id="verbose-agent", model=PRICED, workspace="ws-agent-prompt", systemPrompt="数据库连接" * 450)
+    record = create_key(base_url, workspace="ws-agent-prompt", budget_usd=0.05)
+    resp = post(root, record["key"], {"model": "agent/verbose-agent", "max_tokens": 1,
+                                      "messages": [{"role": "user", "content": "hi"}]})
+    assert resp.status_code == 429 and resp.json()["error"]["code"] == "budget_exceeded", resp.text
