@@ -70,6 +70,8 @@ class Metering:
             # Another agent answers instead: this call is an attempt of the request, not the request.
             out.request_id, out.attempt_of = f"{req.request_id}-agent{req.agent_attempt}", req.request_id
             out.attempts = out.hedges = 0
+        elif getattr(req, "attempt_of", ""):
+            out.attempt_of, out.attempts, out.hedges = req.attempt_of, 0, 0
         self._reporter.submit(out)
 
     def hedge_lost(self, req, lease: Lease, trace: Trace) -> None:
