@@ -23,7 +23,7 @@ from tokenyard.runtime.v1 import runtime_pb2, runtime_pb2_grpc
 
 PREFIX = "agent/"
 MAX_CHAIN = 8
-"""Agents read for one plan at most (the agent and 7 fallbacks); the runtime tries no more than it lists."""
+"""Agents in one plan at most (the agent and 7 fallbacks); the runtime tries no more (its own MAX_CHAIN)."""
 
 
 def is_agent_model(model: str) -> bool:
@@ -57,9 +57,8 @@ class AgentModel:
                 or principal.owns_workspace(primary.workspace)):
             return not_found
         chain = [primary]
-        for fid in list(dict.fromkeys(primary.fallback_agents))[:MAX_CHAIN - 1]:
-            if fid == agent_id:
-                continue
+        # The same chain the runtime walks (services/runtime/agent_chat.py: run).
+        for fid in list(dict.fromkeys([primary.id, *primary.fallback_agents]))[1:MAX_CHAIN]:
             try:
                 chain.append(await self._get(fid))
             except grpc.aio.AioRpcError as err:

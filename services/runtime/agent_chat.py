@@ -26,6 +26,8 @@ from tokenyard.runtime.v1 import runtime_pb2
 
 log = structlog.get_logger()
 # Router failures that are the caller's fault: another agent would fail the same way, so no fallback.
+MAX_CHAIN = 8
+"""The agent and at most 7 fallbacks are tried; keep equal to services.edge.agent_model.MAX_CHAIN."""
 _NO_FALLBACK = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}
 
 
@@ -117,7 +119,8 @@ class AgentChat:
             session = await self._sessions.create(primary.id, req.user)
         history = list(session.messages) if session else []
         sid = session.id if session else ""
-        chain = list(dict.fromkeys([primary.id, *primary.fallback_agents]))
+        # At most MAX_CHAIN agents: the edge reserves the budget for these and no more (services/edge/agent_model.py).
+        chain = list(dict.fromkeys([primary.id, *primary.fallback_agents]))[:MAX_CHAIN]
         errors: list[str] = []
         for position, agent_id in enumerate(chain):
             try:
