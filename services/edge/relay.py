@@ -145,7 +145,10 @@ class ChatRelay:
         models = plan.models if plan is not None else (req.model,)
         await self._tokenizers.ensure_loaded()
         families = {f for m in models for f in self._tokenizers.families(m)}
-        parsed.estimated_tokens = self._bound.bound(_as_sent(req, plan), families) + _max_tokens(req)
+        prompt = self._bound.bound(_as_sent(req, plan), families)
+        # A losing hedge is billed for the prompt it read: reserve the prompt once per possible hedge too.
+        prompt *= 1 + max((self._tokenizers.hedges(m) for m in models), default=0)
+        parsed.estimated_tokens = prompt + _max_tokens(req)
         refused = await self.admit(principal, req.model, parsed.estimated_tokens, headers,
                                    plan.agent_id if plan is not None else "")
         if refused is not None:

@@ -29,6 +29,7 @@ class TokenizerBook:
         self._timeout = timeout
         self._exact: dict[str, tuple[str, ...]] = {}
         self._patterns: list[tuple[str, tuple[str, ...]]] = []
+        self._hedges: dict[str, int] = {}
         self.loaded = False
         self._first: asyncio.Task | None = None
 
@@ -49,8 +50,13 @@ class TokenizerBook:
                 return names
         return _UNKNOWN
 
+    def hedges(self, model: str) -> int:
+        """Most hedges a request for `model` may start (exactly named models; 0 otherwise)."""
+        return self._hedges.get(model, 0)
+
     def apply(self, resp: router_pb2.ListModelsResponse) -> None:
         self._exact = {m.id: tuple(m.tokenizers) or _UNKNOWN for m in resp.models}
+        self._hedges = {m.id: m.max_hedges for m in resp.models if m.max_hedges}
         patterns = [(m.id.removesuffix("*"), tuple(m.tokenizers) or _UNKNOWN) for m in resp.patterns]
         self._patterns = sorted(patterns, key=lambda p: len(p[0]), reverse=True)
         self.loaded = True

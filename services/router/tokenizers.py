@@ -36,8 +36,16 @@ def tokenizers(planner: Planner, model: str) -> list[str]:
     return sorted(found) or [BYTES]
 
 
+def max_hedges(planner: Planner, model: str) -> int:
+    """Hedges one request may start: each losing hedge read the prompt and is billed for it."""
+    return max((g.policy.hedge.max for g in planner.plan(model) if g.policy.hedge.enabled), default=0)
+
+
+def _info(planner: Planner, name: str, owner: str = "") -> router_pb2.ModelInfo:
+    return router_pb2.ModelInfo(id=name, owned_by=owner, tokenizers=tokenizers(planner, name),
+                                max_hedges=max_hedges(planner, name))
+
+
 def list_models(planner: Planner, registry: Registry) -> router_pb2.ListModelsResponse:
-    return router_pb2.ListModelsResponse(
-        models=[router_pb2.ModelInfo(id=name, owned_by=owner, tokenizers=tokenizers(planner, name))
-                for name, owner in registry.models()],
-        patterns=[router_pb2.ModelInfo(id=p, tokenizers=tokenizers(planner, p)) for p in registry.patterns()])
+    return router_pb2.ListModelsResponse(models=[_info(planner, name, owner) for name, owner in registry.models()],
+                                         patterns=[_info(planner, p) for p in registry.patterns()])

@@ -4,7 +4,7 @@ from __future__ import annotations
 from services.common.prompt_tokens import BYTES, CL100K, O200K
 from services.router.config import Deployment, ModelRoute
 from services.router.plan import Planner
-from services.router.policy import GroupPolicy, RoutingPolicy
+from services.router.policy import GroupPolicy, HedgePolicy, RoutingPolicy
 from services.router.tokenizers import list_models
 from services.router.upstreams import UpstreamBook
 
@@ -24,3 +24,11 @@ def test_fallbacks_to_another_vendor_add_its_tokenizer():
     got = {m.id: list(m.tokenizers) for m in resp.models}
     assert got == {"gpt-4o": sorted([O200K, BYTES]), "gpt-4": [CL100K], "claude": [BYTES], "llama": [BYTES]}
     assert [(p.id, list(p.tokenizers)) for p in resp.patterns] == [("fake-*", [O200K])]
+
+
+def test_a_hedged_models_plan_says_how_many_hedges_may_read_the_prompt():
+    book = UpstreamBook((dep("a", "fake", [("m", "fake-echo"), ("plain", "fake-echo")]),
+                         dep("b", "fake", [("m", "fake-echo")])), lambda d: None)
+    policy = RoutingPolicy(groups={"m": GroupPolicy(hedge=HedgePolicy(delay=0.2, max=2))})
+    got = {m.id: m.max_hedges for m in list_models(Planner(book, policy), book.registry).models}
+    assert got == {"m": 2, "plain": 0}

@@ -228,14 +228,16 @@ class ListModelsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ModelInfo(_message.Message):
-    __slots__ = ("id", "owned_by", "tokenizers")
+    __slots__ = ("id", "owned_by", "tokenizers", "max_hedges")
     ID_FIELD_NUMBER: _ClassVar[int]
     OWNED_BY_FIELD_NUMBER: _ClassVar[int]
     TOKENIZERS_FIELD_NUMBER: _ClassVar[int]
+    MAX_HEDGES_FIELD_NUMBER: _ClassVar[int]
     id: str
     owned_by: str
     tokenizers: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, id: _Optional[str] = ..., owned_by: _Optional[str] = ..., tokenizers: _Optional[_Iterable[str]] = ...) -> None: ...
+    max_hedges: int
+    def __init__(self, id: _Optional[str] = ..., owned_by: _Optional[str] = ..., tokenizers: _Optional[_Iterable[str]] = ..., max_hedges: _Optional[int] = ...) -> None: ...
 
 class ListModelsResponse(_message.Message):
     __slots__ = ("models", "patterns")
