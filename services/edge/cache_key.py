@@ -3,7 +3,8 @@
 The hash covers every field of the router request that can change the answer (model, messages, tools and
 tool choice, sampling parameters, stop, seed, response format, logprobs, n, and any extra body fields), in
 proto deterministic serialization, so JSON key order or whitespace in the client's body do not matter.
-It never covers who asks (request id, caller, key, BYOK credential, `user`, `metadata`): the cache is
+It never covers who asks or how the edge tracks the call (request ids, caller, key, BYOK credential, `user`,
+`metadata`, attempt bookkeeping): the cache is
 scoped by workspace instead (services/edge/response_cache.py), so two keys of one workspace share
 answers and two workspaces never do.
 """
@@ -13,7 +14,8 @@ import hashlib
 
 from tokenyard.router.v1 import router_pb2
 
-_WHO_ASKS = ("request_id", "caller", "byok", "user", "metadata")
+_WHO_ASKS = ("request_id", "client_request_id", "caller", "byok", "user", "metadata", "fallback_follows",
+             "agent_attempt", "attempt_of")
 VERSION = b"ty-cache-v1\0"
 """Bumped when the hashed fields change, so old entries are simply never found again."""
 

@@ -36,7 +36,7 @@ def test_what_changes_the_answer_changes_the_key(change):
 
 def test_who_asks_never_changes_the_key():
     other = base()
-    other.request_id, other.user = "req_other", "alice"
+    other.request_id, other.client_request_id, other.user = "req_other", "client-label", "alice"
     other.caller.CopyFrom(common_pb2.Caller(key_id="key_x", workspace="ws", agent_id="a"))
     other.metadata["trace"] = "1"
     other.byok.api_key = "sk-customer-secret"
