@@ -100,3 +100,16 @@ def test_a_malformed_cache_header_is_a_clear_400(base_url):
         error = resp.json()["error"]
         assert error["code"] == "invalid_cache_header" and error["param"] in headers and error["type"] == \
             "invalid_request_error"
+
+
+def test_an_answer_stored_from_a_stream_serves_a_plain_request(base_url, upstream):
+    marker = secrets.token_hex(6)
+    with httpx.stream("POST", _root(base_url) + "/v1/chat/completions", timeout=30, json=_body(marker, stream=True),
+                      headers={"Authorization": f"Bearer {MASTER_KEY}", "x-tokenyard-cache": "on"}) as resp:
+        assert resp.headers["x-tokenyard-cache"] == "miss"
+        events = [line[6:] for line in resp.iter_lines() if line.startswith("data: ")]
+    streamed = "".join(c["choices"][0]["delta"].get("content") or ""
+                       for c in map(orjson.loads, events[:-1]) if c["choices"])
+    hit = _post(base_url, _body(marker), **{"x-tokenyard-cache": "on"})
+    assert hit.headers["x-tokenyard-cache"] == "hit" and _text(hit) == streamed != ""
+    assert _calls(upstream, marker) == 1
