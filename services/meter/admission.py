@@ -17,6 +17,7 @@ from services.meter import keys
 from services.meter.budgets import BudgetStore
 from services.meter.periods import day_of, month_of
 from services.meter.tiers import Tier, TierBook
+from services.meter.unpriced import refuse_unpriced
 from tokenyard.meter.v1 import meter_pb2
 
 log = structlog.get_logger()
@@ -102,6 +103,8 @@ class Admitter:
             least = self.pricing.worst_case_micros(out.model, req.prompt_tokens, MIN_COMPLETION_TOKENS)
         r = await self.budgets.reserve(req.caller, req.request_id, day_of(at_ms), now_ms, self.reservation_ttl_ms,
                                        full, max(least, 1) if least else 0, _inline_budgets(req))
+        if r.remaining_micros >= 0 and not self.pricing.known(out.model):
+            await refuse_unpriced(self.budgets, req, out.model)  # a budget cannot bound an unknown price
         if not r.admitted:
             log.info("budget_refused", request_id=req.request_id, budget=r.budget, remaining_micros=r.remaining_micros,
                      needed_micros=full)
@@ -115,7 +118,7 @@ class Admitter:
 
 def _allowance(pricing: PriceBook, model: str, prompt_tokens: int, reserved: int, asked: int) -> int:
     """Completion tokens the reservation pays for at the dearest price, at most what was asked."""
-    per_million = max(p.output for p in pricing.candidates(model))
+    per_million = pricing.output_micros_per_million(model, prompt_tokens)
     if per_million == 0:
         return asked
     prompt_cost = pricing.worst_case_micros(model, prompt_tokens, 0)

@@ -22,10 +22,10 @@ from tokenyard.router.v1 import router_pb2
 class Record:
     """Book-keeping of one request for its usage record."""
 
-    __slots__ = ("model", "deployment", "status", "ttft", "usage", "started_ms", "t0")
+    __slots__ = ("model", "deployment", "upstream", "status", "ttft", "usage", "started_ms", "t0")
 
     def __init__(self, model: str, started_ms: int, t0: float) -> None:
-        self.model, self.deployment, self.status = model, "", "error"
+        self.model, self.deployment, self.upstream, self.status = model, "", "", "error"
         self.ttft: float | None = None
         self.usage: common_pb2.Usage | None = None
         self.started_ms, self.t0 = started_ms, t0
@@ -43,8 +43,17 @@ class Metering:
     def start(self, req) -> Record:
         return Record(req.model, int(self._clock() * 1000), self._monotonic())
 
+    def cost(self, deployment: str, usage: common_pb2.Usage | None, model: str = "",
+             upstream: str = "") -> tuple[int, bool]:
+        """(micro-dollars, known): an unpriced model costs "unknown", never a silent 0."""
+        if usage is None or not model:
+            return 0, True
+        price = self._prices.price(model, deployment, upstream)
+        return price.cost_micros(usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens,
+                                 usage.cache_write_tokens), price.known
+
     def cost_micros(self, deployment: str, usage: common_pb2.Usage | None, model: str = "") -> int:
-        return self._prices.cost_micros(model, deployment, usage) if usage is not None and model else 0
+        return self.cost(deployment, usage, model)[0]
 
     def usage(self, req: router_pb2.ChatRequest, state: StreamState) -> common_pb2.Usage:
         u = state.usage
@@ -54,7 +63,8 @@ class Metering:
             prompt, completion = int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0)
             return common_pb2.Usage(prompt_tokens=prompt, completion_tokens=completion,
                                     total_tokens=int(u.get("total_tokens") or prompt + completion),
-                                    cached_tokens=int(cached))
+                                    cached_tokens=int(cached),
+                                    cache_write_tokens=int(prompt_details.get("cache_write_tokens") or 0))
         prompt, completion = self._counter.prompt_tokens(req), self._counter.count("".join(state.text))
         return common_pb2.Usage(prompt_tokens=prompt, completion_tokens=completion,
                                 total_tokens=prompt + completion, estimated=True)
@@ -68,6 +78,7 @@ class Metering:
         prompt = self._counter.prompt_tokens(req) if isinstance(req, router_pb2.ChatRequest) else 0
         usage = common_pb2.Usage(prompt_tokens=prompt, total_tokens=prompt, estimated=True)
         record = Record(lease.model or req.model, int(self._clock() * 1000), lease.started)
+        record.upstream = lease.target.upstream_model
         self._reporter.submit(self._usage_record(f"{req.request_id}-hedge{trace.hedges}", req, lease.target.name,
                                                  usage, "hedge_lost", record, lease.ttft))
 
@@ -77,7 +88,9 @@ class Metering:
 
     def _usage_record(self, request_id: str, req, deployment: str, usage, status: str, record: Record,
                       ttft: float | None) -> meter_pb2.UsageRecord:
+        cost, known = self.cost(deployment, usage, record.model, record.upstream)
         return meter_pb2.UsageRecord(
+            cost_micros=cost, cost_known=known,
             request_id=request_id, caller=req.caller, model=record.model, deployment=deployment,
             usage=usage or common_pb2.Usage(), latency_ms=int((self._monotonic() - record.t0) * 1000),
             ttft_ms=int(ttft * 1000) if ttft is not None else 0, status=status, started_at_ms=record.started_ms)
