@@ -136,6 +136,7 @@ class ChatRunner:
             self._dispatcher.observer.completed(lease, record.usage, state)
             self._dispatcher.finish(lease, error)
         record.status = "ok" if error is None else "interrupted"
+        await self.metering.commit(req, record, trace)
         yield self._final(record, state, trace, None if error is None else router_pb2.ChatError(
             type="upstream_error", code="stream_interrupted",
             message="The upstream stream broke after it had started; the answer is incomplete."))

@@ -68,6 +68,7 @@ class EmbedRunner:
             resp.tried_deployments.extend(trace.tried)
             resp.cost_micros, known = self._metering.cost(lease.target.name, resp.usage, lease.model, record.upstream)
             resp.cost_unknown = not known
+            await self._metering.commit(req, record)
             return resp
         finally:
             if record.usage is None:

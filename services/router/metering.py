@@ -22,13 +22,15 @@ from tokenyard.router.v1 import router_pb2
 class Record:
     """Book-keeping of one request for its usage record."""
 
-    __slots__ = ("model", "deployment", "upstream", "status", "ttft", "usage", "started_ms", "t0")
+    __slots__ = ("model", "deployment", "upstream", "status", "ttft", "usage", "started_ms", "t0", "committed")
 
     def __init__(self, model: str, started_ms: int, t0: float) -> None:
         self.model, self.deployment, self.upstream, self.status = model, "", "", "error"
         self.ttft: float | None = None
         self.usage: common_pb2.Usage | None = None
         self.started_ms, self.t0 = started_ms, t0
+        self.committed = False
+        """Journaled before the answer's end went out (`commit`); `finish` then has nothing left to do."""
 
 
 class Metering:
@@ -69,7 +71,16 @@ class Metering:
         return common_pb2.Usage(prompt_tokens=prompt, completion_tokens=completion,
                                 total_tokens=prompt + completion, estimated=True)
 
+    async def commit(self, req, record: Record, trace: Trace | None = None) -> None:
+        """The record, on disk, before the client sees the end of its answer (a router killed after it
+        has answered loses nothing; the journal re-sends it at the next start)."""
+        record.committed = True
+        await self._reporter.commit(self._usage_record(req.request_id, req, record.deployment, record.usage,
+                                                       record.status, record, record.ttft))
+
     def finish(self, req, record: Record, trace: Trace) -> None:
+        if record.committed:
+            return
         self._reporter.submit(self._usage_record(req.request_id, req, record.deployment, record.usage,
                                                  record.status, record, record.ttft))
 
@@ -83,6 +94,8 @@ class Metering:
                                                  usage, "hedge_lost", record, lease.ttft))
 
     def embed(self, req: router_pb2.EmbedRequest, record: Record) -> None:
+        if record.committed:
+            return
         self._reporter.submit(self._usage_record(req.request_id, req, record.deployment, record.usage,
                                                  record.status, record, None))
 
