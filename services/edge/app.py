@@ -31,6 +31,7 @@ from services.edge.ratelimit import RateLimiter
 from services.edge.agent_limits_api import AgentLimitsHandler
 from services.edge.relay import ChatRelay
 from services.edge.usage_api import UsageHandler
+from services.edge.stream_usage_guard import StreamUsageGuard
 from tokenyard.meter.v1 import meter_pb2_grpc
 from tokenyard.router.v1 import router_pb2_grpc
 from tokenyard.runtime.v1 import runtime_pb2_grpc
@@ -65,7 +66,8 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     agent_limits = AgentLimitStore(redis)
     limits = Limits(RateLimiter(redis, lambda: int(time.time() * 1000)), agent_limits)
     runtime = runtime_pb2_grpc.RuntimeServiceStub(runtime_channel)
-    relay = ChatRelay(cfg, router, limits, Admission(meter), AgentModel(runtime, cfg.request_timeout), metrics)
+    relay = ChatRelay(cfg, router, limits, Admission(meter), AgentModel(runtime, cfg.request_timeout), metrics,
+                      StreamUsageGuard(meter))
     chat, completions, messages = OpenAIChat(cfg.max_messages), OpenAICompletions(), AnthropicMessages()
     embeddings = EmbeddingsHandler(router, relay)
     models = ModelsHandler(router)

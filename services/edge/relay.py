@@ -27,6 +27,7 @@ from services.edge.auth import Principal
 from services.edge.completions_format import routing_headers
 from services.edge.middleware import PRINCIPAL, REQUEST_ID
 from services.edge.limits import Limits
+from services.edge.stream_usage_guard import StreamUsageGuard
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
 
 log = structlog.get_logger()
@@ -40,7 +41,8 @@ def _err(message: str, type_: str, code: str, param: str | None = None) -> dict:
 
 class ChatRelay:
     def __init__(self, cfg: EdgeConfig, router: router_pb2_grpc.RouterServiceStub, limits: Limits,
-                 admission: Admission, agents: AgentModel, metrics: Metrics | None = None) -> None:
+                 admission: Admission, agents: AgentModel, metrics: Metrics | None = None,
+                 usage_guard: StreamUsageGuard | None = None) -> None:
         self._cfg = cfg
         self._agents = agents
         self._metrics = metrics or Metrics()
@@ -48,6 +50,8 @@ class ChatRelay:
         self._limits = limits
         self._admission = admission
         self._background: set[asyncio.Task] = set()
+        self._usage_guard = usage_guard
+        """Records the usage of a stream whose router died mid-answer (services/edge/stream_usage_guard.py)."""
 
     def handler(self, dialect: Dialect):
         """The aiohttp handler serving `dialect` on this relay."""
@@ -83,6 +87,8 @@ class ChatRelay:
                 return dialect.error(call[0], call[1], {**headers, **call[2]})
         elif parsed.stream:
             call = self._router.Chat(parsed.request, timeout=self._cfg.request_timeout)
+            if self._usage_guard is not None:
+                call = self._usage_guard.watch(call, parsed, principal.caller)
         else:
             # The whole answer in one message: no stream to read message by message.
             call, unary = self._router.Complete(parsed.request, timeout=self._cfg.request_timeout), True

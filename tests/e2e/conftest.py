@@ -62,8 +62,10 @@ deployments:
     api_key: sk-upstream-secret-aaaa
     models: ["up-cut-*"]
 pricing:
-  models:
-    fake-slow-20: {{input: 100, output: 1000}}
+  deployments:
+    fake:
+      "*": {{input: 0, output: 0}}
+      fake-slow-20: {{input: 100, output: 1000}}
 tiers:
   economy:  {{model: fake-echo, monthly_tokens: 2000000, price_usd: 5, overage_policy: log}}
   premium:  {{model: fake-tool-call, monthly_tokens: 60, price_usd: 20, overage_policy: block}}
