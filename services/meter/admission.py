@@ -98,6 +98,8 @@ class Admitter:
     async def _reserve(self, req, out: meter_pb2.AdmitResponse, at_ms: int, now_ms: int) -> None:
         completion = req.max_tokens or self.default_max_tokens
         full = self.pricing.worst_case_micros(out.model, req.prompt_tokens, completion)
+        if not self.pricing.known(out.model):
+            full = 1  # a placeholder: reserving tells whether a budget applies (then refuse_unpriced below)
         least = 0
         if not req.max_tokens:
             least = self.pricing.worst_case_micros(out.model, req.prompt_tokens, MIN_COMPLETION_TOKENS)

@@ -119,7 +119,9 @@ class RouterConfig:
         routing = parse_routing(raw.get("routing"))
         escalation = EscalationConfig.from_config(raw.get("tiers_escalation"))
         every = configured(raw)
-        config_refs.check(every, routing, raw.get("pricing"), raw.get("tiers"), escalation)
+        # Defaults of absent sections are not the operator's references: only what the file says is checked.
+        config_refs.check(every, routing, raw.get("pricing"), raw.get("tiers"),
+                          escalation if raw.get("tiers_escalation") is not None else None)
         return cls(
             deployments=deployments,
             routing=routing,
