@@ -50,10 +50,15 @@ def _kill(mesh: Mesh, name: str) -> None:
     mesh.stop_service(name)
 
 
-def _requests_metered(mesh: Mesh) -> int:
-    resp = httpx.get(f"http://127.0.0.1:{mesh.http_port}/api/v1/usage?period=day", headers=HEADERS, timeout=10)
-    assert resp.status_code == 200, resp.text
-    return resp.json()["totals"]["requests"]
+def _requests_metered(mesh: Mesh, timeout: float = 20.0) -> int:
+    """The meter's request count (waiting out the edge's reconnect to a meter that just restarted)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        resp = httpx.get(f"http://127.0.0.1:{mesh.http_port}/api/v1/usage?period=day", headers=HEADERS, timeout=10)
+        if resp.status_code == 200 or time.monotonic() > deadline:
+            assert resp.status_code == 200, resp.text
+            return resp.json()["totals"]["requests"]
+        time.sleep(0.2)
 
 
 def _settle(mesh: Mesh, expected: int, timeout: float = 30.0) -> int:
