@@ -39,7 +39,7 @@ class StreamUsageGuard:
 
     def broke(self, watched: "_Watched") -> None:
         req = watched.parsed.request
-        prompt, completion = watched.parsed.estimated_tokens, _tokens(watched.chars)
+        prompt, completion = _prompt_tokens(watched.parsed), _tokens(watched.chars)
         record = meter_pb2.UsageRecord(
             request_id=req.request_id, caller=watched.caller, model=req.model, status="interrupted",
             started_at_ms=watched.started_ms,
@@ -68,6 +68,14 @@ class StreamUsageGuard:
     async def aclose(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+
+
+def _prompt_tokens(parsed) -> int:
+    """The edge's prompt estimate: what it charged before the call, less the output cap it added."""
+    req = parsed.request
+    cap = req.max_completion_tokens if req.HasField("max_completion_tokens") else (
+        req.max_tokens if req.HasField("max_tokens") else 0)
+    return max(0, parsed.estimated_tokens - cap)
 
 
 def _tokens(chars: int) -> int:

@@ -113,6 +113,15 @@ def test_claude_answer_costs_what_genai_prices_says_with_cache_reads_and_writes(
     assert raw.headers["x-tokenyard-cost-usd"] == f"{expected / 1e6:.6f}"
     # ...and the cache tokens are priced as such (reads at a tenth of input, writes at 1.25x), not as input.
     assert expected != vendor_micros("claude-sonnet-4-5", "anthropic", input_tokens=16, output_tokens=7)
+    # Anthropic's own usage shape: input_tokens without the cache reads and writes reported apart.
+    u = msg.usage
+    assert (u.input_tokens, u.cache_read_input_tokens, u.cache_creation_input_tokens, u.output_tokens) == (10, 4, 2, 7)
+    # A streamed answer says its cost on message_delta (headers went out before it was known).
+    deltas = [e for e in client.messages.create(model="claude-sonnet", max_tokens=50, stream=True,
+                                                messages=[{"role": "user", "content": "hi"}])
+              if e.type == "message_delta"]
+    assert deltas[0].model_extra["tokenyard"]["cost_micros"] == expected
+    assert deltas[0].model_extra["tokenyard"]["cost_known"] is True
 
 
 def test_embeddings_cost_what_genai_prices_says(own_mesh):
