@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Protocol
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, PrivateAttr
 
 from services.common.config_models import Section, parse
 from services.common.env import ConfigError
@@ -77,14 +77,25 @@ class FlatPrice(Section):
     """Cache reads (OpenAI cached input, Anthropic cache_read); None: the input price."""
     cache_write: Micros | None = None
     """Cache writes (Anthropic cache_creation); None: the input price."""
-    source: str = Field(default="config", exclude=True)
+    _source: str = PrivateAttr(default="config")
 
     @classmethod
     def of_micros(cls, input: int, output: int, cached_input: int | None = None, cache_write: int | None = None,
                   source: str = "config") -> "FlatPrice":
         """Built in code from micro-dollars per 1M tokens (the file gives dollars)."""
-        return cls.model_construct(input=input, output=output, cached_input=cached_input, cache_write=cache_write,
-                                   source=source)
+        price = cls.model_construct(input=input, output=output, cached_input=cached_input, cache_write=cache_write)
+        price._source = source
+        return price
+
+    @property
+    def source(self) -> str:
+        """Where the price was written (`pricing.models.gpt-4o`, `deployments.fake.price`), for logs and APIs."""
+        return self._source
+
+    def from_(self, source: str) -> "FlatPrice":
+        out = self.model_copy()
+        out._source = source
+        return out
 
     @property
     def known(self) -> bool:
@@ -212,8 +223,8 @@ class PriceBook:
                     vendor: VendorPrices | None = None) -> "PriceBook":
         """Parses the `pricing:` section; errors name the field (`pricing.models.gpt-4o.input`)."""
         section = parse(PricingSection, raw, "pricing")
-        models = {k: v.model_copy(update={"source": f"pricing.models.{k}"}) for k, v in section.models.items()}
-        overrides = {d: {m: p.model_copy(update={"source": f"pricing.deployments.{d}.{m}"}) for m, p in v.items()}
+        models = {k: v.from_(f"pricing.models.{k}") for k, v in section.models.items()}
+        overrides = {d: {m: p.from_(f"pricing.deployments.{d}.{m}") for m, p in v.items()}
                      for d, v in section.deployments.items()}
         return cls(models, overrides, tuple(deployments), vendor)
 

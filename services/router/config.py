@@ -1,8 +1,10 @@
 """Router configuration: deployments and routing policy from the config file (YAML, path in
 TOKENYARD_CONFIG) plus process settings from the environment.
 
-Validated at start; every error names the field (`deployments[1].base_url: ...`) so a typo is a
-one-line fix, not a stack trace. Parsing lives in `config_parse` (deployments) and `policy` (routing).
+Validated at start by pydantic models that reject unknown fields; every error names the field
+(`deployments[1].base_url: ...`) so a typo is a one-line fix, not a stack trace, and references between
+sections are checked (services.common.config_refs). Parsing lives in `config_parse` (deployments) and
+`policy` (routing).
 """
 from __future__ import annotations
 

@@ -85,7 +85,8 @@ class DeploymentSpec(Section):
             name=self.name, provider=self.provider, models=self.routes(), base_url=base_url,
             api_key=env.get(self.api_key_env, "") if self.api_key_env else self.api_key, timeouts=self.timeouts,
             max_connections=self.max_connections, vendor=self.vendor or self.provider, declared_vendor=self.vendor,
-            weight=self.weight, max_concurrency=self.max_concurrency, price=self.price, tier=self.tier,
+            weight=self.weight, max_concurrency=self.max_concurrency,
+            price=self.price.from_(f"deployments.{self.name}.price") if self.price is not None else None, tier=self.tier,
             region=self.region)
 
 

@@ -43,6 +43,11 @@ class DiskSpool:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, final)  # a crash mid-write leaves a .tmp that nobody reads, never half a spool file
+        fd = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # the new name itself survives a power cut, not only the process
+        finally:
+            os.close(fd)
         return final
 
     def claim(self) -> list[tuple[Path, list[meter_pb2.UsageRecord]]]:
@@ -142,6 +147,16 @@ class UsageJournal:
                 done.append(path)
         if done:
             await asyncio.to_thread(lambda: [p.unlink(missing_ok=True) for p in done])
+
+    def forget(self, record: meter_pb2.UsageRecord) -> None:
+        """`record` was dropped (the queue is full): its journal file may go once the rest is acknowledged,
+        so the journal stays as bounded as the queue."""
+        path = self._file.pop(id(record), None)
+        if path is not None:
+            self._left[path] -= 1
+            if self._left[path] == 0:
+                del self._left[path]
+                path.unlink(missing_ok=True)
 
     async def recover(self) -> list[meter_pb2.UsageRecord]:
         """Records a previous process journaled and the meter may not have: to be sent again."""

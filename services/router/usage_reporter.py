@@ -66,6 +66,7 @@ class UsageReporter:
         if len(self._pending) >= self._max_pending:
             oldest = self._pending.popleft()
             self._span_contexts.pop(id(oldest), None)
+            self.journal.forget(oldest)
             self.dropped += 1
             log.error("usage_spool_full_dropped_oldest", dropped=self.dropped, request_id=oldest.request_id)
         self._pending.append(record)
