@@ -198,11 +198,20 @@ class PriceBook:
         """False when some deployment that may serve `model` has no price (so a budget cannot bound it)."""
         return all(p.known for p in self.candidates(model))
 
+    def quote(self, model: str, deployment: str, usage: Usage, upstream: str = "") -> tuple[int, bool]:
+        """(micro-dollars, known) of one request; a pure function of the config, the model, its deployment
+        and usage. A deployment this book does not know (a record from the edge, a registered node) is
+        priced at the dearest deployment that serves the model."""
+        counts = (usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens,
+                  getattr(usage, "cache_write_tokens", 0))
+        if deployment and any(d.name == deployment for d in self.deployments) or deployment in self.overrides:
+            price = self.price(model, deployment, upstream)
+            return price.cost_micros(*counts), price.known
+        prices = self.candidates(model) if not upstream else [self.price(model, deployment, upstream)]
+        return max(p.cost_micros(*counts) for p in prices), all(p.known for p in prices)
+
     def cost_micros(self, model: str, deployment: str, usage: Usage, upstream: str = "") -> int:
-        """Cost of one request; a pure function of the config, the model, its deployment and usage."""
-        return self.price(model, deployment, upstream).cost_micros(
-            usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens,
-            getattr(usage, "cache_write_tokens", 0))
+        return self.quote(model, deployment, usage, upstream)[0]
 
     def worst_case_micros(self, model: str, prompt_tokens: int, completion_tokens: int) -> int:
         """Most a request could cost on any deployment that may serve it (for budget reservations)."""

@@ -94,11 +94,7 @@ class Ledger:
         """The record's cost: as its sender priced it, else from the meter's prices (filled into the record,
         with whether the price is known)."""
         if not r.HasField("cost_micros"):
-            price = self._pricing.price(r.model, r.deployment)
-            u = r.usage
-            r.cost_micros = price.cost_micros(u.prompt_tokens, u.completion_tokens, u.cached_tokens,
-                                              u.cache_write_tokens)
-            r.cost_known = price.known
+            r.cost_micros, r.cost_known = self._pricing.quote(r.model, r.deployment, r.usage)
         return r.cost_micros
 
     def queue_apply(self, pipe: ScriptPipeline, records: list[tuple[meter_pb2.UsageRecord, int]]) -> list[list[int]]:

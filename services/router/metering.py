@@ -50,9 +50,7 @@ class Metering:
         """(micro-dollars, known): an unpriced model costs "unknown", never a silent 0."""
         if usage is None or not model:
             return 0, True
-        price = self._prices.price(model, deployment, upstream)
-        return price.cost_micros(usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens,
-                                 usage.cache_write_tokens), price.known
+        return self._prices.quote(model, deployment, usage, upstream)
 
     def cost_micros(self, deployment: str, usage: common_pb2.Usage | None, model: str = "") -> int:
         return self.cost(deployment, usage, model)[0]
