@@ -71,8 +71,8 @@ tiers:
   premium:  {{model: fake-tool-call, monthly_tokens: 60, price_usd: 20, overage_policy: block}}
 """)
     logs = tmp_path_factory.mktemp("logs")
-    m = Mesh(env={"TOKENYARD_MASTER_KEY": MASTER_KEY, "TOKENYARD_CONFIG": str(cfg), "REDIS_URL": redis_server.url},
-             log_dir=logs)
+    m = Mesh(env={"TOKENYARD_MASTER_KEY": MASTER_KEY, "TOKENYARD_CONFIG": str(cfg), "REDIS_URL": redis_server.url,
+                  "TOKENYARD_USAGE_SPOOL": str(tmp_path_factory.mktemp("journal"))}, log_dir=logs)
     m.start()
     yield m
     m.stop()
