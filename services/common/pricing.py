@@ -79,14 +79,6 @@ class FlatPrice(Section):
     """Cache writes (Anthropic cache_creation); None: the input price."""
     _source: str = PrivateAttr(default="config")
 
-    @classmethod
-    def of_micros(cls, input: int, output: int, cached_input: int | None = None, cache_write: int | None = None,
-                  source: str = "config") -> "FlatPrice":
-        """Built in code from micro-dollars per 1M tokens (the file gives dollars)."""
-        price = cls.model_construct(input=input, output=output, cached_input=cached_input, cache_write=cache_write)
-        price._source = source
-        return price
-
     @property
     def source(self) -> str:
         """Where the price was written (`pricing.models.gpt-4o`, `deployments.fake.price`), for logs and APIs."""

@@ -135,8 +135,11 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
 def log_unpriced(prices: PriceBook) -> None:
     """One line per model that has no price on a deployment: its cost will show as unknown, and keys with
     a budget cannot use it until the operator prices it (or declares it free) in the config."""
+    by_model: dict[str, list[str]] = {}
     for deployment, model in prices.unpriced():
-        log.warning("model_price_unknown", model=model, deployment=deployment,
+        by_model.setdefault(model, []).append(deployment)
+    for model, deployments in by_model.items():
+        log.warning("model_price_unknown", model=model, deployments=deployments,
                     hint="price it under pricing: (or declare it free: {input: 0, output: 0}); "
                          "keys with a budget cannot use it until then")
 
