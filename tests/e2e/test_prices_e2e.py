@@ -124,6 +124,22 @@ def test_claude_answer_costs_what_genai_prices_says_with_cache_reads_and_writes(
     assert deltas[0].model_extra["tokenyard"]["cost_known"] is True
 
 
+def test_claude_through_the_openai_sdk_costs_the_same(own_mesh):
+    from openai import OpenAI
+
+    client = OpenAI(base_url=base(own_mesh) + "/v1", api_key=MASTER, max_retries=0)
+    expected = vendor_micros("claude-sonnet-4-5", "anthropic", input_tokens=16, cache_read_tokens=4,
+                             cache_write_tokens=2, output_tokens=7)
+    raw = client.chat.completions.with_raw_response.create(model="claude-sonnet",
+                                                           messages=[{"role": "user", "content": "hi"}])
+    assert raw.parse().usage.prompt_tokens_details.cached_tokens == 4
+    assert raw.headers["x-tokenyard-cost-usd"] == f"{expected / 1e6:.6f}"
+    chunks = list(client.chat.completions.create(model="claude-sonnet", stream=True,
+                                                 stream_options={"include_usage": True},
+                                                 messages=[{"role": "user", "content": "hi"}]))
+    assert chunks[-1].model_extra["tokenyard"]["cost_micros"] == expected
+
+
 def test_embeddings_cost_what_genai_prices_says(own_mesh):
     from openai import OpenAI
 
