@@ -12,6 +12,7 @@ under load a journal write costs one fsync per batch of concurrent answers, not 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import struct
 import uuid
@@ -25,43 +26,89 @@ log = structlog.get_logger()
 _LEN = struct.Struct(">I")
 
 
-class DiskSpool:
-    """Files of length-prefixed UsageRecords. Blocking I/O: call through asyncio.to_thread."""
+SEGMENT_BYTES = 4 << 20
+"""A journal segment past this size is closed and a new one started (the old one goes once acknowledged)."""
 
-    def __init__(self, directory: Path) -> None:
+
+class DiskSpool:
+    """Journal segments: files of length-prefixed UsageRecords, appended to and fdatasync'ed per group commit.
+    Blocking I/O: call through asyncio.to_thread, one call at a time."""
+
+    def __init__(self, directory: Path, segment_bytes: int = SEGMENT_BYTES) -> None:
         self.directory = directory
         self.owner = uuid.uuid4().hex[:12]
         self._seq = 0
+        self._segment_bytes = segment_bytes
+        self._fd: int | None = None
+        self._path: Path | None = None
+        self._size = 0
 
-    def write(self, records: list[meter_pb2.UsageRecord]) -> Path:
+    def append(self, records: list[meter_pb2.UsageRecord]) -> Path:
+        """Appends `records` to the current segment and returns once they are on disk."""
+        if self._fd is None:
+            self._open()
+        data = memoryview(b"".join(_LEN.pack(len(d)) + d for d in (r.SerializeToString() for r in records)))
+        while data:  # a crash mid-append leaves a torn last record, which the reader skips
+            data = data[os.write(self._fd, data):]
+        os.fdatasync(self._fd)
+        self._size += len(data.obj)
+        path = self._path
+        if self._size >= self._segment_bytes:
+            os.close(self._fd)
+            self._fd, self._path = None, None
+        return path
+
+    def _open(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._seq += 1
-        final = self.directory / f"usage-{self.owner}-{self._seq:08d}.spool"
-        tmp = final.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            f.write(b"".join(_LEN.pack(len(d)) + d for d in (r.SerializeToString() for r in records)))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)  # a crash mid-write leaves a .tmp that nobody reads, never half a spool file
+        self._path = self.directory / f"usage-{self.owner}-{self._seq:08d}.spool"
+        self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a live segment: no other router claims it
+        self._size = 0
         fd = os.open(self.directory, os.O_RDONLY)
         try:
-            os.fsync(fd)  # the new name itself survives a power cut, not only the process
+            os.fsync(fd)  # the segment's name survives a power cut, not only the process
         finally:
             os.close(fd)
-        return final
+
+    def retire(self, path: Path) -> None:
+        """Every record in `path` is acknowledged: an old segment is deleted, the current one emptied."""
+        if path == self._path and self._fd is not None:
+            os.ftruncate(self._fd, 0)  # O_APPEND: the next write starts again at offset 0
+            self._size = 0
+        else:
+            path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd, self._path = None, None
 
     def claim(self) -> list[tuple[Path, list[meter_pb2.UsageRecord]]]:
-        """Takes over every spool file in the directory and returns each with its records."""
+        """Takes over every segment no live router holds (a dead one's lock is gone with it) and returns
+        each with its records."""
         out: list[tuple[Path, list[meter_pb2.UsageRecord]]] = []
         if not self.directory.is_dir():
             return out
         for path in sorted(self.directory.glob("usage-*.spool")):
-            claimed = path.with_name(f"usage-{self.owner}-claimed-{path.name}")
             try:
-                os.rename(path, claimed)
+                fd = os.open(path, os.O_RDONLY)
             except FileNotFoundError:
                 continue  # another router claimed it first
-            out.append((claimed, _read(claimed.read_bytes())))
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # its router is alive and still appending to it
+                claimed = path.with_name(f"usage-{self.owner}-claimed-{path.name}")
+                try:
+                    os.rename(path, claimed)
+                except FileNotFoundError:
+                    continue
+                with os.fdopen(os.dup(fd), "rb") as f:
+                    out.append((claimed, _read(f.read())))
+            finally:
+                os.close(fd)
         return out
 
 
@@ -78,15 +125,17 @@ def _read(data: bytes) -> list[meter_pb2.UsageRecord]:
 
 
 class UsageJournal:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, segment_bytes: int = SEGMENT_BYTES) -> None:
         self.directory = directory
-        self._spool = DiskSpool(directory)
+        self._spool = DiskSpool(directory, segment_bytes)
+        self._lock = asyncio.Lock()           # one spool call at a time (appends, retirements)
         self._waiting: list[tuple[meter_pb2.UsageRecord, asyncio.Future | None]] = []
         self._flusher: asyncio.Task | None = None
-        self._file: dict[int, Path] = {}      # id(record) -> the journal file holding it
-        self._left: dict[Path, int] = {}      # journal file -> records in it not yet acknowledged
+        self._file: dict[int, Path] = {}      # id(record) -> the segment holding it
+        self._left: dict[Path, int] = {}      # segment -> records in it not yet acknowledged
         self._inflight: set[int] = set()      # waiting for (or in) a group commit
         self._acked_early: set[int] = set()   # acknowledged while still waiting for their fsync
+        self._background: set[asyncio.Task] = set()
         self.failed_writes = 0
 
     async def commit(self, record: meter_pb2.UsageRecord) -> None:
@@ -111,29 +160,32 @@ class UsageJournal:
         while self._waiting:
             batch, self._waiting = self._waiting, []
             fresh = [r for r, _ in batch if id(r) not in self._acked_early]
-            path = None
             if fresh:
-                try:
-                    path = await asyncio.to_thread(self._spool.write, fresh)
-                except OSError as exc:
-                    self.failed_writes += 1
-                    log.error("usage_journal_write_failed", error=str(exc), records=len(fresh),
-                              directory=str(self.directory))
-            if path is not None:
-                live = [r for r in fresh if id(r) not in self._acked_early]  # acked during the fsync
-                for r in live:
-                    self._file[id(r)] = path
-                self._left[path] = len(live)
-                if not live:
-                    await asyncio.to_thread(path.unlink, True)
+                await self._append(fresh)
             for r, future in batch:
                 self._acked_early.discard(id(r))
                 self._inflight.discard(id(r))
                 if future is not None and not future.done():
                     future.set_result(None)
 
+    async def _append(self, records: list[meter_pb2.UsageRecord]) -> None:
+        async with self._lock:
+            try:
+                path = await asyncio.to_thread(self._spool.append, records)
+            except OSError as exc:
+                self.failed_writes += 1
+                log.error("usage_journal_write_failed", error=str(exc), records=len(records),
+                          directory=str(self.directory))
+                return
+            live = [r for r in records if id(r) not in self._acked_early]  # acked during the fsync
+            for r in live:
+                self._file[id(r)] = path
+            self._left[path] = self._left.get(path, 0) + len(live)
+            if self._left[path] == 0:
+                await self._retire(path)
+
     async def acknowledged(self, records: list[meter_pb2.UsageRecord]) -> None:
-        """The meter has these records: journal files whose records are all acknowledged are deleted."""
+        """The meter has these records: segments whose records are all acknowledged are retired."""
         done: list[Path] = []
         for r in records:
             path = self._file.pop(id(r), None)
@@ -143,20 +195,34 @@ class UsageJournal:
                 continue
             self._left[path] -= 1
             if self._left[path] == 0:
-                del self._left[path]
                 done.append(path)
-        if done:
-            await asyncio.to_thread(lambda: [p.unlink(missing_ok=True) for p in done])
+        await self._retire_done(done)
+
+    async def _retire_done(self, paths: list[Path]) -> None:
+        if not paths:
+            return
+        async with self._lock:
+            for path in paths:
+                if self._left.get(path) == 0:  # nothing appended to it meanwhile
+                    await self._retire(path)
+
+    async def _retire(self, path: Path) -> None:
+        del self._left[path]
+        try:
+            await asyncio.to_thread(self._spool.retire, path)
+        except OSError as exc:
+            log.error("usage_journal_retire_failed", error=str(exc), path=str(path))
 
     def forget(self, record: meter_pb2.UsageRecord) -> None:
-        """`record` was dropped (the queue is full): its journal file may go once the rest is acknowledged,
-        so the journal stays as bounded as the queue."""
+        """`record` was dropped (the queue is full): its segment may go once the rest is acknowledged, so
+        the journal stays as bounded as the queue."""
         path = self._file.pop(id(record), None)
         if path is not None:
             self._left[path] -= 1
             if self._left[path] == 0:
-                del self._left[path]
-                path.unlink(missing_ok=True)
+                task = asyncio.get_running_loop().create_task(self._retire_done([path]))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
 
     async def recover(self) -> list[meter_pb2.UsageRecord]:
         """Records a previous process journaled and the meter may not have: to be sent again."""
@@ -177,6 +243,8 @@ class UsageJournal:
         return out
 
     async def drain(self) -> None:
-        """Waits for the journal writes under way (shutdown)."""
+        """Waits for the journal writes under way, then closes the segment (shutdown)."""
         if self._flusher is not None:
             await asyncio.shield(self._flusher)
+        async with self._lock:
+            self._spool.close()
