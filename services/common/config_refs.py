@@ -51,8 +51,8 @@ def _routing(routing, served: Served) -> list[str]:
     out = []
     groups = set(routing.groups)
     for name, group in routing.groups.items():
-        if name not in served:
-            out.append(f"routing.groups.{name}: no deployment serves {name!r}")
+        if name not in served and not group.fallbacks:  # with fallbacks it is a virtual group: it only falls back
+            out.append(f"routing.groups.{name}: no deployment serves {name!r} (and it has no fallbacks)")
         for field, names in group.referenced().items():
             out += [f"routing.groups.{name}.{field}[{i}]: {ref!r} is no model group (no deployment serves it)"
                     for i, ref in enumerate(names) if ref not in served and ref not in groups]

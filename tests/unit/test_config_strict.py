@@ -89,7 +89,8 @@ def test_references_that_point_nowhere_are_errors(tmp_path, monkeypatch, doc, er
 
 def test_references_to_switched_off_deployments_and_aliases_are_fine(tmp_path, monkeypatch):
     doc = with_(routing={"groups": {"gpt-4o": {"aliases": ["g4"], "fallbacks": ["llama"]},
-                                    "fake-echo": {"fallbacks": ["g4", "fake-anything"]}}},
+                                    "fake-echo": {"fallbacks": ["g4", "fake-anything"]},
+                                    "smart": {"fallbacks": ["gpt-4o"]}}},  # a virtual group: fallbacks only
                 tiers={"gold": {"model": "gpt-4o", "monthly_tokens": 5}})
     cfg = load(tmp_path, monkeypatch, doc)  # oai and local are off: their models still count
     assert [d.name for d in cfg.deployments] == ["fake"]
