@@ -97,15 +97,15 @@ class Admitter:
 
     async def _reserve(self, req, out: meter_pb2.AdmitResponse, at_ms: int, now_ms: int) -> None:
         completion = req.max_tokens or self.default_max_tokens
-        full = self.pricing.worst_case_micros(out.model, req.prompt_tokens, completion)
-        if not self.pricing.known(out.model):
-            full = 1  # a placeholder: reserving tells whether a budget applies (then refuse_unpriced below)
+        priced = self.pricing.known(out.model)
+        # Unpriced: reserve a placeholder micro-dollar, which tells whether a budget applies (refused below).
+        full = self.pricing.worst_case_micros(out.model, req.prompt_tokens, completion) if priced else 1
         least = 0
         if not req.max_tokens:
             least = self.pricing.worst_case_micros(out.model, req.prompt_tokens, MIN_COMPLETION_TOKENS)
         r = await self.budgets.reserve(req.caller, req.request_id, day_of(at_ms), now_ms, self.reservation_ttl_ms,
                                        full, max(least, 1) if least else 0, _inline_budgets(req))
-        if r.remaining_micros >= 0 and not self.pricing.known(out.model):
+        if r.remaining_micros >= 0 and not priced:
             await refuse_unpriced(self.budgets, req, out.model)  # a budget cannot bound an unknown price
         if not r.admitted:
             log.info("budget_refused", request_id=req.request_id, budget=r.budget, remaining_micros=r.remaining_micros,

@@ -52,9 +52,6 @@ class Metering:
             return 0, True
         return self._prices.quote(model, deployment, usage, upstream)
 
-    def cost_micros(self, deployment: str, usage: common_pb2.Usage | None, model: str = "") -> int:
-        return self.cost(deployment, usage, model)[0]
-
     def usage(self, req: router_pb2.ChatRequest, state: StreamState) -> common_pb2.Usage:
         u = state.usage
         if u:
