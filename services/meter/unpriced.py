@@ -23,6 +23,6 @@ def unpriced_error(model: str) -> GatewayError:
 
 async def refuse_unpriced(budgets: BudgetStore, req, model: str) -> None:
     """Gives back what was reserved for this request and raises the refusal."""
-    await budgets.release(req.caller.workspace, req.request_id)
+    await budgets.release(req.caller.workspace, req.caller.key_id, req.request_id)
     log.info("budget_refused_unpriced_model", request_id=req.request_id, model=model)
     raise unpriced_error(model)

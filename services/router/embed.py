@@ -68,12 +68,12 @@ class EmbedRunner:
             resp.tried_deployments.extend(trace.tried)
             resp.cost_micros, known = self._metering.cost(lease.target.name, resp.usage, lease.model, record.upstream)
             resp.cost_unknown = not known
-            await self._metering.commit(req, record)
+            await self._metering.commit(req, record, trace)
             return resp
         finally:
             if record.usage is None:
                 record.usage = common_pb2.Usage()
-            self._metering.embed(req, record)
+            self._metering.embed(req, record, trace)
 
 
 def _validate(req: router_pb2.EmbedRequest) -> None:
