@@ -1,16 +1,14 @@
 """The `cache:` section of tokenyard.yaml: the exact-match response cache (off unless opted into)."""
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from services.common.env import ConfigError
+from services.common.config_models import Section, parse
 
 
-class CacheConfig(BaseModel):
+class CacheConfig(Section):
     """Opt-in per request (`x-tokenyard-cache: on|off|refresh`), per key (`metadata: {cache: "on"}`) or per
     model (`models`); `off` on a request always wins."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     models: tuple[str, ...] = ()
     """Model names (as clients send them) whose requests are cached without being asked to."""
@@ -33,9 +31,5 @@ class CacheConfig(BaseModel):
 
     @classmethod
     def from_config(cls, raw) -> "CacheConfig":
-        try:
-            return cls.model_validate(raw or {})
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "cache"
-            raise ConfigError(f"cache.{where}: {first['msg']}") from None
+        """The section, or a ConfigError naming each bad field (`cache.ttl_seconds: ...`)."""
+        return parse(cls, raw, "cache")

@@ -94,9 +94,8 @@ class ResponseCache:
     def meter_hit(self, request: router_pb2.ChatRequest, final: router_pb2.ChatFinal) -> None:
         record = meter_pb2.UsageRecord(
             request_id=request.request_id, client_request_id=request.client_request_id, caller=request.caller,
-            model=request.model, deployment="cache",
-            usage=final.usage, status="ok", started_at_ms=int(self._clock() * 1000), cache_hit=True,
-            cache_cost_micros=self.cfg.hit_cost_micros)
+            model=request.model, deployment="cache", usage=final.usage, status="ok",
+            started_at_ms=int(self._clock() * 1000), cost_micros=self.cfg.hit_cost_micros, cost_known=True)
         self._spawn(self._record(record))
 
     async def _record(self, record: meter_pb2.UsageRecord, attempts: int = 5) -> None:

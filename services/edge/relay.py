@@ -30,6 +30,7 @@ from services.edge.cached_router import ResponseCache
 from services.edge.completions_format import routing_headers
 from services.edge.middleware import CLIENT_REQUEST_ID, PRINCIPAL, REQUEST_ID, id_headers
 from services.edge.limits import Limits
+from services.edge.stream_usage_guard import StreamUsageGuard
 from services.edge.tokenizer_book import TokenizerBook
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
 
@@ -62,7 +63,7 @@ class ChatRelay:
     def __init__(self, cfg: EdgeConfig, router: router_pb2_grpc.RouterServiceStub, limits: Limits,
                  admission: Admission, agents: AgentModel, metrics: Metrics | None = None,
                  tokenizers: TokenizerBook | None = None, bound: PromptTokenBound | None = None,
-                 cache: ResponseCache | None = None) -> None:
+                 usage_guard: StreamUsageGuard | None = None, cache: ResponseCache | None = None) -> None:
         self._cfg = cfg
         self._cache = cache
         self._tokenizers = tokenizers or TokenizerBook(router)
@@ -73,6 +74,8 @@ class ChatRelay:
         self._limits = limits
         self._admission = admission
         self._background: set[asyncio.Task] = set()
+        self._usage_guard = usage_guard
+        """Records the usage of a stream whose router died mid-answer (services/edge/stream_usage_guard.py)."""
 
     def handler(self, dialect: Dialect):
         """The aiohttp handler serving `dialect` on this relay."""
@@ -108,6 +111,8 @@ class ChatRelay:
             call = self._agents.open(parsed, plan)
         elif parsed.stream:
             call = router.Chat(req, timeout=self._cfg.request_timeout)
+            if self._usage_guard is not None:
+                call = self._usage_guard.watch(call, parsed, req.caller)
         else:
             # The whole answer in one message: no stream to read message by message.
             call, unary = router.Complete(req, timeout=self._cfg.request_timeout), True
