@@ -20,6 +20,7 @@ from services.router.dispatcher import Dispatcher, Lease, Trace
 from services.router.metering import Metering
 from services.router.providers.base import UpstreamError
 from services.router.registry import Target
+from services.router.request_limits import RequestLimits
 from services.router.upstreams import UpstreamBook
 from tokenyard.common.v1 import common_pb2
 from tokenyard.router.v1 import router_pb2
@@ -75,8 +76,9 @@ async def _until_first_output(stream: AsyncIterator[list[dict]], timeout: float)
 
 class ChatRunner:
     def __init__(self, book: UpstreamBook, dispatcher: Dispatcher, metering: Metering,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, limits: RequestLimits | None = None) -> None:
         self._book = book
+        self._limits = limits or RequestLimits()
         self._dispatcher = dispatcher
         self.metering = metering
         self.monotonic = monotonic
@@ -94,6 +96,7 @@ class ChatRunner:
             raise invalid("`model` is required.", "model")
         if not req.messages:
             raise invalid("`messages` must contain at least one message.", "messages")
+        self._limits.check_prompt(req.model, req.ByteSize())
         t0 = self.monotonic()
         deadline = t0 + (timeout if timeout is not None else DEFAULT_DEADLINE)
         record = self.metering.start(req)

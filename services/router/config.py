@@ -16,6 +16,7 @@ from services.common.env import env_float, env_int, env_str
 from services.common.mesh_security import MeshSecurity
 from services.router.escalation.config import EscalationConfig
 from services.router.policy import RoutingPolicy, parse_routing
+from services.router.request_limits import RequestLimits
 
 PROVIDERS = ("fake", "openai", "anthropic")
 
@@ -104,6 +105,8 @@ class RouterConfig:
     """`tier/<name>` -> the tier's model, from the meter's `tiers:` section. The edge resolves tiers through
     the meter's Admit (quota, overage policy); this alias serves callers that reach the router directly,
     such as the runtime for an agent that names a tier and no model."""
+    limits: RequestLimits = field(default_factory=RequestLimits)
+    """The `request_limits:` section: the prompt and held-answer sizes one request may reach."""
 
     @classmethod
     def from_env(cls) -> "RouterConfig":
@@ -121,6 +124,7 @@ class RouterConfig:
             escalation=EscalationConfig.from_config(raw.get("tiers_escalation")),
             tier_models={f"tier/{t.name}": t.model for t in TierBook.from_config(raw.get("tiers")).tiers},
             security=MeshSecurity.from_env(),
+            limits=RequestLimits.from_config(raw.get("request_limits")),
         )
 
 

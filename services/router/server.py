@@ -114,13 +114,13 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
     meter_channel = open_channel(cfg.meter_addr, cfg.security, tracing)
     reporter = UsageReporter(meter_pb2_grpc.MeterServiceStub(meter_channel))
     metering = Metering(reporter, counter, prices if prices is not None else cfg.prices)
-    runner = ChatRunner(book, dispatcher, metering)
+    runner = ChatRunner(book, dispatcher, metering, limits=cfg.limits)
     embedder = EmbedRunner(runner.book_provider, dispatcher, metering)
     nodes = NodeRegistry(redis) if redis is not None else None
     poller = RegistryPoller(nodes, book, registry_poll) if nodes is not None else None
     escalation = escalation_wiring.build(cfg.escalation, runner, prices if prices is not None else cfg.prices, redis)
     servicer = RouterServicer(runner, embedder, book, HealthReporter(book, breakers, stats, policy.breaker), nodes,
-                              escalation.servicer)
+                              escalation.servicer, max_answer_bytes=cfg.limits.max_answer_bytes)
     server, health, port = grpc_server.create_server(
         [lambda s: router_pb2_grpc.add_RouterServiceServicer_to_server(servicer, s),
          lambda s: router_pb2_grpc.add_EscalationServiceServicer_to_server(escalation.servicer, s)],
