@@ -21,6 +21,7 @@ from services.router.metering import Metering
 from services.router.providers.base import UpstreamError
 from services.router.registry import Target
 from services.router.request_limits import RequestLimits
+from services.common.outbound import OutboundPolicy
 from services.router.upstreams import UpstreamBook
 from tokenyard.common.v1 import common_pb2
 from tokenyard.router.v1 import router_pb2
@@ -76,8 +77,10 @@ async def _until_first_output(stream: AsyncIterator[list[dict]], timeout: float)
 
 class ChatRunner:
     def __init__(self, book: UpstreamBook, dispatcher: Dispatcher, metering: Metering,
-                 monotonic: Callable[[], float] = time.monotonic, limits: RequestLimits | None = None) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, limits: RequestLimits | None = None,
+                 outbound: OutboundPolicy | None = None) -> None:
         self._book = book
+        self._outbound = outbound or OutboundPolicy()
         self._limits = limits or RequestLimits()
         self._dispatcher = dispatcher
         self.metering = metering
@@ -97,6 +100,8 @@ class ChatRunner:
         if not req.messages:
             raise invalid("`messages` must contain at least one message.", "messages")
         self._limits.check_prompt(req.model, req.ByteSize())
+        if req.byok.base_url:
+            await self._outbound.check_url(req.byok.base_url, "llm.base_url")
         t0 = self.monotonic()
         deadline = t0 + (timeout if timeout is not None else DEFAULT_DEADLINE)
         record = self.metering.start(req)

@@ -14,6 +14,7 @@ from services.meter.tiers import TierBook  # the tiers section's one parser (sha
 from services.common.pricing import PriceBook
 from services.common.env import env_float, env_int, env_str
 from services.common.mesh_security import MeshSecurity
+from services.common.outbound import OutboundPolicy
 from services.router.escalation.config import EscalationConfig
 from services.router.policy import RoutingPolicy, parse_routing
 from services.router.request_limits import RequestLimits
@@ -59,8 +60,11 @@ class Deployment:
     max_connections: int = 256
     """Pooled keep-alive connections to this upstream."""
     vendor: str = ""
-    """Who bills the key (`openai`, `minimax`, `anthropic`...): BYOK keys only go to their vendor, and
-    provider default chains are keyed by it. Defaults to `provider`."""
+    """Who bills the key (`openai`, `minimax`, `anthropic`...); provider default chains are keyed by it.
+    Defaults to `provider` for the chains, but only a vendor written in the config (`vendor_explicit`)
+    may receive a customer's own key (BYOK): a wire format says nothing about who runs the server."""
+    vendor_explicit: bool = False
+    """True when the config names `vendor:`; only such deployments are ever sent a BYOK key."""
     weight: float = 1.0
     """Share of traffic under the `weighted` strategy; divides the score under `p2c`."""
     max_concurrency: int = 0
@@ -73,7 +77,13 @@ class Deployment:
     """Free-form label (e.g. `premium`, `economy`), shown in health."""
     region: str = ""
     source: str = "static"
-    """`static` (config file) or `registered` (a self-registered node)."""
+    """`static` (config file), `registered` (a self-registered node) or `byok` (a customer's base URL)."""
+
+    @property
+    def byok_vendor(self) -> str:
+        """The vendor whose customer keys this deployment may receive: empty unless the operator wrote
+        `vendor:` on a static deployment (never for an inferred vendor or a registered node)."""
+        return self.vendor if self.vendor_explicit and self.source == "static" else ""
 
     def serves(self, model: str) -> str | None:
         """The upstream name for `model` when this deployment serves it, else None."""
@@ -106,6 +116,8 @@ class RouterConfig:
     the meter's Admit (quota, overage policy); this alias serves callers that reach the router directly,
     such as the runtime for an agent that names a tier and no model."""
     limits: RequestLimits = field(default_factory=RequestLimits)
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
+    """The `outbound:` section: where BYOK base URLs and registered nodes may point (services.common.outbound)."""
     """The `request_limits:` section: the prompt and held-answer sizes one request may reach."""
 
     @classmethod
@@ -125,6 +137,7 @@ class RouterConfig:
             tier_models={f"tier/{t.name}": t.model for t in TierBook.from_config(raw.get("tiers")).tiers},
             security=MeshSecurity.from_env(),
             limits=RequestLimits.from_config(raw.get("request_limits")),
+            outbound=OutboundPolicy.from_config(raw.get("outbound"), os.environ),
         )
 
 

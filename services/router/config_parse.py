@@ -56,11 +56,12 @@ def parse_deployment(where: str, item: object, env) -> Deployment | None:
     price = item.get("price") or {}
     if not isinstance(price, dict):
         raise ConfigError(f"{where}.price: must be a mapping with `input` and `output` (USD per 1M tokens)")
+    vendor = _opt_str(item, "vendor", where)
     return Deployment(
         name=name, provider=provider, models=_parse_models(f"{where}.models", item.get("models")),
         base_url=str(base_url).rstrip("/"), api_key=api_key, timeouts=_parse_timeouts(f"{where}.timeouts", item),
         max_connections=_positive_int(item, "max_connections", where, 256),
-        vendor=_opt_str(item, "vendor", where) or provider,
+        vendor=vendor or provider, vendor_explicit=bool(vendor),
         weight=_number(item, "weight", where, 1.0, positive=True),
         max_concurrency=_non_negative_int(item, "max_concurrency", where),
         price_in=_number(price, "input", f"{where}.price", 0.0),

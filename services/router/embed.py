@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from services.common.errors import invalid
+from services.common.outbound import OutboundPolicy
 from services.router.errors import to_gateway_error
 from services.router.dispatcher import Dispatcher, Lease, Trace
 from services.router.metering import Metering
@@ -40,14 +41,17 @@ class _EmbedAttempts:
 
 class EmbedRunner:
     def __init__(self, provider_for: Callable[[Target], object], dispatcher: Dispatcher, metering: Metering,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, outbound: OutboundPolicy | None = None) -> None:
         self.provider_for = provider_for
+        self._outbound = outbound or OutboundPolicy()
         self._dispatcher = dispatcher
         self._metering = metering
         self.monotonic = monotonic
 
     async def run(self, req: router_pb2.EmbedRequest, timeout: float | None = None) -> router_pb2.EmbedResponse:
         _validate(req)
+        if req.byok.base_url:
+            await self._outbound.check_url(req.byok.base_url, "llm.base_url")
         t0 = self.monotonic()
         deadline = t0 + (timeout if timeout is not None else DEFAULT_DEADLINE)
         record, trace = self._metering.start(req), Trace(request_id=req.request_id, operation="embeddings")

@@ -41,7 +41,7 @@ class Registry:
                     self._families.append((route.name[:-1], dep))
                 else:
                     self._exact.setdefault(route.name, []).append(Target(dep, route.upstream))
-                    self._owners.setdefault(route.name, dep.vendor)
+                    self._owners.setdefault(route.name, dep.vendor or dep.provider)
         # Longest prefix first, so `fake-slow-*` would win over `fake-*`.
         self._families.sort(key=lambda f: len(f[0]), reverse=True)
         self._cache: dict[str, list[Target]] = {}
