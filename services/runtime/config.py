@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.common.env import ConfigError, env_float, env_int, env_str
+from services.common import config_file
 from services.common.mesh_security import MeshSecurity
+from services.common.outbound import OutboundPolicy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,6 +41,8 @@ class RuntimeConfig:
     shutdown_grace: float = 10.0
     security: MeshSecurity = field(default_factory=MeshSecurity)
     """The master key every gRPC call carries and is checked for, and TLS (services.common.mesh_security)."""
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
+    """The config file's `outbound:` section: where agents' BYOK base URLs and remote agents may point."""
 
     @classmethod
     def from_env(cls) -> "RuntimeConfig":
@@ -61,4 +65,5 @@ class RuntimeConfig:
             chat_timeout=env_float("TOKENYARD_REQUEST_TIMEOUT", 600.0),
             shutdown_grace=env_float("TOKENYARD_SHUTDOWN_GRACE", 10.0),
             security=MeshSecurity.from_env(),
+            outbound=OutboundPolicy.from_config(config_file.load().get("outbound"), os.environ),
         )

@@ -61,6 +61,9 @@ deployments:
     base_url: {upstream.base_url}
     api_key: sk-upstream-secret-aaaa
     models: ["up-cut-*"]
+# The fake remote agents and BYOK servers of these tests listen on loopback (the mesh's ports stay refused).
+outbound:
+  allow: ["127.0.0.0/8"]
 pricing:
   models:
     fake-slow-20: {{input: 100, output: 1000}}
