@@ -21,7 +21,9 @@ PRINCIPAL = "ty.principal"
 CALLER = "ty.caller"
 """The principal's tokenyard.common.v1.Caller (key id, workspace, agent, tier), for handlers that need only that."""
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-_PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json", "/metrics"})
+_PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json"})
+"""Paths served without a key. `/metrics` is not one: on the public port it needs the master key (the
+series name every model, deployment and error rate); scrapers use the internal metrics port instead."""
 
 
 def request_id_of(request: web.Request) -> str:

@@ -15,6 +15,7 @@ from services.common.pricing import PriceBook
 from services.common.env import env_float, env_int, env_str
 from services.common.mesh_security import MeshSecurity
 from services.common.outbound import OutboundPolicy
+from services.common.model_labels import ModelLabels
 from services.router.escalation.config import EscalationConfig
 from services.router.policy import RoutingPolicy, parse_routing
 from services.router.request_limits import RequestLimits
@@ -117,6 +118,8 @@ class RouterConfig:
     such as the runtime for an agent that names a tier and no model."""
     limits: RequestLimits = field(default_factory=RequestLimits)
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
+    model_labels: ModelLabels | None = None
+    """The model names metrics may use as labels (the config file's exact names; others are `other`)."""
     """The `outbound:` section: where BYOK base URLs and registered nodes may point (services.common.outbound)."""
     """The `request_limits:` section: the prompt and held-answer sizes one request may reach."""
 
@@ -138,6 +141,7 @@ class RouterConfig:
             security=MeshSecurity.from_env(),
             limits=RequestLimits.from_config(raw.get("request_limits")),
             outbound=OutboundPolicy.from_config(raw.get("outbound"), os.environ),
+            model_labels=ModelLabels.from_config(raw),
         )
 
 

@@ -77,5 +77,6 @@ class Planner:
                              models=(ModelRoute(name, byok.model or name),), base_url=byok.base_url.rstrip("/"),
                              vendor=vendor, source="byok")
             return [Target(dep, byok.model or (targets[0].upstream_model if targets else name), byok.api_key)]
-        return [Target(t.deployment, byok.model or t.upstream_model, byok.api_key)
+        return [Target(t.deployment, byok.model or t.upstream_model, byok.api_key,
+                       family=t.family or ("" if not byok.model else t.upstream_model))
                 for t in targets if t.deployment.byok_vendor == vendor]

@@ -114,6 +114,8 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
     dispatcher = Dispatcher(Planner(book, policy), policy, breakers, stats, Balancer(stats, rng),
                             HedgeBudget(policy.hedge_budget), rng=rng, sleep=sleep,
                             observer=AttemptObserver(tracing.tracer if tracing.enabled else None, metrics))
+    if metrics is not None and cfg.model_labels is not None:
+        metrics.model_label = cfg.model_labels
     if metrics is not None:
         metrics.watch_breakers(lambda: {key: seen[0] for key, seen in breakers.seen.items()})
     meter_channel = open_channel(cfg.meter_addr, cfg.security, tracing)
