@@ -8,6 +8,7 @@ import orjson
 import redis.exceptions
 import structlog
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from services.common.ids import new_id
 from services.edge.auth import Authenticator, Principal
@@ -90,6 +91,11 @@ async def _read_body(request: web.Request, timeout: float) -> web.Response | Non
             await request.read()
     except TimeoutError:
         return json_error(408, "The request body was not received in time.", code="request_timeout",
+                          headers={"Connection": "close"})
+    except RequestPayloadError:
+        # E.g. `Content-Encoding: gzip` on a body that is not gzip: the client's mistake, said plainly.
+        return json_error(400, "The request body could not be decoded as its Content-Encoding says; send it "
+                          "uncompressed or encoded as declared.", code="invalid_content_encoding",
                           headers={"Connection": "close"})
     return None
 

@@ -20,7 +20,7 @@ from services.router.dispatcher import Dispatcher, Lease, Trace
 from services.router.metering import Metering
 from services.router.providers.base import UpstreamError
 from services.router.registry import Target
-from services.router.request_limits import RequestLimits
+from services.router.request_limits import RequestLimits, check_model_name
 from services.common.outbound import OutboundPolicy
 from services.router.upstreams import UpstreamBook
 from tokenyard.common.v1 import common_pb2
@@ -99,6 +99,7 @@ class ChatRunner:
             raise invalid("`model` is required.", "model")
         if not req.messages:
             raise invalid("`messages` must contain at least one message.", "messages")
+        check_model_name(req.model)
         self._limits.check_prompt(req.model, req.ByteSize())
         if req.byok.base_url:
             await self._outbound.check_url(req.byok.base_url, "llm.base_url")
@@ -132,8 +133,12 @@ class ChatRunner:
                 msg = to_response(batch, state)
                 if msg is not None:
                     yield msg
-        except UpstreamError as err:
-            # After the first token: never hand the rest to another model. End with the error.
+        except Exception as exc:
+            # After the first token: never hand the rest to another model. End with the error. An
+            # unexpected exception (an adapter bug) ends the stream the same way rather than as a bare 500.
+            if not isinstance(exc, UpstreamError):
+                log.exception("upstream_stream_crashed", request_id=req.request_id, deployment=lease.target.name)
+            err = exc if isinstance(exc, UpstreamError) else UpstreamError(0, type(exc).__name__, kind="adapter_error")
             error = err
             log.warning("upstream_stream_interrupted", request_id=req.request_id, deployment=lease.target.name,
                         kind=err.kind, error=err.message)

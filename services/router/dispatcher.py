@@ -237,8 +237,18 @@ class Dispatcher:
     async def _call(self, fns: Attempts, lease: Lease, deadline: float, failed: set[str]) -> Any:
         name = lease.target.key
         try:
-            with self.observer.current(lease):
-                result = await fns.call(lease.target, deadline)
+            try:
+                with self.observer.current(lease):
+                    result = await fns.call(lease.target, deadline)
+            except (UpstreamError, asyncio.CancelledError):
+                raise
+            except Exception as exc:
+                # A bug or an input an adapter cannot handle: without this the lease's in-flight count
+                # leaked for good (with `max_concurrency`, eventually a blocked deployment) and the
+                # client got a bare 500. It is a failed attempt like any other; the cause goes to the log.
+                log.exception("upstream_attempt_crashed", deployment=lease.target.name)
+                raise UpstreamError(0, f"the upstream adapter failed ({type(exc).__name__})",
+                                    kind="adapter_error") from None
         except asyncio.CancelledError:
             self._release(lease)
             self.observer.ended(lease, "cancelled")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from services.common.errors import invalid
 from services.common.outbound import OutboundPolicy
+from services.router.request_limits import RequestLimits, check_model_name
 from services.router.errors import to_gateway_error
 from services.router.dispatcher import Dispatcher, Lease, Trace
 from services.router.metering import Metering
@@ -41,8 +42,10 @@ class _EmbedAttempts:
 
 class EmbedRunner:
     def __init__(self, provider_for: Callable[[Target], object], dispatcher: Dispatcher, metering: Metering,
-                 monotonic: Callable[[], float] = time.monotonic, outbound: OutboundPolicy | None = None) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, outbound: OutboundPolicy | None = None,
+                 limits: RequestLimits | None = None) -> None:
         self.provider_for = provider_for
+        self._limits = limits or RequestLimits()
         self._outbound = outbound or OutboundPolicy()
         self._dispatcher = dispatcher
         self._metering = metering
@@ -50,6 +53,8 @@ class EmbedRunner:
 
     async def run(self, req: router_pb2.EmbedRequest, timeout: float | None = None) -> router_pb2.EmbedResponse:
         _validate(req)
+        check_model_name(req.model)
+        self._limits.check_embedding_inputs(i.text for i in req.inputs)
         if req.byok.base_url:
             await self._outbound.check_url(req.byok.base_url, "llm.base_url")
         t0 = self.monotonic()

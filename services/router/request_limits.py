@@ -13,6 +13,16 @@ from services.common.env import ConfigError
 from services.common.errors import GatewayError
 
 MIB = 1024 * 1024
+MAX_MODEL_NAME = 256
+
+
+def check_model_name(model: str) -> None:
+    """400 naming `model` for a name no deployment could serve: control characters (a NUL byte ends C
+    strings in upstream servers and log pipelines) or absurd length; before any state is made for it."""
+    if len(model) > MAX_MODEL_NAME or not model.isprintable():
+        raise GatewayError(grpc.StatusCode.INVALID_ARGUMENT,
+                           f"`model` must be at most {MAX_MODEL_NAME} printable characters (no control "
+                           "characters such as NUL).", "invalid_request_error", "invalid_model", 400, "model")
 
 
 class RequestLimits(BaseModel):
@@ -22,6 +32,9 @@ class RequestLimits(BaseModel):
     """Largest request (messages, tools and fields, as encoded for the router) any model accepts."""
     max_answer_bytes: int = Field(16 * MIB, gt=0)
     """Largest answer the router assembles for a client that does not stream."""
+    max_embedding_input_bytes: int = Field(1 * MIB, gt=0)
+    """Largest single embeddings input (OpenAI's models take 8,192 tokens, about 32 KB; this leaves room for
+    long-context embedding models and refuses a 5 MB input with a 413 naming `input`)."""
     models: dict[str, int] = Field(default_factory=dict)
     """Per public model name, a lower (or higher) prompt limit in bytes, e.g. `{fake-echo: 65536}`."""
 
@@ -40,6 +53,14 @@ class RequestLimits(BaseModel):
 
     def prompt_limit(self, model: str) -> int:
         return self.models.get(model, self.max_prompt_bytes)
+
+    def check_embedding_inputs(self, texts) -> None:
+        for i, text in enumerate(texts):
+            if len(text) > self.max_embedding_input_bytes:
+                raise GatewayError(grpc.StatusCode.INVALID_ARGUMENT,
+                                   f"`input[{i}]` is {len(text)} characters; each input may hold at most "
+                                   f"{self.max_embedding_input_bytes}. Split it.", "invalid_request_error",
+                                   "input_too_large", 413, "input")
 
     def check_prompt(self, model: str, size: int) -> None:
         """Raises a 413 GatewayError naming `messages` when a request of `size` bytes is too large for `model`."""

@@ -122,7 +122,7 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
     reporter = UsageReporter(meter_pb2_grpc.MeterServiceStub(meter_channel))
     metering = Metering(reporter, counter, prices if prices is not None else cfg.prices)
     runner = ChatRunner(book, dispatcher, metering, limits=cfg.limits, outbound=cfg.outbound)
-    embedder = EmbedRunner(runner.book_provider, dispatcher, metering, outbound=cfg.outbound)
+    embedder = EmbedRunner(runner.book_provider, dispatcher, metering, outbound=cfg.outbound, limits=cfg.limits)
     nodes = NodeRegistry(redis, cfg.outbound) if redis is not None else None
     poller = RegistryPoller(nodes, book, registry_poll) if nodes is not None else None
     escalation = escalation_wiring.build(cfg.escalation, runner, prices if prices is not None else cfg.prices, redis)
