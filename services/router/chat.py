@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 import structlog
 
 from services.common.errors import invalid
+from services.common.logs import redact_text
 from services.router.coalesce import StreamState, has_output, to_response
 from services.router.dispatcher import Dispatcher, Lease, Trace
 from services.router.metering import Metering
@@ -139,6 +140,7 @@ class ChatRunner:
             if not isinstance(exc, UpstreamError):
                 log.exception("upstream_stream_crashed", request_id=req.request_id, deployment=lease.target.name)
             err = exc if isinstance(exc, UpstreamError) else UpstreamError(0, type(exc).__name__, kind="adapter_error")
+            err.message = redact_text(err.message, lease.target.api_key or "", lease.target.deployment.api_key)
             error = err
             log.warning("upstream_stream_interrupted", request_id=req.request_id, deployment=lease.target.name,
                         kind=err.kind, error=err.message)

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import structlog
 
 from services.common.errors import not_found
+from services.common.logs import redact_text
 from services.router.backoff import HedgeBudget, retry_delay
 from services.router.balancer import Balancer
 from services.router.breaker import BreakerStore
@@ -254,6 +255,9 @@ class Dispatcher:
             self.observer.ended(lease, "cancelled")
             raise
         except UpstreamError as err:
+            # An upstream's error text may quote the key it was sent (the deployment's or the customer's):
+            # it goes to logs, traces and, for a 400, the client's message; none may carry the key.
+            err.message = redact_text(err.message, lease.target.api_key or "", lease.target.deployment.api_key)
             failed.add(name)
             self._release(lease)
             self.observer.ended(lease, "error", err)
