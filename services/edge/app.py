@@ -1,7 +1,6 @@
 """Builds the edge's aiohttp application: routes, middleware, one gRPC channel per peer, one Redis pool."""
 from __future__ import annotations
 
-import time
 
 import orjson
 from aiohttp import web
