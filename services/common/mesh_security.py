@@ -148,9 +148,9 @@ def _pem(env: Mapping[str, str], name: str) -> bytes:
     return data
 
 
-_REFUSAL = ("this gRPC API needs a key as `authorization: Bearer <key>` metadata: the master key, the mesh's "
-            "service credential, or an internal key minted for this client (virtual keys work on the HTTP API, "
-            "where their limits and budgets apply)")
+_REFUSAL = ("this gRPC API needs a key as `authorization: Bearer <key>` metadata: the master key "
+            "(TOKENYARD_MASTER_KEY), the mesh's service credential, or an internal key minted for this client "
+            "(virtual keys work on the HTTP API, where their limits and budgets apply)")
 
 
 class KeyCheck(grpc.aio.ServerInterceptor):

@@ -83,7 +83,10 @@ class Deployment:
     @property
     def byok_vendor(self) -> str:
         """The vendor whose customer keys this deployment may receive: empty unless the operator wrote
-        `vendor:` on a static deployment (never for an inferred vendor or a registered node)."""
+        `vendor:` on a static deployment (never for an inferred vendor or a registered node). The built-in
+        fake provider is vendor `fake` (a key given to it never leaves the process)."""
+        if self.provider == "fake" and self.source == "static":
+            return self.vendor
         return self.vendor if self.vendor_explicit and self.source == "static" else ""
 
     def serves(self, model: str) -> str | None:
