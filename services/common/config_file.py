@@ -5,6 +5,9 @@
 | `deployments` | router  | upstreams and the models they serve           |
 | `pricing`     | meter, router | $ per 1M tokens per model               |
 | `tiers`       | meter, edge   | managed tiers, quotas, overage policy   |
+| `outbound`    | router, runtime | where tenant/caller-supplied URLs may point (`services.common.outbound`) |
+| `request_limits` | router | prompt, held-answer and embeddings-input sizes (`services.router.request_limits`) |
+| `internal_keys`  | every gRPC service | scoped keys for internal gRPC clients (`services.common.internal_keys`) |
 """
 from __future__ import annotations
 
