@@ -62,7 +62,9 @@ class OutboundPolicy(BaseModel):
     `10.0.0.5:8000`). An entry without a port allows every port but the mesh's own; an entry with a port
     allows exactly that port, even a mesh port."""
     mesh_ports: frozenset[int] = Field(default=frozenset(_MESH_PORT_DEFAULTS))
-    """The mesh's own service ports, refused on every host; filled from the TOKENYARD_*_PORT variables."""
+    """The mesh's own service ports (filled from the TOKENYARD_*_PORT variables): refused on every
+    non-public address even inside an allow-listed network, where the mesh itself runs. On public
+    addresses they are ordinary ports (llama.cpp and TGI servers listen on 8080)."""
 
     @field_validator("allow")
     @classmethod
@@ -95,10 +97,11 @@ class OutboundPolicy(BaseModel):
             ip = ip.ipv4_mapped
         for entry in self.allow:
             net, only = _parse_entry(entry)
-            if ip in net and (only == port or (only is None and port not in self.mesh_ports)):
+            if ip in net and only == port:
                 return None
-        if port in self.mesh_ports:
-            return f"port {port} is one of the gateway's own service ports"
+            if ip in net and only is None:
+                return (f"port {port} is one of the gateway's own service ports" if port in self.mesh_ports
+                        and not ip.is_global else None)
         if ip.is_loopback:
             return "it is a loopback address"
         if ip.is_link_local:

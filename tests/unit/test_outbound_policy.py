@@ -15,7 +15,7 @@ from services.common.outbound import OutboundPolicy, OutboundRefused
 
 REFUSED = [("127.0.0.1", 8000), ("::1", 8000), ("169.254.169.254", 80), ("10.1.2.3", 443), ("172.16.0.9", 80),
            ("192.168.1.20", 11434), ("100.64.0.1", 80), ("0.0.0.0", 80), ("fd00::1", 80), ("fe80::1", 80),
-           ("::ffff:127.0.0.1", 80), ("224.0.0.1", 80), ("8.8.8.8", 50051), ("8.8.8.8", 50052)]
+           ("::ffff:127.0.0.1", 80), ("224.0.0.1", 80), ("127.0.0.1", 50051), ("10.0.0.9", 50052)]
 
 
 @pytest.mark.parametrize("ip, port", REFUSED)
@@ -26,6 +26,7 @@ def test_non_public_addresses_and_the_mesh_ports_are_refused_by_default(ip, port
 def test_public_addresses_pass_and_the_allow_list_opens_networks_but_not_mesh_ports():
     policy = OutboundPolicy.from_config({"allow": ["10.0.0.0/8", "127.0.0.1:9000"]}, {"TOKENYARD_ROUTER_PORT": "6001"})
     assert policy.refusal(ipaddress.ip_address("8.8.8.8"), 443) is None
+    assert policy.refusal(ipaddress.ip_address("8.8.8.8"), 8080) is None  # a public llama.cpp server
     assert policy.refusal(ipaddress.ip_address("10.9.9.9"), 8000) is None
     assert policy.refusal(ipaddress.ip_address("10.9.9.9"), 6001) is not None  # the router's own port
     assert policy.refusal(ipaddress.ip_address("127.0.0.1"), 9000) is None
