@@ -63,8 +63,10 @@ class ChatRelay:
     def __init__(self, cfg: EdgeConfig, router: router_pb2_grpc.RouterServiceStub, limits: Limits,
                  admission: Admission, agents: AgentModel, metrics: Metrics | None = None,
                  tokenizers: TokenizerBook | None = None, bound: PromptTokenBound | None = None,
-                 usage_guard: StreamUsageGuard | None = None, cache: ResponseCache | None = None) -> None:
+                 usage_guard: StreamUsageGuard | None = None, clock=time.time,
+                 cache: ResponseCache | None = None) -> None:
         self._cfg = cfg
+        self._clock = clock
         self._cache = cache
         self._tokenizers = tokenizers or TokenizerBook(router)
         self._bound = bound or PromptTokenBound()
@@ -93,6 +95,7 @@ class ChatRelay:
             return dialect.error(exc.status, _err(exc.message, "invalid_request_error", exc.code, exc.param), headers)
         req = parsed.request
         req.client_request_id = request[CLIENT_REQUEST_ID]
+        req.started_at_ms = int(self._clock() * 1000)
         router = self._router if self._cache is None else \
             self._cache.bind(request.headers, principal, req, self._router, headers)  # cached_router.py
         if isinstance(router, tuple):

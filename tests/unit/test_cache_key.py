@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.edge.cache_key import deterministic_enough, request_digest
+from services.edge.cache_key import _WHO_ASKS, ANSWER_FIELDS, deterministic_enough, request_digest
 from tokenyard.common.v1 import common_pb2
 from tokenyard.router.v1 import router_pb2
 
@@ -37,6 +37,7 @@ def test_what_changes_the_answer_changes_the_key(change):
 def test_who_asks_never_changes_the_key():
     other = base()
     other.request_id, other.client_request_id, other.user = "req_other", "client-label", "alice"
+    other.started_at_ms, other.attempt_of, other.agent_attempt, other.fallback_follows = 1234, "req_x", 1, True
     other.caller.CopyFrom(common_pb2.Caller(key_id="key_x", workspace="ws", agent_id="a"))
     other.metadata["trace"] = "1"
     other.byok.api_key = "sk-customer-secret"
@@ -51,3 +52,8 @@ def test_only_temperature_zero_or_a_seed_is_deterministic_enough():
     sampled.seed = 3
     assert deterministic_enough(sampled)
     assert not deterministic_enough(router_pb2.ChatRequest(model="m"))  # no temperature: the model's default
+
+
+def test_every_request_field_is_known_to_change_the_answer_or_not():
+    fields = {f.name for f in router_pb2.ChatRequest.DESCRIPTOR.fields}
+    assert fields == ANSWER_FIELDS | set(_WHO_ASKS), "classify the new ChatRequest fields in cache_key.py"
