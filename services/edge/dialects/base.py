@@ -18,7 +18,8 @@ class Parsed:
     stream: bool
     include_usage: bool
     estimated_tokens: int
-    """Prompt estimate plus max output tokens: what rate limits and budgets charge before the call."""
+    """Prompt tokens plus max output tokens: what rate limits and budgets charge before the call (the relay
+    sets the upper bound here before it charges anything)."""
     echo: bool = False
     """Legacy completions only: repeat the prompt before the answer."""
 
@@ -56,8 +57,9 @@ class Dialect(Protocol):
 
 
 def estimate_tokens(req: router_pb2.ChatRequest) -> int:
-    """A cheap upper-ish estimate (about 4 characters a token) for limits charged before the call;
-    corrected by actual usage afterwards."""
+    """A cheap estimate (about 4 characters a token), NOT a bound: dense text has far more tokens. The relay
+    replaces it with the upper bound from services/common/prompt_tokens.py whenever a rate limit or a budget
+    will charge the request; it stays only on calls nothing charges (the master key's plain calls)."""
     chars = sum(len(m.content) + sum(len(p.text) for p in m.parts) for m in req.messages)
     out = req.max_completion_tokens if req.HasField("max_completion_tokens") else (
         req.max_tokens if req.HasField("max_tokens") else 0)
