@@ -11,25 +11,28 @@ from services.common.channels import open_channel
 from services.common.keystore import KeyStore
 from services.common.metrics import Metrics, metrics_handler
 from services.common.tracing import Tracing
+from services.edge.access_log import make_access_log
 from services.edge.admission import Admission
 from services.edge.agent_model import AgentModel
 from services.edge.auth import Authenticator
 from services.edge import agents_api, openapi
 from services.edge import reviews_api, tasks_api
 from services.edge.config import EdgeConfig
-from services.edge.dialects.anthropic_messages import AnthropicMessages
 from services.edge.dialects.openai_chat import OpenAIChat
 from services.edge.dialects.openai_completions import OpenAICompletions
 from services.edge.embeddings_api import EmbeddingsHandler
 from services.edge.health_api import UpstreamHealthHandler
 from services.edge.keys_api import KeysHandler
 from services.edge.middleware import make_middleware
+from services.edge.messages_api import MessagesHandler
 from services.edge.models_api import ModelsHandler
 from services.edge.observe import Readiness, make_observer
 from services.edge.limits import AgentLimitStore, Limits
 from services.edge.ratelimit import RateLimiter
 from services.edge.agent_limits_api import AgentLimitsHandler
 from services.edge.relay import ChatRelay
+from services.edge.responses_api import ResponsesHandler
+from services.edge.responses_store import ResponseStore
 from services.edge.usage_api import UsageHandler
 from tokenyard.meter.v1 import meter_pb2_grpc
 from tokenyard.router.v1 import router_pb2_grpc
@@ -49,6 +52,10 @@ def _openapi_handler():
     return handler
 
 
+async def _root(_request: web.Request) -> web.Response:
+    return web.json_response({"service": "tokenyard", "api": "/v1", "docs": "/openapi.json"})
+
+
 def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics | None = None) -> web.Application:
     """`tracing`/`metrics`: the process's (server.py builds them from the environment); off/fresh by default."""
     tracing = tracing or Tracing()
@@ -66,14 +73,14 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     limits = Limits(RateLimiter(redis, lambda: int(time.time() * 1000)), agent_limits)
     runtime = runtime_pb2_grpc.RuntimeServiceStub(runtime_channel)
     relay = ChatRelay(cfg, router, limits, Admission(meter), AgentModel(runtime, cfg.request_timeout), metrics)
-    chat, completions, messages = OpenAIChat(cfg.max_messages), OpenAICompletions(), AnthropicMessages()
+    chat, completions = OpenAIChat(cfg.max_messages), OpenAICompletions()
     embeddings = EmbeddingsHandler(router, relay)
     models = ModelsHandler(router)
     usage = UsageHandler(meter_pb2_grpc.MeterServiceStub(meter_channel))
     keys_api = KeysHandler(keys)
 
     app = web.Application(client_max_size=cfg.max_body_bytes,
-                          middlewares=[make_observer(tracing, metrics),
+                          middlewares=[make_access_log(), make_observer(tracing, metrics),
                                        make_middleware(Authenticator(cfg.master_key, keys), cfg.body_timeout)])
     app[CHANNELS] = [router_channel, meter_channel, runtime_channel]
     app[REDIS] = redis
@@ -81,7 +88,14 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     # OpenAI-compatible surface
     app.router.add_post("/v1/chat/completions", relay.handler(chat))
     app.router.add_post("/v1/completions", relay.handler(completions))
-    app.router.add_post("/v1/messages", relay.handler(messages))
+    messages_api = MessagesHandler(relay, router, cfg.request_timeout)
+    app.router.add_post("/v1/messages", messages_api.create)
+    app.router.add_post("/v1/messages/count_tokens", messages_api.count_tokens)
+    responses = ResponsesHandler(relay, ResponseStore(redis, cfg.responses_ttl))
+    app.router.add_post("/v1/responses", responses.create)
+    app.router.add_get("/v1/responses/{response_id}", responses.retrieve)
+    app.router.add_delete("/v1/responses/{response_id}", responses.delete)
+    app.router.add_get("/v1/responses/{response_id}/input_items", responses.input_items)
     app.router.add_post("/v1/embeddings", embeddings.handle)
     app.router.add_get("/v1/models", models.list)
     app.router.add_get("/v1/models/{model:.+}", models.retrieve)
@@ -105,6 +119,7 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     tasks_api.register(app, escalation, relay, Admission(meter), cfg.request_timeout)
     reviews_api.register(app, escalation, cfg.request_timeout)
     readiness = app[READINESS] = Readiness(router_channel, redis)
+    app.router.add_get("/", _root)  # and HEAD: clients (Claude Code) probe the base URL before they start
     app.router.add_get("/healthz", readiness.healthz)
     app.router.add_get("/readyz", readiness.readyz)
     app.router.add_get("/metrics", metrics_handler(metrics))

@@ -21,7 +21,7 @@ PRINCIPAL = "ty.principal"
 CALLER = "ty.caller"
 """The principal's tokenyard.common.v1.Caller (key id, workspace, agent, tier), for handlers that need only that."""
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-_PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json", "/metrics"})
+_PUBLIC = frozenset({"/", "/healthz", "/readyz", "/openapi.json", "/metrics"})
 
 
 def request_id_of(request: web.Request) -> str:
@@ -58,7 +58,7 @@ def make_middleware(auth: Authenticator, body_timeout: float = 30.0):
                 denied = await _authenticate(request, auth)
                 if denied is not None:
                     denied.headers["x-request-id"] = rid
-                    return _anthropic_shape(denied) if request.path == "/v1/messages" else denied
+                    return _anthropic_shape(denied) if request.path.startswith("/v1/messages") else denied
             slow = await _read_body(request, body_timeout)
             resp = slow if slow is not None else await handler(request)
         except web.HTTPException as exc:

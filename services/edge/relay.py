@@ -63,6 +63,7 @@ class ChatRelay:
             parsed = dialect.parse(await request.read(), rid, principal.caller)
         except Invalid as exc:
             return dialect.error(exc.status, _err(exc.message, "invalid_request_error", exc.code, exc.param), headers)
+        headers.update(parsed.headers)
         refused = await self.admit(principal, parsed.request.model, parsed.estimated_tokens, headers)
         if refused is not None:
             return dialect.error(*refused, headers)

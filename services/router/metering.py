@@ -54,7 +54,8 @@ class Metering:
             prompt, completion = int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0)
             return common_pb2.Usage(prompt_tokens=prompt, completion_tokens=completion,
                                     total_tokens=int(u.get("total_tokens") or prompt + completion),
-                                    cached_tokens=int(cached))
+                                    cached_tokens=int(cached),
+                                    cache_creation_tokens=int(prompt_details.get("cache_creation_tokens") or 0))
         prompt, completion = self._counter.prompt_tokens(req), self._counter.count("".join(state.text))
         return common_pb2.Usage(prompt_tokens=prompt, completion_tokens=completion,
                                 total_tokens=prompt + completion, estimated=True)

@@ -13,14 +13,16 @@ from services.router.embed import EmbedRunner
 from services.router.escalation.config import AUTO_MODEL
 from services.router.health import HealthReporter
 from services.router.node_registry import NodeRegistry, RegistrationError
+from services.router.token_count import TokenCountRunner
 from services.router.upstreams import UpstreamBook
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
 
 
 class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     def __init__(self, runner: ChatRunner, embedder: EmbedRunner, book: UpstreamBook, health: HealthReporter,
-                 nodes: NodeRegistry | None, auto=None) -> None:
+                 nodes: NodeRegistry | None, auto=None, counter: TokenCountRunner | None = None) -> None:
         self._runner = runner
+        self._counter = counter
         self._auto = auto
         """EscalationServicer: serves `model: "tier/auto"` (issue 9); None: tier/auto is an unknown model."""
         self._embedder = embedder
@@ -64,6 +66,15 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             request.request_id = new_id("req_")
         try:
             return await self._embedder.run(request, context.time_remaining())
+        except GatewayError as err:
+            await err.abort(context)
+
+    async def CountChatTokens(self, request: router_pb2.CountChatTokensRequest, context: grpc.aio.ServicerContext):
+        if self._counter is None:
+            await GatewayError(grpc.StatusCode.UNIMPLEMENTED, "Token counting is not configured.", "api_error",
+                               "not_implemented", 501).abort(context)
+        try:
+            return await self._counter.count(request.chat)
         except GatewayError as err:
             await err.abort(context)
 

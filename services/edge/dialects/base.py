@@ -1,7 +1,7 @@
 """The interface every client dialect implements (see services/edge/relay.py for the flow)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from aiohttp import web
@@ -21,6 +21,8 @@ class Parsed:
     """Prompt estimate plus max output tokens: what rate limits and budgets charge before the call."""
     echo: bool = False
     """Legacy completions only: repeat the prompt before the answer."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Response headers the dialect adds (e.g. a warning that hosted tools were dropped)."""
 
 
 class Invalid(Exception):

@@ -21,6 +21,7 @@ import aiohttp
 import orjson
 
 from services.router.config import Deployment
+from services.router.providers.anthropic_passthrough import count_body, native_body, native_headers
 from services.router.providers.anthropic_wire import to_anthropic_body
 from services.router.providers.http_pool import UpstreamPool, with_key
 from services.router.providers.base import UpstreamError
@@ -89,7 +90,7 @@ class _Translator:
             prompt = u["input"] + u["cache_read"] + u["cache_write"]
             return {**self.base, "choices": [], "usage": {
                 "prompt_tokens": prompt, "completion_tokens": u["output"], "total_tokens": prompt + u["output"],
-                "prompt_tokens_details": {"cached_tokens": u["cache_read"]}}}
+                "prompt_tokens_details": {"cached_tokens": u["cache_read"], "cache_creation_tokens": u["cache_write"]}}}
         if kind == "error":
             err = ev.get("error") or {}
             status = _ERROR_STATUS.get(err.get("type", ""), 502)
@@ -113,9 +114,12 @@ class AnthropicMessagesProvider:
 
     async def stream(self, request: router_pb2.ChatRequest, upstream_model: str, *,
                      api_key: str | None = None) -> AsyncIterator[list[dict]]:
-        body = orjson.dumps(to_anthropic_body(request, upstream_model))
+        # Anthropic in, Anthropic out: the client's own body (anthropic_passthrough); else the translation.
+        native = native_body(request, upstream_model)
+        body = orjson.dumps(native if native is not None else to_anthropic_body(request, upstream_model))
+        headers = {**self._headers_for(api_key), **native_headers(request)}
         try:
-            resp = await self._pool.session().post(self._url, data=body, headers=self._headers_for(api_key))
+            resp = await self._pool.session().post(self._url, data=body, headers=headers)
         except asyncio.TimeoutError:
             raise UpstreamError(0, "timed out connecting to the upstream", kind="timeout") from None
         except aiohttp.ClientError as exc:
@@ -161,6 +165,27 @@ class AnthropicMessagesProvider:
     async def embed(self, request: router_pb2.EmbedRequest, upstream_model: str, *,
                     api_key: str | None = None) -> dict:
         raise UpstreamError(404, "Anthropic has no embeddings API")
+
+    async def count_tokens(self, request: router_pb2.ChatRequest, upstream_model: str, *,
+                           api_key: str | None = None) -> int | None:
+        """Anthropic's own count (`/v1/messages/count_tokens`) of a native request; None for a translated one.
+        Raises UpstreamError when the upstream refuses or cannot be reached."""
+        body = count_body(request, upstream_model)
+        if body is None:
+            return None
+        headers = {**self._headers_for(api_key), **native_headers(request), "Accept": "application/json"}
+        try:
+            async with self._pool.session().post(self._url + "/count_tokens", data=orjson.dumps(body),
+                                                 headers=headers) as resp:
+                raw = await resp.content.read(_MAX_ERROR_BODY)
+                if resp.status >= 400:
+                    raise UpstreamError(resp.status, _error_message(raw, resp.status))
+                count = orjson.loads(raw).get("input_tokens")
+        except (asyncio.TimeoutError, aiohttp.ClientError, orjson.JSONDecodeError, AttributeError) as exc:
+            raise UpstreamError(0, f"token count failed: {type(exc).__name__}", kind="connection") from None
+        if not isinstance(count, int):
+            raise UpstreamError(502, "the upstream's token count had no input_tokens")
+        return count
 
     async def aclose(self) -> None:
         await self._pool.aclose()
