@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from services.meter.ledger import Ledger
 from services.common.redis_server import free_port
 from services.launcher.mesh import ROOT, Mesh, wait_for_port
+from tests.fakes.anthropic_upstream import ThreadedAnthropicUpstream
 from tests.fakes.openai_upstream import ThreadedUpstream
 
 MASTER_KEY = "ty-test-" + secrets.token_hex(16)
@@ -31,7 +32,15 @@ def upstream():
 
 
 @pytest.fixture(scope="session")
-def mesh(tmp_path_factory, upstream, redis_server):
+def anthropic_upstream():
+    runner = ThreadedAnthropicUpstream()
+    server = runner.start()
+    yield server
+    runner.stop()
+
+
+@pytest.fixture(scope="session")
+def mesh(tmp_path_factory, upstream, anthropic_upstream, redis_server):
     cfg = tmp_path_factory.mktemp("cfg") / "tokenyard.yaml"
     cfg.write_text(f"""
 deployments:
@@ -61,6 +70,12 @@ deployments:
     base_url: {upstream.base_url}
     api_key: sk-upstream-secret-aaaa
     models: ["up-cut-*"]
+  # A fake Anthropic API: `/v1/messages` to it travels natively (passthrough), the rest translated.
+  - name: anthropic-fake
+    provider: anthropic
+    base_url: {anthropic_upstream.base_url}
+    api_key: sk-ant-test
+    models: ["claude-*"]
 pricing:
   models:
     fake-slow-20: {{input: 100, output: 1000}}

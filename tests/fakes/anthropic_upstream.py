@@ -2,8 +2,9 @@
 as Anthropic documents it: `event:`/`data:` SSE lines with message_start, content_block_start/delta/
 stop (text_delta, input_json_delta), message_delta (stop_reason, usage), message_stop, ping, error.
 
-It checks what a real server checks (x-api-key, anthropic-version, max_tokens, alternating roles,
-no system role inside messages) and records each request. Behaviour follows the model name:
+It checks what a real server checks (x-api-key, anthropic-version, max_tokens, a first user turn,
+alternating user/assistant turns with `system` turns allowed between them, as Anthropic accepts) and
+records each request. `POST /v1/messages/count_tokens` answers a count derived from the body (`count_of`), recorded in `counted`, so a test can tell it from the router's estimate. Behaviour follows the model name:
 
   claude-echo (default) | claude-tool | claude-max-tokens | claude-stop-seq | claude-overloaded (error event)
   | claude-http-CODE (HTTP error before the stream)
@@ -22,6 +23,7 @@ class FakeAnthropicUpstream:
     api_key: str = "sk-ant-test"
     requests: list[dict] = field(default_factory=list)
     headers: list[dict] = field(default_factory=list)
+    counted: list[dict] = field(default_factory=list)
     runner: web.AppRunner | None = None
     port: int = 0
 
@@ -32,6 +34,7 @@ class FakeAnthropicUpstream:
     async def start(self) -> "FakeAnthropicUpstream":
         app = web.Application()
         app.router.add_post("/v1/messages", self._messages)
+        app.router.add_post("/v1/messages/count_tokens", self._count_tokens)
         self.runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
@@ -54,11 +57,27 @@ class FakeAnthropicUpstream:
             return self._error(400, "invalid_request_error", "anthropic-version header is required")
         if not isinstance(body.get("max_tokens"), int):
             return self._error(400, "invalid_request_error", "max_tokens: Field required")
-        roles = [m.get("role") for m in body.get("messages", [])]
+        roles = [m.get("role") for m in body.get("messages", []) if m.get("role") != "system"]
         if not roles or roles[0] != "user" or any(r not in ("user", "assistant") for r in roles) \
                 or any(a == b for a, b in zip(roles, roles[1:])):
             return self._error(400, "invalid_request_error", "messages: roles must alternate, starting with user")
         return None
+
+    async def _count_tokens(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        body = orjson.loads(raw)
+        self.counted.append(body)
+        self.headers.append(dict(request.headers))
+        if request.headers.get("x-api-key") != self.api_key:
+            return self._error(401, "authentication_error", "invalid x-api-key")
+        if "max_tokens" in body or "stream" in body:
+            return self._error(400, "invalid_request_error", "max_tokens: Extra inputs are not permitted")
+        return web.json_response({"input_tokens": self.count_of(body)})
+
+    @staticmethod
+    def count_of(body: dict) -> int:
+        """This fake's "exact" count: distinguishable from any tokenizer's estimate."""
+        return 1000 + len(orjson.dumps(body)) // 4
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
         body = orjson.loads(await request.read())
@@ -114,3 +133,24 @@ class FakeAnthropicUpstream:
             await event("content_block_delta", {"index": 1, "delta": {"type": "input_json_delta", "partial_json": part}})
         await event("content_block_stop", {"index": 1})
         return "tool_use"
+
+
+class ThreadedAnthropicUpstream:
+    """Runs a FakeAnthropicUpstream on its own event loop in a thread, for tests driven by sync clients."""
+
+    def __init__(self, **kwargs) -> None:
+        import threading
+
+        self.upstream = FakeAnthropicUpstream(**kwargs)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def start(self) -> FakeAnthropicUpstream:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.upstream.start(), self._loop).result(10)
+        return self.upstream
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.upstream.stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)

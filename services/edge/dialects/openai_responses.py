@@ -31,7 +31,7 @@ class OpenAIResponses:
     error = staticmethod(openai_error)
 
     def __init__(self, body: ResponsesRequest, history: list[dict], new_id=new_id) -> None:
-        self.body = body
+        self.request_body = body
         self.history = history
         """Items of the conversation this request continues (previous inputs and outputs)."""
         self.book = ToolBook()
@@ -40,8 +40,8 @@ class OpenAIResponses:
         self.response_id = new_id("resp_", 32)
 
     def parse(self, raw: bytes, request_id: str, caller: common_pb2.Caller) -> Parsed:
-        req, self.book = to_chat_request(self.body, self.history, request_id, caller)
-        parsed = Parsed(req, self.body.stream, True, estimate_tokens(req))
+        req, self.book = to_chat_request(self.request_body, self.history, request_id, caller)
+        parsed = Parsed(req, self.request_body.stream, True, estimate_tokens(req))
         if self.book.dropped:
             parsed.headers["x-tokenyard-warning"] = ("hosted tools this gateway cannot run were dropped: "
                                                      + ", ".join(sorted(set(self.book.dropped))))
@@ -49,13 +49,13 @@ class OpenAIResponses:
 
     def input_items(self) -> list[dict]:
         """This request's input as items (a string input becomes one user message)."""
-        given = self.body.input
+        given = self.request_body.input
         if isinstance(given, str):
             return [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": given}]}]
         return list(given or [])
 
     def _skeleton(self, model: str) -> dict:
-        b = self.body
+        b = self.request_body
         fmt = (b.text or {}).get("format") or {"type": "text"}
         return {"id": self.response_id, "object": "response", "model": model, "error": None,
                 "incomplete_details": None, "instructions": b.instructions, "max_output_tokens": b.max_output_tokens,
