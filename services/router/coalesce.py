@@ -3,6 +3,9 @@
 A gRPC message costs about as much CPU as relaying its token, so everything the router has already
 read goes out as one message: consecutive content is concatenated, a tool call's argument pieces
 are joined, and the stream's text is kept for counting tokens when the upstream reports none.
+Reasoning (thinking) blocks are ordered: a block that begins after content, a tool call or another
+block's signature starts a new delta of the same choice, so a client sees thinking, text and tool
+calls in the order the upstream sent them.
 """
 from __future__ import annotations
 
@@ -32,7 +35,8 @@ def has_output(batch: list[dict]) -> bool:
     for chunk in batch:
         for c in chunk.get("choices") or ():
             d = c.get("delta") or {}
-            if d.get("content") or d.get("tool_calls") or d.get("refusal") or c.get("finish_reason"):
+            if d.get("content") or d.get("tool_calls") or d.get("refusal") or c.get("finish_reason") \
+                    or d.get("reasoning_content") or d.get("redacted_reasoning"):
                 return True
     return False
 
@@ -51,7 +55,7 @@ def to_response(batch: list[dict], state: StreamState) -> router_pb2.ChatRespons
         for c in chunk.get("choices") or ():
             idx = c.get("index") or 0
             d = merged.get(idx)
-            if d is None:
+            if d is None or _starts_block(d, c.get("delta") or {}):
                 d = merged[idx] = resp.deltas.add(index=idx)
             _merge(d, c, state)
     if not state.header_sent:
@@ -62,10 +66,35 @@ def to_response(batch: list[dict], state: StreamState) -> router_pb2.ChatRespons
     return resp
 
 
+def _starts_block(d: router_pb2.ChoiceDelta, delta: dict) -> bool:
+    """True when `delta` begins a reasoning block that must not merge into `d` (see the module doc)."""
+    if delta.get("redacted_reasoning"):
+        return bool(d.reasoning or d.redacted_reasoning or d.content or d.tool_calls)
+    if delta.get("reasoning_content"):
+        return bool(d.reasoning_signature or d.redacted_reasoning or d.content or d.tool_calls)
+    return False
+
+
+def _split(d: router_pb2.ChoiceDelta, into: router_pb2.ChoiceDelta) -> bool:
+    """The same test between two router deltas (`Complete` merging streamed messages)."""
+    if d.redacted_reasoning:
+        return bool(into.reasoning or into.redacted_reasoning or into.content or into.tool_calls)
+    if d.reasoning:
+        return bool(into.reasoning_signature or into.redacted_reasoning or into.content or into.tool_calls)
+    return False
+
+
 def _merge(d: router_pb2.ChoiceDelta, c: dict, state: StreamState) -> None:
     delta = c.get("delta") or {}
     if delta.get("role") and not d.role:
         d.role = delta["role"]
+    if delta.get("reasoning_content"):
+        d.reasoning += delta["reasoning_content"]
+        state.text.append(delta["reasoning_content"])
+    if delta.get("reasoning_signature"):
+        d.reasoning_signature += delta["reasoning_signature"]
+    if delta.get("redacted_reasoning"):
+        d.redacted_reasoning = delta["redacted_reasoning"]
     content = delta.get("content")
     if content:
         d.content += content
@@ -99,12 +128,14 @@ def merge_response(answer: router_pb2.ChatResponse, msg: router_pb2.ChatResponse
     if msg.id and not answer.id:
         answer.id, answer.model, answer.created = msg.id, msg.model, msg.created
     for d in msg.deltas:
-        into = next((a for a in answer.deltas if a.index == d.index), None)
-        if into is None:
+        into = next((a for a in reversed(answer.deltas) if a.index == d.index), None)
+        if into is None or _split(d, into):
             answer.deltas.add().CopyFrom(d)
             continue
         if d.role and not into.role:
             into.role = d.role
+        into.reasoning += d.reasoning
+        into.reasoning_signature += d.reasoning_signature
         into.content += d.content
         into.refusal += d.refusal
         for tc in d.tool_calls:

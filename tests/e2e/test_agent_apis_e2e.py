@@ -184,7 +184,8 @@ def test_messages_pass_through_to_an_anthropic_upstream_untouched(anthropic_clie
         thinking={"type": "enabled", "budget_tokens": 128}, metadata={"user_id": "u-1"},
         extra_body={"top_k": 5, "output_config": {"effort": "high"}, "context_management": {"edits": []}},
         extra_headers={"anthropic-beta": "context-1m-2025-08-07,interleaved-thinking-2025-05-14"})
-    assert msg.content[0].text == "Hello from Claude"
+    assert [b.type for b in msg.content] == ["thinking", "redacted_thinking", "text"]
+    assert msg.content[2].text == "Hello from Claude"
     assert msg.usage.cache_read_input_tokens == 4 and msg.usage.cache_creation_input_tokens == 2
     assert msg.usage.input_tokens == 10 and msg.usage.output_tokens == 7
     sent, headers = anthropic_upstream.requests[before], anthropic_upstream.headers[-1]
@@ -268,3 +269,23 @@ def test_every_request_gets_an_access_log_line(mesh):
     assert seen["req-access-1"]["key_id"] == "master"
     assert seen["req-access-2"]["status"] == 401 and seen["req-access-2"]["path"] == "/v1/messages"
     assert seen["req-access-2"]["route"] == "/v1/messages" and seen["req-access-2"]["key_id"] == ""
+
+
+THINKING = [{"type": "thinking", "thinking": "Let me think.", "signature": "sig-fake-1"},
+            {"type": "redacted_thinking", "data": "opaque-fake"}]
+
+
+def test_thinking_blocks_come_back_verbatim_and_in_order(anthropic_client):
+    """Anthropic requires an assistant turn's thinking blocks back unchanged for tool use with thinking."""
+    tools = [{"name": "get_weather", "description": "d", "input_schema": {"type": "object", "properties": {}}}]
+    msg = anthropic_client.messages.create(model="claude-tool", max_tokens=64, tools=tools,
+                                           thinking={"type": "enabled", "budget_tokens": 32},
+                                           messages=[{"role": "user", "content": "weather?"}])
+    blocks = [b.model_dump(exclude_none=True) for b in msg.content]
+    assert blocks[:2] == THINKING
+    assert [b["type"] for b in blocks[2:]] == ["text", "tool_use"] and blocks[3]["input"]["location"] == "Paris"
+    with anthropic_client.messages.stream(model="claude-tool", max_tokens=64, tools=tools,
+                                          thinking={"type": "enabled", "budget_tokens": 32},
+                                          messages=[{"role": "user", "content": "weather?"}]) as s:
+        streamed = s.get_final_message()
+    assert [b.model_dump(exclude_none=True) for b in streamed.content] == blocks

@@ -6,6 +6,7 @@ It checks what a real server checks (x-api-key, anthropic-version, max_tokens, a
 alternating user/assistant turns with `system` turns allowed between them, as Anthropic accepts) and
 records each request. `POST /v1/messages/count_tokens` answers a count derived from the body (`count_of`), recorded in `counted`, so a test can tell it from the router's estimate. Behaviour follows the model name:
 
+  (with `thinking` on, a signed thinking block and a redacted_thinking block come first)
   claude-echo (default) | claude-tool | claude-max-tokens | claude-stop-seq | claude-overloaded (error event)
   | claude-http-CODE (HTTP error before the stream)
 """
@@ -105,16 +106,17 @@ class FakeAnthropicUpstream:
         if model == "claude-overloaded":
             await event("error", {"error": {"type": "overloaded_error", "message": "Overloaded"}})
             return resp
+        first = await self._thinking(event) if (body.get("thinking") or {}).get("type") in ("enabled", "adaptive") else 0
         if model == "claude-tool":
-            stop = await self._tool_use(event, body)
+            stop = await self._tool_use(event, body, first)
         else:
-            await event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
+            await event("content_block_start", {"index": first, "content_block": {"type": "text", "text": ""}})
             for piece in ("Hello", " from", " Claude"):
-                await event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": piece}})
+                await event("content_block_delta", {"index": first, "delta": {"type": "text_delta", "text": piece}})
                 await asyncio.sleep(0)
                 if model == "claude-stall":  # output started, then nothing more: the idle timeout must fire
                     await asyncio.sleep(3600)
-            await event("content_block_stop", {"index": 0})
+            await event("content_block_stop", {"index": first})
             stop = {"claude-max-tokens": "max_tokens", "claude-stop-seq": "stop_sequence"}.get(model, "end_turn")
         await event("message_delta", {"delta": {"stop_reason": stop, "stop_sequence": None},
                                       "usage": {"output_tokens": 7}})
@@ -122,16 +124,31 @@ class FakeAnthropicUpstream:
         return resp
 
     @staticmethod
-    async def _tool_use(event, body: dict) -> str:
-        name = (body.get("tools") or [{"name": "get_weather"}])[0]["name"]
-        await event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
-        await event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": "Checking."}})
+    async def _thinking(event) -> int:
+        """With `thinking` on: a signed thinking block and a redacted one, before the answer (2 blocks)."""
+        await event("content_block_start", {"index": 0, "content_block": {"type": "thinking", "thinking": "",
+                                                                          "signature": ""}})
+        for piece in ("Let me ", "think."):
+            await event("content_block_delta", {"index": 0, "delta": {"type": "thinking_delta", "thinking": piece}})
+        await event("content_block_delta", {"index": 0, "delta": {"type": "signature_delta", "signature": "sig-fake-1"}})
         await event("content_block_stop", {"index": 0})
-        await event("content_block_start", {"index": 1, "content_block": {
+        await event("content_block_start", {"index": 1, "content_block": {"type": "redacted_thinking",
+                                                                          "data": "opaque-fake"}})
+        await event("content_block_stop", {"index": 1})
+        return 2
+
+    @staticmethod
+    async def _tool_use(event, body: dict, first: int = 0) -> str:
+        name = (body.get("tools") or [{"name": "get_weather"}])[0]["name"]
+        await event("content_block_start", {"index": first, "content_block": {"type": "text", "text": ""}})
+        await event("content_block_delta", {"index": first, "delta": {"type": "text_delta", "text": "Checking."}})
+        await event("content_block_stop", {"index": first})
+        await event("content_block_start", {"index": first + 1, "content_block": {
             "type": "tool_use", "id": "toolu_01", "name": name, "input": {}}})
         for part in ('{"location": ', '"Paris", "unit"', ': "celsius"}'):
-            await event("content_block_delta", {"index": 1, "delta": {"type": "input_json_delta", "partial_json": part}})
-        await event("content_block_stop", {"index": 1})
+            await event("content_block_delta", {"index": first + 1,
+                                                "delta": {"type": "input_json_delta", "partial_json": part}})
+        await event("content_block_stop", {"index": first + 1})
         return "tool_use"
 
 

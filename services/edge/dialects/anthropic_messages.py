@@ -18,14 +18,13 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from services.common.ids import new_id
+from services.edge.dialects.anthropic_events import AnthropicWriter, assemble
 from services.edge.dialects.base import Invalid, Parsed, estimate_tokens
 from services.edge.schemas import TokenCount
 from services.edge.translate import describe
 from tokenyard.common.v1 import common_pb2
 from tokenyard.router.v1 import router_pb2
 
-_STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "content_filter": "refusal",
-         "function_call": "tool_use"}
 NATIVE_DIALECT = "anthropic.messages"
 _NATIVE_HEADERS = ("anthropic-beta",)
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
@@ -148,72 +147,6 @@ def anthropic_error(status: int, error: dict, headers: dict | None = None) -> we
     return web.Response(status=status, body=orjson.dumps(body), content_type="application/json", headers=headers)
 
 
-def _event(name: str, data: dict) -> bytes:
-    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
-
-
-class _Writer:
-    """Opens a content block per kind of output (text, each tool call), closes it when the next begins."""
-
-    def __init__(self, message_id: str, model: str) -> None:
-        self._start = _event("message_start", {"type": "message_start", "message": {
-            "id": message_id, "type": "message", "role": "assistant", "model": model, "content": [],
-            "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 0, "output_tokens": 0}}})
-        self._block = -1
-        self._open: str | None = None  # "text" or "tool:<index>"
-        self._stop = "end_turn"
-
-    def _switch(self, kind: str, start: dict, out: list[bytes]) -> None:
-        if self._open == kind:
-            return
-        if self._open is not None:
-            out.append(_event("content_block_stop", {"type": "content_block_stop", "index": self._block}))
-        self._block += 1
-        self._open = kind
-        out.append(_event("content_block_start", {"type": "content_block_start", "index": self._block,
-                                                  "content_block": start}))
-
-    def chunk(self, msg: router_pb2.ChatResponse) -> bytes:
-        out = []
-        if self._start:
-            out.append(self._start)
-            self._start = b""
-        for d in msg.deltas:
-            if d.index != 0:
-                continue  # Anthropic has no n>1
-            if d.content:
-                self._switch("text", {"type": "text", "text": ""}, out)
-                out.append(_event("content_block_delta", {"type": "content_block_delta", "index": self._block,
-                                                          "delta": {"type": "text_delta", "text": d.content}}))
-            for t in d.tool_calls:
-                self._switch(f"tool:{t.index}", {"type": "tool_use", "id": t.id, "name": t.name, "input": {}}, out)
-                if t.arguments:
-                    out.append(_event("content_block_delta", {"type": "content_block_delta", "index": self._block,
-                                                              "delta": {"type": "input_json_delta",
-                                                                        "partial_json": t.arguments}}))
-            if d.finish_reason:
-                self._stop = _STOP.get(d.finish_reason, "end_turn")
-        return b"".join(out)
-
-    def _close(self) -> bytes:
-        head = self._start
-        self._start = b""
-        if self._open is None:
-            return head
-        self._open = None
-        return head + _event("content_block_stop", {"type": "content_block_stop", "index": self._block})
-
-    def finish(self, final: router_pb2.ChatFinal, include_usage: bool) -> bytes:
-        usage = anthropic_usage(final.usage)
-        return (self._close() + _event("message_delta", {"type": "message_delta", "usage": usage,
-                                                         "delta": {"stop_reason": self._stop, "stop_sequence": None}})
-                + _event("message_stop", {"type": "message_stop"}))
-
-    def fail(self, final: router_pb2.ChatFinal | None, error: dict) -> bytes:
-        return self._close() + _event("error", {"type": "error", "error": {"type": "api_error",
-                                                                            "message": error.get("message", "")}})
-
-
 def describe_anthropic(exc: ValidationError) -> tuple[str, str, str]:
     """(message, param, code) in Anthropic's words: `max_tokens: Field required`, `messages.0.role: ...`."""
     message, param, code = describe(exc)
@@ -279,42 +212,11 @@ class AnthropicMessages:
             req.extra_json = orjson.dumps({"top_k": body.top_k}).decode()
         return req
 
-    def writer(self, parsed: Parsed, first: router_pb2.ChatResponse) -> _Writer:
-        return _Writer(_new_id(), first.model or parsed.request.model)
+    def writer(self, parsed: Parsed, first: router_pb2.ChatResponse) -> AnthropicWriter:
+        return AnthropicWriter(_new_id(), first.model or parsed.request.model)
 
     def body(self, parsed, first, messages, final) -> dict:
-        text: list[str] = []
-        calls: dict[int, dict] = {}
-        stop = "end_turn"
-        for msg in messages:
-            for d in msg.deltas:
-                if d.index != 0:
-                    continue
-                text.append(d.content)
-                for t in d.tool_calls:
-                    call = calls.setdefault(t.index, {"id": t.id, "name": t.name, "args": []})
-                    call["id"], call["name"] = call["id"] or t.id, call["name"] or t.name
-                    call["args"].append(t.arguments)
-                if d.finish_reason:
-                    stop = _STOP.get(d.finish_reason, "end_turn")
-        content: list[dict] = [{"type": "text", "text": "".join(text)}] if "".join(text) else []
-        for _, c in sorted(calls.items()):
-            raw = "".join(c["args"]) or "{}"
-            try:
-                args = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                args = {"_raw": raw}
-            content.append({"type": "tool_use", "id": c["id"], "name": c["name"], "input": args})
-        return {"id": _new_id(), "type": "message", "role": "assistant", "model": first.model or parsed.request.model,
-                "content": content, "stop_reason": stop, "stop_sequence": None,
-                "usage": anthropic_usage(final.usage)}
-
-
-def anthropic_usage(u) -> dict:
-    """Anthropic counts cache reads and writes apart from `input_tokens`; the router's prompt_tokens holds all."""
-    fresh = max(0, u.prompt_tokens - u.cached_tokens - u.cache_creation_tokens)
-    return {"input_tokens": fresh, "output_tokens": u.completion_tokens,
-            "cache_creation_input_tokens": u.cache_creation_tokens, "cache_read_input_tokens": u.cached_tokens}
+        return assemble(_new_id(), first.model or parsed.request.model, messages, final)
 
 
 def _new_id() -> str:

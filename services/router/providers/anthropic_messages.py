@@ -9,7 +9,9 @@ into OpenAI `chat.completion.chunk` dicts, so the rest of the router sees one wi
 | message_delta                                   | `finish_reason` (end_turn/stop_sequence->stop, max_tokens->length, tool_use->tool_calls); output usage |
 | message_stop                                    | the usage chunk (`prompt_tokens` includes cache reads and writes; cache reads as `cached_tokens`) |
 | error                                           | UpstreamError (overloaded 529, rate limit 429...)  |
-| ping, content_block_stop, thinking deltas       | nothing                                             |
+| content_block_start/delta thinking, signature   | `delta.reasoning_content` / `reasoning_signature`   |
+| content_block_start redacted_thinking           | `delta.redacted_reasoning` (its opaque data)        |
+| ping, content_block_stop                        | nothing                                             |
 """
 from __future__ import annotations
 
@@ -71,11 +73,20 @@ class _Translator:
                                                    "function": {"name": block.get("name", ""), "arguments": ""}}]})
             if block.get("type") == "text" and block.get("text"):
                 return self.chunk({"content": block["text"]})
+            if block.get("type") == "thinking" and (block.get("thinking") or block.get("signature")):
+                return self.chunk({"reasoning_content": block.get("thinking") or "",
+                                   "reasoning_signature": block.get("signature") or ""})
+            if block.get("type") == "redacted_thinking":
+                return self.chunk({"redacted_reasoning": block.get("data") or ""})
             return None
         if kind == "content_block_delta":
             d = ev.get("delta") or {}
             if d.get("type") == "text_delta":
                 return self.chunk({"content": d.get("text", "")})
+            if d.get("type") == "thinking_delta":
+                return self.chunk({"reasoning_content": d.get("thinking", "")})
+            if d.get("type") == "signature_delta":
+                return self.chunk({"reasoning_signature": d.get("signature", "")})
             if d.get("type") == "input_json_delta" and ev.get("index", 0) in self.tools:
                 return self.chunk({"tool_calls": [{"index": self.tools[ev.get("index", 0)],
                                                    "function": {"arguments": d.get("partial_json", "")}}]})

@@ -169,7 +169,7 @@ class ToolCallDelta(_message.Message):
     def __init__(self, index: _Optional[int] = ..., id: _Optional[str] = ..., type: _Optional[str] = ..., name: _Optional[str] = ..., arguments: _Optional[str] = ...) -> None: ...
 
 class ChoiceDelta(_message.Message):
-    __slots__ = ("index", "role", "content", "tool_calls", "finish_reason", "refusal", "logprobs_json")
+    __slots__ = ("index", "role", "content", "tool_calls", "finish_reason", "refusal", "logprobs_json", "reasoning", "reasoning_signature", "redacted_reasoning")
     INDEX_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
@@ -177,6 +177,9 @@ class ChoiceDelta(_message.Message):
     FINISH_REASON_FIELD_NUMBER: _ClassVar[int]
     REFUSAL_FIELD_NUMBER: _ClassVar[int]
     LOGPROBS_JSON_FIELD_NUMBER: _ClassVar[int]
+    REASONING_FIELD_NUMBER: _ClassVar[int]
+    REASONING_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    REDACTED_REASONING_FIELD_NUMBER: _ClassVar[int]
     index: int
     role: str
     content: str
@@ -184,7 +187,10 @@ class ChoiceDelta(_message.Message):
     finish_reason: str
     refusal: str
     logprobs_json: str
-    def __init__(self, index: _Optional[int] = ..., role: _Optional[str] = ..., content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCallDelta, _Mapping]]] = ..., finish_reason: _Optional[str] = ..., refusal: _Optional[str] = ..., logprobs_json: _Optional[str] = ...) -> None: ...
+    reasoning: str
+    reasoning_signature: str
+    redacted_reasoning: str
+    def __init__(self, index: _Optional[int] = ..., role: _Optional[str] = ..., content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCallDelta, _Mapping]]] = ..., finish_reason: _Optional[str] = ..., refusal: _Optional[str] = ..., logprobs_json: _Optional[str] = ..., reasoning: _Optional[str] = ..., reasoning_signature: _Optional[str] = ..., redacted_reasoning: _Optional[str] = ...) -> None: ...
 
 class ChatFinal(_message.Message):
     __slots__ = ("usage", "deployment", "attempts", "error", "system_fingerprint", "cost_micros", "tried_deployments", "fallbacks", "hedges", "escalation")
