@@ -161,7 +161,9 @@ class ResponseBuilder:
         self._close_text(out, "incomplete")
         self._close_calls(out, "incomplete")
         code, message = error.get("code") or "server_error", error.get("message") or "The response failed."
-        self.response.update(status="failed", error={"code": code, "message": message},
+        # `response.error.code` is an enum in the API (clients validate it); the precise code is on `error`.
+        kind = "rate_limit_exceeded" if "rate_limit" in code or "quota" in code else "server_error"
+        self.response.update(status="failed", error={"code": kind, "message": message},
                              usage=usage_of(final.usage) if final is not None else None)
         out.append(self._event("error", code=code, message=message, param=None))
         out.append(self._event("response.failed", response=self.response))
