@@ -6,6 +6,7 @@ the relay (admission, limits, metering, tracing) is the same ChatRelay every cha
 """
 from __future__ import annotations
 
+import orjson
 from pydantic import ValidationError
 
 from services.common.ids import new_id
@@ -15,6 +16,8 @@ from services.edge.dialects.responses_events import ResponseBuilder
 from services.edge.dialects.responses_request import ResponsesRequest, ToolBook, to_chat_request
 from services.edge.translate import describe
 from tokenyard.common.v1 import common_pb2
+
+NATIVE_DIALECT = "openai.responses"
 from tokenyard.router.v1 import router_pb2
 
 
@@ -41,11 +44,26 @@ class OpenAIResponses:
 
     def parse(self, raw: bytes, request_id: str, caller: common_pb2.Caller) -> Parsed:
         req, self.book = to_chat_request(self.request_body, self.history, request_id, caller)
+        req.native.dialect, req.native.body_json = NATIVE_DIALECT, orjson.dumps(self.native_body()).decode()
         parsed = Parsed(req, self.request_body.stream, True, estimate_tokens(req))
         if self.book.dropped:
-            parsed.headers["x-tokenyard-warning"] = ("hosted tools this gateway cannot run were dropped: "
+            # Native upstreams (the OpenAI API) run them; a chat upstream answers without them.
+            parsed.headers["x-tokenyard-warning"] = ("hosted tools reach only upstreams that speak the Responses "
+                                                     "API; others answer without: "
                                                      + ", ".join(sorted(set(self.book.dropped))))
         return parsed
+
+    def native_body(self) -> dict:
+        """The client's body for an upstream that speaks Responses itself, with the gateway's part done:
+        the whole conversation as `input` (ids of items this gateway made dropped: the upstream never
+        saw them), no `previous_response_id`, and `store: false` (the gateway stores)."""
+        body = self.request_body.model_dump(exclude_unset=True)
+        history = [{k: v for k, v in item.items() if k != "id"} for item in self.history]
+        body["input"] = history + self.input_items()
+        body["store"] = False
+        for name in ("previous_response_id", "stream"):
+            body.pop(name, None)
+        return body
 
     def input_items(self) -> list[dict]:
         """This request's input as items (a string input becomes one user message)."""

@@ -4,9 +4,11 @@ The translator of the Responses -> chat pair (its events back are in responses_e
 become chat messages (function calls merge into the assistant turn before them, outputs become tool
 messages), `instructions` the first system message, function tools stay function tools, `namespace`
 tools are flattened (the namespace comes back on the call), `custom` (free-form) tools become function
-tools with one string argument `input`, and hosted tools the gateway cannot run are dropped with a
+tools with one string argument `input`, and hosted tools a chat upstream cannot run are dropped with a
 warning, or refused when the request cannot work without them. Fields the gateway answers itself
-(`store`, `metadata`, `previous_response_id`, `include`) never reach the upstream.
+(`store`, `metadata`, `previous_response_id`, `include`) never reach a chat upstream. (An upstream
+that speaks Responses itself gets the client's body instead: services/router/providers/
+responses_passthrough.py.)
 """
 from __future__ import annotations
 
