@@ -91,7 +91,8 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     messages_api = MessagesHandler(relay, router, cfg.request_timeout)
     app.router.add_post("/v1/messages", messages_api.create)
     app.router.add_post("/v1/messages/count_tokens", messages_api.count_tokens)
-    responses = ResponsesHandler(relay, ResponseStore(redis, cfg.responses_ttl))
+    responses = ResponsesHandler(relay, ResponseStore(redis, cfg.responses_ttl, 4 * cfg.max_body_bytes),
+                                 cfg.max_messages)
     app.router.add_post("/v1/responses", responses.create)
     app.router.add_get("/v1/responses/{response_id}", responses.retrieve)
     app.router.add_delete("/v1/responses/{response_id}", responses.delete)

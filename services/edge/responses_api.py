@@ -27,9 +27,10 @@ def _not_found(response_id: str, headers: dict, param: str = "response_id") -> w
 
 
 class ResponsesHandler:
-    def __init__(self, relay: ChatRelay, store: ResponseStore) -> None:
+    def __init__(self, relay: ChatRelay, store: ResponseStore, max_messages: int = 2048) -> None:
         self._relay = relay
         self._store = store
+        self._max_messages = max_messages
 
     async def create(self, request: web.Request) -> web.StreamResponse:
         headers = {"x-request-id": request[REQUEST_ID]}
@@ -45,13 +46,15 @@ class ResponsesHandler:
             if stored is None:
                 return _not_found(body.previous_response_id, headers, "previous_response_id")
             history = stored["conversation"]
-        dialect = OpenAIResponses(body, history)
+        dialect = OpenAIResponses(body, history, max_messages=self._max_messages)
         resp = await self._relay.handle(request, dialect)
         result = dialect.result
         if result is not None and body.store is not False:
             conversation = history + dialect.input_items() + [i for i in result["output"]]
             try:
-                await self._store.put(workspace, result, conversation)
+                if not await self._store.put(workspace, result, conversation):
+                    log.warning("response_not_stored_too_large", request_id=request[REQUEST_ID],
+                                response_id=result["id"])
             except (redis.exceptions.RedisError, TypeError):  # the answer is already out; a failed store is logged, not a failed request
                 log.warning("response_store_failed", request_id=request[REQUEST_ID], response_id=result["id"])
         return resp

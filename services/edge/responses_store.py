@@ -11,18 +11,24 @@ import orjson
 
 
 class ResponseStore:
-    def __init__(self, redis, ttl_seconds: int) -> None:
+    def __init__(self, redis, ttl_seconds: int, max_bytes: int = 32 * 1024 * 1024) -> None:
         self._redis = redis
         self._ttl = ttl_seconds
+        self._max_bytes = max_bytes
+        """A conversation past this size is not stored (a long chain would grow one record without bound)."""
 
     @staticmethod
     def _key(workspace: str, response_id: str) -> str:
         return f"ty:resp:{{{workspace}}}:{response_id}"
 
-    async def put(self, workspace: str, response: dict, conversation: list[dict]) -> None:
-        """`conversation`: the input items of the whole chain, then this response's output."""
+    async def put(self, workspace: str, response: dict, conversation: list[dict]) -> bool:
+        """`conversation`: the input items of the whole chain, then this response's output. False when
+        the record is too large to keep."""
         record = orjson.dumps({"response": response, "conversation": conversation})
+        if len(record) > self._max_bytes:
+            return False
         await self._redis.set(self._key(workspace, response["id"]), record, ex=self._ttl)
+        return True
 
     async def get(self, workspace: str, response_id: str) -> dict | None:
         raw = await self._redis.get(self._key(workspace, response_id))

@@ -33,8 +33,9 @@ class OpenAIResponses:
     name = "openai.responses"
     error = staticmethod(openai_error)
 
-    def __init__(self, body: ResponsesRequest, history: list[dict], new_id=new_id) -> None:
+    def __init__(self, body: ResponsesRequest, history: list[dict], new_id=new_id, max_messages: int = 2048) -> None:
         self.request_body = body
+        self._max_messages = max_messages
         self.history = history
         """Items of the conversation this request continues (previous inputs and outputs)."""
         self.book = ToolBook()
@@ -44,6 +45,8 @@ class OpenAIResponses:
 
     def parse(self, raw: bytes, request_id: str, caller: common_pb2.Caller) -> Parsed:
         req, self.book = to_chat_request(self.request_body, self.history, request_id, caller)
+        if len(req.messages) > self._max_messages:
+            raise Invalid(f"Too many input items: at most {self._max_messages} messages.", "input", "too_many_messages")
         req.native.dialect, req.native.body_json = NATIVE_DIALECT, orjson.dumps(self.native_body()).decode()
         parsed = Parsed(req, self.request_body.stream, True, estimate_tokens(req))
         if self.book.dropped:
