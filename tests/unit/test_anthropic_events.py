@@ -76,3 +76,11 @@ def test_stream_events_rebuild_the_same_blocks():
 def test_usage_splits_cache_reads_and_writes_from_input():
     assert anthropic_usage(FINAL.usage) == {"input_tokens": 15, "output_tokens": 9, "cache_creation_input_tokens": 5,
                                             "cache_read_input_tokens": 100}
+
+
+def test_a_signature_in_two_pieces_stays_on_its_block():
+    state = StreamState()
+    first = to_response([chunk({"reasoning_content": "t"}), chunk({"reasoning_signature": "sig-"})], state)
+    second = to_response([chunk({"reasoning_signature": "1"}), chunk({"content": "answer"}, "stop")], state)
+    assert assemble("m", "m", [first, second], FINAL)["content"] == [
+        {"type": "thinking", "thinking": "t", "signature": "sig-1"}, {"type": "text", "text": "answer"}]

@@ -44,7 +44,8 @@ class BlockBuilder:
             if d.redacted_reasoning:
                 self._switch("redacted", {"type": "redacted_thinking", "data": d.redacted_reasoning}, on_start)
             if d.reasoning or d.reasoning_signature:
-                if self._open != "thinking":
+                # New thinking text after a signature is a new block; a signature's later piece is not.
+                if self._open != "thinking" and (d.reasoning or self._open != "thinking-signed"):
                     self._switch("thinking", {"type": "thinking", "thinking": "", "signature": ""}, on_start, force=True)
                 block = self.blocks[-1]
                 if d.reasoning:

@@ -27,9 +27,10 @@ from tokenyard.router.v1 import router_pb2
 
 NATIVE_DIALECT = "anthropic.messages"
 _NATIVE_HEADERS = ("anthropic-beta",)
-_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-                404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error", 502: "api_error",
-                503: "overloaded_error", 504: "api_error"}
+# Anthropic's error types by status (https://docs.anthropic.com/en/api/errors); clients branch on them.
+_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
+                403: "permission_error", 404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
+                502: "api_error", 503: "overloaded_error", 504: "timeout_error", 529: "overloaded_error"}
 
 
 class Block(BaseModel):
