@@ -31,11 +31,6 @@ _ADDRESS = re.compile(r'sa_family=AF_INET6?, sin6?_port=htons\((\d+)\).*?inet_(?
 _LOOPBACK = re.compile(r"^(127\.|::1$|::ffff:127\.)")
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        item.add_marker(pytest.mark.agents)
-
-
 @pytest.fixture(scope="session")
 def agents_mesh(tmp_path_factory, redis_server):
     env = {k: "" for k in _SCRUB}

@@ -6,6 +6,8 @@ import pytest
 
 from tests.agents.conftest import MASTER_KEY, access_lines, client_bin, log_mark, run_traced
 
+pytestmark = pytest.mark.agents
+
 QUIET = {"DISABLE_TELEMETRY": "1", "DISABLE_ERROR_REPORTING": "1", "DISABLE_AUTOUPDATER": "1",
          "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL": "1",
          "DISABLE_GROWTHBOOK": "1"}

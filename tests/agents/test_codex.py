@@ -7,6 +7,8 @@ import pytest
 
 from tests.agents.conftest import MASTER_KEY, access_lines, client_bin, log_mark, run_traced
 
+pytestmark = pytest.mark.agents
+
 CONFIG = """\
 model_provider = "tokenyard"
 check_for_update_on_startup = false

@@ -10,6 +10,8 @@ import pytest
 
 from tests.agents.conftest import MASTER_KEY, access_lines, log_mark, run_traced
 
+pytestmark = pytest.mark.agents
+
 CLIENT = Path(__file__).with_name("agents_sdk_client.py")
 
 

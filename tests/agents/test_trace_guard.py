@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from tests.agents.conftest import run_traced
+
+pytestmark = pytest.mark.agents
 
 PROBE = """
 import socket

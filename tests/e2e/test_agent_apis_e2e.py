@@ -5,11 +5,12 @@ thinking passed through to an Anthropic upstream field by field), plus the acces
 from __future__ import annotations
 
 import json
+import uuid
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import MASTER_KEY
+from tests.e2e.conftest import MASTER_KEY, usage_record
 
 pytestmark = pytest.mark.e2e
 
@@ -73,6 +74,15 @@ def test_responses_stream_event_sequence(client):
     assert [e.sequence_number for e in events] == list(range(len(events)))
     done = events[-1].response
     assert done.output_text == "one two three" and done.usage.total_tokens > 3
+
+
+def test_responses_are_metered_like_chat(client, mesh):
+    rid = f"req-resp-{uuid.uuid4().hex}"
+    events = list(client.responses.create(model="fake-echo", input="meter these four", stream=True,
+                                          extra_headers={"x-request-id": rid}))
+    usage = events[-1].response.usage
+    record = usage_record(mesh.redis_url, rid)
+    assert int(record["prompt_tokens"]) == usage.input_tokens and int(record["completion_tokens"]) == 3
 
 
 def test_responses_stream_helper_accumulates_text(client):
