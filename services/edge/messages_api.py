@@ -36,13 +36,12 @@ class MessagesHandler:
             return dialect.error(exc.status, {"message": exc.message}, headers)
         model = parsed.request.model
         if not principal.may_use(model):
-            return dialect.error(404, {"message": f"model: {model}"}, headers)
+            return dialect.error(404, {"message": f"model: {model}", "code": "model_not_found"}, headers)
         try:
             counted = await self._router.CountChatTokens(router_pb2.CountChatTokensRequest(chat=parsed.request),
                                                          timeout=self._timeout)
         except grpc.aio.AioRpcError as err:
             status, body, extra = from_rpc_error(err)
-            message = f"model: {model}" if status == 404 else body["error"]["message"]
-            return dialect.error(status, {"message": message}, {**headers, **extra})
+            return dialect.error(status, body["error"], {**headers, **extra})
         headers["x-tokenyard-token-count"] = "exact" if counted.exact else "estimate"
         return web.json_response({"input_tokens": counted.input_tokens}, headers=headers)

@@ -53,11 +53,14 @@ def test_count_tokens_answers_for_a_model_without_an_anthropic_upstream(anthropi
     assert 10 < counted.input_tokens < 200
 
 
-def test_count_tokens_unknown_model_is_anthropic_404(anthropic_client):
+def test_unknown_model_is_anthropic_404_in_anthropic_words(anthropic_client):
     import anthropic
 
     with pytest.raises(anthropic.NotFoundError) as err:
         anthropic_client.messages.count_tokens(model="no-such-model", messages=[{"role": "user", "content": "x"}])
+    assert err.value.body["error"] == {"type": "not_found_error", "message": "model: no-such-model"}
+    with pytest.raises(anthropic.NotFoundError) as err:
+        anthropic_client.messages.create(model="no-such-model", max_tokens=5, messages=[{"role": "user", "content": "x"}])
     assert err.value.body["error"] == {"type": "not_found_error", "message": "model: no-such-model"}
 
 

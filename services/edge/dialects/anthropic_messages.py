@@ -166,12 +166,20 @@ def native_headers(headers) -> dict[str, str]:
 
 
 class AnthropicMessages:
+    """One instance per request: it carries the client's allow-listed headers, and the model asked for
+    (Anthropic's wording for an unknown model names it: `model: claude-x`)."""
+
     name = "anthropic"
-    error = staticmethod(anthropic_error)
 
     def __init__(self, headers: dict[str, str] | None = None) -> None:
         self._headers = headers or {}
         """Allow-listed client headers (native_headers) that travel with the native body."""
+        self._model = ""
+
+    def error(self, status: int, error: dict, headers: dict | None = None) -> web.Response:
+        if error.get("code") == "model_not_found" and self._model:
+            error = {**error, "message": f"model: {self._model}"}
+        return anthropic_error(status, error, headers)
 
     def validate(self, raw: bytes, schema: type[MessagesRequest] = MessagesRequest) -> MessagesRequest:
         try:
@@ -182,6 +190,7 @@ class AnthropicMessages:
     def parse(self, raw: bytes, request_id: str, caller: common_pb2.Caller,
               schema: type[MessagesRequest] = MessagesRequest) -> Parsed:
         body = self.validate(raw, schema)
+        self._model = body.model
         try:
             req = self._request(body, request_id, caller)
         except TypeError:  # an integer beyond 64 bits inside a free-form object (tool input, schema)
