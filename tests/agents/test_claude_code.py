@@ -60,5 +60,7 @@ def test_claude_code_tool_round_trip(claude, agents_mesh):
     # The file's content is not in the prompt (its path is): only the Read tool can have brought it.
     assert "tokenyard-round-trip-42" in run.proc.stdout.split("The tool returned:", 1)[1]
     assert run.remote == []
-    turns = [r for r in access_lines(agents_mesh, mark) if r["route"] == "/v1/messages" and r["status"] == 200]
+    seen = access_lines(agents_mesh, mark)
+    turns = [r for r in seen if r["route"] == "/v1/messages" and r["status"] == 200]
     assert len(turns) >= 2  # the call, then the answer after the tool ran
+    print("claude tool access log:", [(r["method"], r["path"], r["status"]) for r in seen])
