@@ -9,7 +9,7 @@ import time
 import structlog
 from aiohttp import web
 
-from services.edge.middleware import PRINCIPAL, REQUEST_ID
+from services.edge.middleware import CLIENT_REQUEST_ID, PRINCIPAL, REQUEST_ID
 
 log = structlog.get_logger()
 
@@ -37,6 +37,7 @@ def make_access_log(clock=time.monotonic):
             principal = request.get(PRINCIPAL)
             log.info("access", method=request.method, path=request.path, route=_route(request), status=status,
                      user_agent=request.headers.get("User-Agent", "")[:256], request_id=request.get(REQUEST_ID, ""),
+                     client_request_id=request.get(CLIENT_REQUEST_ID, ""),
                      key_id=principal.caller.key_id if principal is not None else "",
                      duration_ms=round((clock() - t0) * 1000, 2))
 

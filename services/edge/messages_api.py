@@ -12,7 +12,7 @@ from aiohttp import web
 from services.edge.dialects.anthropic_messages import AnthropicMessages, CountTokensRequest, native_headers
 from services.edge.dialects.base import Invalid
 from services.edge.errors import from_rpc_error
-from services.edge.middleware import PRINCIPAL, REQUEST_ID
+from services.edge.middleware import PRINCIPAL, REQUEST_ID, id_headers
 from services.edge.relay import ChatRelay
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
 
@@ -28,7 +28,7 @@ class MessagesHandler:
 
     async def count_tokens(self, request: web.Request) -> web.Response:
         rid, principal = request[REQUEST_ID], request[PRINCIPAL]
-        headers = {"x-request-id": rid}
+        headers = id_headers(request)
         dialect = AnthropicMessages(native_headers(request.headers))
         try:
             parsed = dialect.parse(await request.read(), rid, principal.caller, CountTokensRequest)

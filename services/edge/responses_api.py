@@ -14,7 +14,7 @@ from aiohttp import web
 from services.edge.dialects.base import Invalid
 from services.edge.dialects.openai_chat import openai_error
 from services.edge.dialects.openai_responses import OpenAIResponses, parse_body
-from services.edge.middleware import PRINCIPAL, REQUEST_ID
+from services.edge.middleware import PRINCIPAL, REQUEST_ID, id_headers
 from services.edge.relay import ChatRelay
 from services.edge.responses_store import ResponseStore
 
@@ -33,7 +33,7 @@ class ResponsesHandler:
         self._max_messages = max_messages
 
     async def create(self, request: web.Request) -> web.StreamResponse:
-        headers = {"x-request-id": request[REQUEST_ID]}
+        headers = id_headers(request)
         workspace = request[PRINCIPAL].caller.workspace
         try:
             body = parse_body(await request.read())
@@ -62,7 +62,7 @@ class ResponsesHandler:
     async def retrieve(self, request: web.Request) -> web.Response:
         rid = request.match_info["response_id"]
         stored = await self._store.get(request[PRINCIPAL].caller.workspace, rid)
-        headers = {"x-request-id": request[REQUEST_ID]}
+        headers = id_headers(request)
         if stored is None:
             return _not_found(rid, headers)
         return web.Response(body=orjson.dumps(stored["response"]), content_type="application/json", headers=headers)
@@ -70,7 +70,7 @@ class ResponsesHandler:
     async def input_items(self, request: web.Request) -> web.Response:
         rid = request.match_info["response_id"]
         stored = await self._store.get(request[PRINCIPAL].caller.workspace, rid)
-        headers = {"x-request-id": request[REQUEST_ID]}
+        headers = id_headers(request)
         if stored is None:
             return _not_found(rid, headers)
         output = len(stored["response"].get("output") or [])
@@ -82,7 +82,7 @@ class ResponsesHandler:
 
     async def delete(self, request: web.Request) -> web.Response:
         rid = request.match_info["response_id"]
-        headers = {"x-request-id": request[REQUEST_ID]}
+        headers = id_headers(request)
         if not await self._store.delete(request[PRINCIPAL].caller.workspace, rid):
             return _not_found(rid, headers)
         return web.Response(body=orjson.dumps({"id": rid, "object": "response.deleted", "deleted": True}),

@@ -69,7 +69,7 @@ def to_response(batch: list[dict], state: StreamState) -> router_pb2.ChatRespons
 def _starts_block(d: router_pb2.ChoiceDelta, delta: dict) -> bool:
     """True when `delta` begins a reasoning block that must not merge into `d` (see the module doc)."""
     if delta.get("redacted_reasoning"):
-        return bool(d.reasoning or d.redacted_reasoning or d.content or d.tool_calls)
+        return bool(d.reasoning or d.reasoning_signature or d.redacted_reasoning or d.content or d.tool_calls)
     if delta.get("reasoning_content"):
         return bool(d.reasoning_signature or d.redacted_reasoning or d.content or d.tool_calls)
     return False
@@ -78,7 +78,8 @@ def _starts_block(d: router_pb2.ChoiceDelta, delta: dict) -> bool:
 def _split(d: router_pb2.ChoiceDelta, into: router_pb2.ChoiceDelta) -> bool:
     """The same test between two router deltas (`Complete` merging streamed messages)."""
     if d.redacted_reasoning:
-        return bool(into.reasoning or into.redacted_reasoning or into.content or into.tool_calls)
+        return bool(into.reasoning or into.reasoning_signature or into.redacted_reasoning or into.content
+                    or into.tool_calls)
     if d.reasoning:
         return bool(into.reasoning_signature or into.redacted_reasoning or into.content or into.tool_calls)
     return False

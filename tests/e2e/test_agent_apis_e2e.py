@@ -255,7 +255,7 @@ def test_anthropic_errors_use_anthropic_shape(mesh):
     body = r.json()
     assert body["type"] == "error" and body["error"] == {"type": "invalid_request_error",
                                                         "message": "max_tokens: Field required"}
-    assert body["request_id"] == r.headers["x-request-id"]
+    assert body["request_id"] == r.headers["x-tokenyard-request-id"]
     r = httpx.post(f"http://127.0.0.1:{mesh.http_port}/v1/messages/count_tokens", headers={"x-api-key": "wrong"},
                    json={"model": "fake-echo", "messages": []}, timeout=10)
     assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
@@ -276,10 +276,10 @@ def test_every_request_gets_an_access_log_line(mesh):
     httpx.post(base + "/v1/messages", headers={"User-Agent": "probe/1.0", "x-request-id": "req-access-2"},
                json={}, timeout=5)
     lines = [json.loads(line) for line in (mesh.log_dir / "edge.log").read_text().splitlines() if line.startswith("{")]
-    seen = {line["request_id"]: line for line in lines if line.get("event") == "access"}
+    seen = {line["client_request_id"]: line for line in lines if line.get("event") == "access"}
     assert seen["req-access-1"]["status"] == 404 and seen["req-access-1"]["route"] == "unmatched"
     assert seen["req-access-1"]["user_agent"] == "probe/1.0" and seen["req-access-1"]["method"] == "GET"
-    assert seen["req-access-1"]["key_id"] == "master"
+    assert seen["req-access-1"]["key_id"] == "master" and seen["req-access-1"]["request_id"].startswith("req_")
     assert seen["req-access-2"]["status"] == 401 and seen["req-access-2"]["path"] == "/v1/messages"
     assert seen["req-access-2"]["route"] == "/v1/messages" and seen["req-access-2"]["key_id"] == ""
 

@@ -84,3 +84,17 @@ def test_a_signature_in_two_pieces_stays_on_its_block():
     second = to_response([chunk({"reasoning_signature": "1"}), chunk({"content": "answer"}, "stop")], state)
     assert assemble("m", "m", [first, second], FINAL)["content"] == [
         {"type": "thinking", "thinking": "t", "signature": "sig-1"}, {"type": "text", "text": "answer"}]
+
+
+def test_a_signature_then_redacted_thinking_in_one_read_stay_two_blocks():
+    state = StreamState()
+    first = to_response([chunk({"reasoning_content": "t"})], state)
+    second = to_response([chunk({"reasoning_signature": "sig"}), chunk({"redacted_reasoning": "opaque"}),
+                          chunk({"content": "answer"}, "stop")], state)
+    expected = [{"type": "thinking", "thinking": "t", "signature": "sig"},
+                {"type": "redacted_thinking", "data": "opaque"}, {"type": "text", "text": "answer"}]
+    assert assemble("m", "m", [first, second], FINAL)["content"] == expected
+    answer = router_pb2.ChatResponse()
+    merge_response(answer, first)
+    merge_response(answer, second)
+    assert assemble("m", "m", [answer], FINAL)["content"] == expected

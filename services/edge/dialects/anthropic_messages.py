@@ -144,7 +144,7 @@ def _tool_choice(choice: dict[str, Any] | None) -> str:
 
 def anthropic_error(status: int, error: dict, headers: dict | None = None) -> web.Response:
     body = {"type": "error", "error": {"type": _ERROR_TYPES.get(status, "api_error"), "message": error.get("message", "")},
-            "request_id": (headers or {}).get("x-request-id")}
+            "request_id": (headers or {}).get("x-tokenyard-request-id") or (headers or {}).get("x-request-id")}
     return web.Response(status=status, body=orjson.dumps(body), content_type="application/json", headers=headers)
 
 
