@@ -11,7 +11,7 @@ from tokenyard.common.v1 import common_pb2
 from tokenyard.router.v1 import router_pb2
 
 FINAL = router_pb2.ChatFinal(usage=common_pb2.Usage(prompt_tokens=120, completion_tokens=9, cached_tokens=100,
-                                                    cache_creation_tokens=5))
+                                                    cache_write_tokens=5))
 
 
 def chunk(delta: dict, finish: str | None = None) -> dict:

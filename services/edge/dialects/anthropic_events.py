@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import orjson
 
+from services.edge.completions_format import routing_dict
 from tokenyard.common.v1 import common_pb2
 from tokenyard.router.v1 import router_pb2
 
@@ -18,9 +19,9 @@ STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "c
 
 def anthropic_usage(u: common_pb2.Usage) -> dict:
     """Anthropic counts cache reads and writes apart from `input_tokens`; the router's prompt_tokens holds all."""
-    fresh = max(0, u.prompt_tokens - u.cached_tokens - u.cache_creation_tokens)
+    fresh = max(0, u.prompt_tokens - u.cached_tokens - u.cache_write_tokens)
     return {"input_tokens": fresh, "output_tokens": u.completion_tokens,
-            "cache_creation_input_tokens": u.cache_creation_tokens, "cache_read_input_tokens": u.cached_tokens}
+            "cache_creation_input_tokens": u.cache_write_tokens, "cache_read_input_tokens": u.cached_tokens}
 
 
 def _event(name: str, data: dict) -> bytes:
@@ -126,8 +127,11 @@ class AnthropicWriter:
 
     def finish(self, final: router_pb2.ChatFinal, include_usage: bool) -> bytes:
         self._close_current()
+        # Streamed answers cannot carry the cost in a header (headers go out first): Tokenyard's extension
+        # on message_delta says what it cost, or that the cost is unknown.
         self._out.append(_event("message_delta", {"type": "message_delta", "usage": anthropic_usage(final.usage),
-                                                  "delta": {"stop_reason": self._blocks.stop, "stop_sequence": None}}))
+                                                  "delta": {"stop_reason": self._blocks.stop, "stop_sequence": None},
+                                                  "tokenyard": routing_dict(final)}))
         self._out.append(_event("message_stop", {"type": "message_stop"}))
         return self._drain()
 
