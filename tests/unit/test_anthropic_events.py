@@ -6,7 +6,8 @@ from __future__ import annotations
 import orjson
 
 from services.edge.dialects.anthropic_events import AnthropicWriter, assemble, anthropic_usage
-from services.router.coalesce import StreamState, merge_response, to_response
+from services.router.answer import AnswerBuilder
+from services.router.coalesce import StreamState, to_response
 from tokenyard.common.v1 import common_pb2
 from tokenyard.router.v1 import router_pb2
 
@@ -40,11 +41,11 @@ def test_coalesced_batch_keeps_block_order_in_the_assembled_message():
 
 
 def test_complete_merging_keeps_block_order():
-    answer = router_pb2.ChatResponse()
+    answer = AnswerBuilder(10**6)
     state = StreamState()
     for c in INTERLEAVED:  # one chunk per streamed message, merged as Complete does
-        merge_response(answer, to_response([c], state) or router_pb2.ChatResponse())
-    assert assemble("msg_1", "m", [answer], FINAL)["content"] == EXPECTED
+        answer.add(to_response([c], state) or router_pb2.ChatResponse())
+    assert assemble("msg_1", "m", [answer.build()], FINAL)["content"] == EXPECTED
 
 
 def test_stream_events_rebuild_the_same_blocks():
@@ -94,7 +95,7 @@ def test_a_signature_then_redacted_thinking_in_one_read_stay_two_blocks():
     expected = [{"type": "thinking", "thinking": "t", "signature": "sig"},
                 {"type": "redacted_thinking", "data": "opaque"}, {"type": "text", "text": "answer"}]
     assert assemble("m", "m", [first, second], FINAL)["content"] == expected
-    answer = router_pb2.ChatResponse()
-    merge_response(answer, first)
-    merge_response(answer, second)
-    assert assemble("m", "m", [answer], FINAL)["content"] == expected
+    answer = AnswerBuilder(10**6)
+    answer.add(first)
+    answer.add(second)
+    assert assemble("m", "m", [answer.build()], FINAL)["content"] == expected

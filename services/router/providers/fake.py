@@ -3,8 +3,9 @@
 | model                 | behaviour                                                            |
 |-----------------------|----------------------------------------------------------------------|
 | fake-echo             | streams the last user message back word by word, reports usage       |
+|                       | (at most 256 KiB of it; a longer one is refused with a 400)          |
 | fake-slow[-MS]        | echo with MS milliseconds (default 50) between tokens                |
-| fake-long-N           | streams N tokens                                                     |
+| fake-long-N           | streams N tokens (N at most 1,000,000)                               |
 | fake-tool-call        | calls a tool (see `_tool_call_deltas`); after a tool result, answers |
 |                       | with it in text ("The tool returned: ..."), so agents' loops finish  |
 | fake-no-usage         | echo without usage, so the router counts tokens itself               |
@@ -35,6 +36,9 @@ from tokenyard.router.v1 import router_pb2
 
 
 _DECODER = json.JSONDecoder()
+ECHO_MAX_CHARS = 256 * 1024
+"""The longest text the fake echoes: its answer is as large as the prompt, so this bounds both."""
+LONG_MAX_TOKENS = 1_000_000
 
 
 def _int_suffix(name: str, prefix: str, default: int) -> int:
@@ -143,8 +147,14 @@ class FakeProvider:
             return canned
         if model.startswith("fake-long"):
             n = _int_suffix(model, "fake-long", 20)
+            if n > LONG_MAX_TOKENS:
+                raise UpstreamError(400, f"fake-long streams at most {LONG_MAX_TOKENS} tokens")
             return [f"tok{i} " for i in range(n)]
-        return _words_of(_last_user_text(request) or "Hello from Tokenyard.")
+        text = _last_user_text(request) or "Hello from Tokenyard."
+        if len(text) > ECHO_MAX_CHARS:
+            raise UpstreamError(400, f"the fake provider echoes at most {ECHO_MAX_CHARS} characters; "
+                                     "send a shorter message")
+        return _words_of(text)
 
     @staticmethod
     def _tool_call_deltas(request: router_pb2.ChatRequest) -> list[dict]:

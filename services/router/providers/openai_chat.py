@@ -84,12 +84,12 @@ class SSEDecoder:
 
 
 class OpenAIChatProvider:
-    def __init__(self, deployment: Deployment, trace_configs: list | None = None,
+    def __init__(self, deployment: Deployment, trace_configs: list | None = None, socket_factory=None,
                  responses_native: bool | None = None) -> None:
         """`responses_native`: send Responses API requests natively (default: the OpenAI API itself)."""
         self._dep = deployment
         self._responses = speaks_responses(deployment) if responses_native is None else responses_native
-        self._pool = UpstreamPool(deployment, trace_configs)
+        self._pool = UpstreamPool(deployment, trace_configs, socket_factory)
         self._base = deployment.base_url
         self._url = deployment.base_url + "/chat/completions"
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
