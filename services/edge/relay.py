@@ -90,6 +90,7 @@ class ChatRelay:
             parsed = dialect.parse(await request.read(), rid, principal.caller)
         except Invalid as exc:
             return dialect.error(exc.status, _err(exc.message, "invalid_request_error", exc.code, exc.param), headers)
+        headers.update(parsed.headers)
         req = parsed.request
         req.client_request_id = request[CLIENT_REQUEST_ID]
         req.started_at_ms = int(self._clock() * 1000)

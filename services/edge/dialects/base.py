@@ -1,7 +1,7 @@
 """The interface every client dialect implements (see services/edge/relay.py for the flow)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from aiohttp import web
@@ -22,6 +22,8 @@ class Parsed:
     sets the upper bound here before it charges anything)."""
     echo: bool = False
     """Legacy completions only: repeat the prompt before the answer."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Response headers the dialect adds (e.g. a warning that hosted tools were dropped)."""
 
 
 class Invalid(Exception):
