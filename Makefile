@@ -42,6 +42,24 @@ test-chaos: $(STAMP) ## Slow fault, fuzz and 60 s soak tests; rewrites docs/RELI
 soak: $(STAMP) ## 10 minutes of mixed traffic: RSS growth < 10%, no fd or task growth; rewrites docs/RELIABILITY.md
 	TOKENYARD_CHAOS_RESULTS=1 TOKENYARD_SOAK_SECONDS=600 $(BIN)/python -m pytest tests/chaos/test_chaos_soak.py -m chaos
 
+# Real agent clients (issue 15), pinned; installed into .agents/ (git-ignored), never globally.
+CLAUDE_CODE_VERSION := 2.1.197
+CODEX_VERSION := 0.171.0
+AGENTS_STAMP := .agents/.installed-$(CLAUDE_CODE_VERSION)-$(CODEX_VERSION)
+
+$(AGENTS_STAMP):
+	@command -v strace >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq strace >/dev/null)
+	@command -v npm >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null)
+	mkdir -p .agents
+	npm install --prefix .agents --no-audit --no-fund --no-save \
+		@anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) @openai/codex@$(CODEX_VERSION)
+	# npm may hold back install scripts; Claude Code's only places its native binary (idempotent).
+	cd .agents/node_modules/@anthropic-ai/claude-code && node install.cjs
+	@touch $(AGENTS_STAMP)
+
+test-agents: $(STAMP) $(AGENTS_STAMP) ## Claude Code, Codex CLI and the OpenAI Agents SDK, unchanged, against the mesh (fake models, loopback only)
+	$(BIN)/python -m pytest tests/agents -m agents
+
 test-unit: $(STAMP) ## Unit tests only
 	$(BIN)/python -m pytest tests/unit
 
@@ -83,4 +101,4 @@ down: ## Stop and remove the compose containers (the Redis volume stays)
 	TOKENYARD_MASTER_KEY=$${TOKENYARD_MASTER_KEY:-unused} TOKENYARD_ENCRYPTION_KEY=$${TOKENYARD_ENCRYPTION_KEY:-unused} \
 	$(COMPOSE) down
 
-.PHONY: help install protos check-protos run test test-cluster test-chaos soak test-unit lint clean up down bench bench-quick
+.PHONY: help install protos check-protos run test test-cluster test-agents test-chaos soak test-unit lint clean up down bench bench-quick

@@ -16,10 +16,12 @@ estimate, for each:
   not know (a known piece covers at least one character, i.e. at least one byte), plus its one dummy
   prefix. So UTF-8 bytes + 1 per text bounds any of them; chat templates add `_PER_MESSAGE_BYTES`.
 
-What is not text is bounded by fixed allowances a vendor cannot exceed: an image by `IMAGE_TOKENS`
-(OpenAI's high-detail maximum is 1,445 for gpt-4o; Anthropic's resize cap is about 1,600), tool
-definitions and other JSON by their UTF-8 bytes plus `_TOOLS_PREAMBLE` (Anthropic's tool-use system
-prompt is about 350 tokens). A request that may reach several families is bounded by the largest count.
+What is not text gets fixed allowances: tool definitions and other JSON their UTF-8 bytes plus
+`_TOOLS_PREAMBLE` (Anthropic's tool-use system prompt is about 350 tokens), an image `IMAGE_TOKENS`
+(OpenAI's high-detail maximum is 1,445 for gpt-4o, Anthropic's resize cap about 1,600). The one
+allowance that is not a bound: gpt-4o-mini (and the patch-priced minis) bill an image as up to ~48k
+tokens at a price lower in proportion; such a request can cost more than its reservation.
+A request that may reach several families is bounded by the largest count.
 """
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from services.common.channels import open_channel
 from services.common.keystore import KeyStore
 from services.common.metrics import Metrics, metrics_handler
 from services.common.tracing import Tracing
+from services.edge.access_log import make_access_log
 from services.edge.admission import Admission
 from services.edge.agent_chat_api import AgentChatHandler
 from services.edge.agent_model import AgentModel
@@ -20,20 +21,22 @@ from services.edge import agents_api, openapi
 from services.edge import reviews_api, tasks_api
 from services.edge.cached_router import ResponseCache
 from services.edge.config import EdgeConfig
-from services.edge.response_cache import ResponseStore
-from services.edge.dialects.anthropic_messages import AnthropicMessages
+from services.edge.response_cache import AnswerStore
 from services.edge.dialects.openai_chat import OpenAIChat
 from services.edge.dialects.openai_completions import OpenAICompletions
 from services.edge.embeddings_api import EmbeddingsHandler
 from services.edge.health_api import UpstreamHealthHandler
 from services.edge.keys_api import KeysHandler
 from services.edge.middleware import make_middleware, require_master
+from services.edge.messages_api import MessagesHandler
 from services.edge.models_api import ModelsHandler
 from services.edge.observe import Readiness, make_observer
 from services.edge.limits import AgentLimitStore, Limits
 from services.edge.ratelimit import RateLimiter
 from services.edge.agent_limits_api import AgentLimitsHandler
 from services.edge.relay import ChatRelay
+from services.edge.responses_api import ResponsesHandler
+from services.edge.responses_store import ResponseStore
 from services.edge.tokenizer_book import TokenizerBook
 from services.edge.usage_api import UsageHandler
 from services.edge.stream_usage_guard import StreamUsageGuard
@@ -53,6 +56,10 @@ def _openapi_handler():
         return web.Response(body=body, content_type="application/json")
 
     return handler
+
+
+async def _root(_request: web.Request) -> web.Response:
+    return web.json_response({"service": "tokenyard", "api": "/v1", "docs": "/openapi.json"})
 
 
 def _master_only(handler):
@@ -82,18 +89,18 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     runtime = runtime_pb2_grpc.RuntimeServiceStub(runtime_channel)
     agent_model = AgentModel(runtime, cfg.request_timeout)
     tokenizers = TokenizerBook(router)
-    cache = ResponseCache(cfg.cache, ResponseStore(redis, cfg.cache.max_entry_bytes, cfg.cache.max_workspace_bytes,
-                                                   lambda: int(time.time() * 1000)), meter)
+    cache = ResponseCache(cfg.cache, AnswerStore(redis, cfg.cache.max_entry_bytes, cfg.cache.max_workspace_bytes,
+                                                 lambda: int(time.time() * 1000)), meter)
     relay = ChatRelay(cfg, router, limits, Admission(meter, redis), agent_model, metrics, tokenizers,
                       usage_guard=StreamUsageGuard(meter), cache=cache)
-    chat, completions, messages = OpenAIChat(cfg.max_messages), OpenAICompletions(), AnthropicMessages()
+    chat, completions = OpenAIChat(cfg.max_messages), OpenAICompletions()
     embeddings = EmbeddingsHandler(router, relay)
     models = ModelsHandler(router)
     usage = UsageHandler(meter_pb2_grpc.MeterServiceStub(meter_channel))
     keys_api = KeysHandler(keys)
 
     app = web.Application(client_max_size=cfg.max_body_bytes,
-                          middlewares=[make_observer(tracing, metrics),
+                          middlewares=[make_access_log(), make_observer(tracing, metrics),
                                        make_middleware(Authenticator(cfg.master_key, keys), cfg.body_timeout)])
     app[CHANNELS] = [router_channel, meter_channel, runtime_channel]
     app[REDIS] = redis
@@ -101,7 +108,15 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     # OpenAI-compatible surface
     app.router.add_post("/v1/chat/completions", relay.handler(chat))
     app.router.add_post("/v1/completions", relay.handler(completions))
-    app.router.add_post("/v1/messages", relay.handler(messages))
+    messages_api = MessagesHandler(relay, router, cfg.request_timeout)
+    app.router.add_post("/v1/messages", messages_api.create)
+    app.router.add_post("/v1/messages/count_tokens", messages_api.count_tokens)
+    responses = ResponsesHandler(relay, ResponseStore(redis, cfg.responses_ttl, 4 * cfg.max_body_bytes),
+                                 cfg.max_messages)
+    app.router.add_post("/v1/responses", responses.create)
+    app.router.add_get("/v1/responses/{response_id}", responses.retrieve)
+    app.router.add_delete("/v1/responses/{response_id}", responses.delete)
+    app.router.add_get("/v1/responses/{response_id}/input_items", responses.input_items)
     app.router.add_post("/v1/embeddings", embeddings.handle)
     app.router.add_get("/v1/models", models.list)
     app.router.add_get("/v1/models/{model:.+}", models.retrieve)
@@ -130,6 +145,7 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     tasks_api.register(app, escalation, relay, Admission(meter, redis), cfg.request_timeout)
     reviews_api.register(app, escalation, cfg.request_timeout)
     readiness = app[READINESS] = Readiness(router_channel, redis)
+    app.router.add_get("/", _root)  # and HEAD: clients (Claude Code) probe the base URL before they start
     app.router.add_get("/healthz", readiness.healthz)
     app.router.add_get("/readyz", readiness.readyz)
     app.router.add_get("/metrics", _master_only(metrics_handler(metrics)))

@@ -19,7 +19,7 @@ import structlog
 
 from services.edge.cache_config import CacheConfig
 from services.edge.cache_key import deterministic_enough, request_digest
-from services.edge.response_cache import ResponseStore
+from services.edge.response_cache import AnswerStore
 from tokenyard.meter.v1 import meter_pb2
 from tokenyard.router.v1 import router_pb2
 
@@ -33,7 +33,7 @@ def _invalid(message: str, param: str) -> tuple[int, dict]:
 
 
 class ResponseCache:
-    def __init__(self, cfg: CacheConfig, store: ResponseStore, meter, clock=time.time) -> None:
+    def __init__(self, cfg: CacheConfig, store: AnswerStore, meter, clock=time.time) -> None:
         self.cfg = cfg
         self._store = store
         self._meter = meter

@@ -38,6 +38,9 @@ class EdgeConfig:
     idle between requests); a slowloris client is disconnected after it."""
     body_timeout: float = 30.0
     """TOKENYARD_BODY_TIMEOUT: seconds to receive a request body (multipart uploads excepted); past it, 408."""
+    responses_ttl: int = 7 * 24 * 3600
+    """TOKENYARD_RESPONSES_TTL: seconds a stored Responses API response (`store: true`) stays retrievable
+    and continuable with `previous_response_id`."""
     security: MeshSecurity = field(default_factory=MeshSecurity)
     """The key the edge's gRPC calls carry (the master key) and TLS (services.common.mesh_security)."""
     model_labels: ModelLabels | None = None
@@ -68,6 +71,7 @@ class EdgeConfig:
             shutdown_grace=env_float("TOKENYARD_SHUTDOWN_GRACE", 20.0),
             header_timeout=env_float("TOKENYARD_HEADER_TIMEOUT", 30.0),
             body_timeout=env_float("TOKENYARD_BODY_TIMEOUT", 30.0),
+            responses_ttl=env_int("TOKENYARD_RESPONSES_TTL", 7 * 24 * 3600),
             security=MeshSecurity.from_env(),
             model_labels=ModelLabels.from_config(config_file.load()),
             metrics_port=metrics_port("edge"),

@@ -34,7 +34,7 @@ PRINCIPAL = "ty.principal"
 CALLER = "ty.caller"
 """The principal's tokenyard.common.v1.Caller (key id, workspace, agent, tier), for handlers that need only that."""
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-_PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json"})
+_PUBLIC = frozenset({"/", "/healthz", "/readyz", "/openapi.json"})
 """Paths served without a key. `/metrics` is not one: on the public port it needs the master key (the
 series name every model, deployment and error rate); scrapers use the internal metrics port instead."""
 
@@ -86,7 +86,7 @@ def make_middleware(auth: Authenticator, body_timeout: float = 30.0,
                 denied = await _authenticate(request, auth)
                 if denied is not None:
                     denied.headers.update(id_headers(request))
-                    return _anthropic_shape(denied) if request.path == "/v1/messages" else denied
+                    return _anthropic_shape(denied) if request.path.startswith("/v1/messages") else denied
             slow = await _read_body(request, body_timeout)
             resp = slow if slow is not None else await handler(request)
         except web.HTTPException as exc:

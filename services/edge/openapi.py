@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel
 
 from services.edge.agent_limits_api import AgentLimitsBody
-from services.edge.dialects.anthropic_messages import MessagesRequest
+from services.edge.dialects.anthropic_messages import CountTokensRequest, MessagesRequest
+from services.edge.dialects.responses_request import ResponsesRequest
 from services.edge.dialects.openai_completions import CompletionRequest
 from services.edge.embeddings_api import EmbeddingRequest
 from services.edge.budgets_api import BudgetPut
@@ -46,6 +47,12 @@ OPERATIONS: list[Operation] = [
     Operation("post", "/v1/chat/completions", "Chat completion (SSE when stream=true)", ChatCompletionRequest, streams=True),
     Operation("post", "/v1/completions", "Legacy text completion, served by chat upstreams", CompletionRequest, streams=True),
     Operation("post", "/v1/messages", "Anthropic-compatible Messages API", MessagesRequest, streams=True),
+    Operation("post", "/v1/messages/count_tokens", "Input tokens of a Messages request (nothing runs or is billed)",
+              CountTokensRequest),
+    Operation("post", "/v1/responses", "OpenAI Responses API (SSE when stream=true)", ResponsesRequest, streams=True),
+    Operation("get", "/v1/responses/{response_id}", "A stored response (this key's workspace)"),
+    Operation("delete", "/v1/responses/{response_id}", "Delete a stored response"),
+    Operation("get", "/v1/responses/{response_id}/input_items", "The input items of a stored response"),
     Operation("post", "/v1/embeddings", "Embeddings", EmbeddingRequest),
     Operation("get", "/v1/models", "Models this key may use"),
     Operation("get", "/v1/models/{model}", "One model"),
@@ -123,6 +130,7 @@ OPERATIONS: list[Operation] = [
     Operation("get", "/api/v1/sessions/{session_id}", "A session with its message history"),
     Operation("delete", "/api/v1/sessions/{session_id}", "Delete a session"),
     Operation("get", "/api/v1/sessions/{session_id}/export", "Export a session as portable JSON"),
+    Operation("get", "/", "Service banner (no key needed; clients probe the base URL)", public=True),
     Operation("get", "/healthz", "Liveness", public=True),
     Operation("get", "/readyz", "Readiness: router and Redis reachable", public=True),
 ]

@@ -93,6 +93,7 @@ class ChatRelay:
             parsed = dialect.parse(await request.read(), rid, principal.caller)
         except Invalid as exc:
             return dialect.error(exc.status, _err(exc.message, "invalid_request_error", exc.code, exc.param), headers)
+        headers.update(parsed.headers)
         req = parsed.request
         req.client_request_id = request[CLIENT_REQUEST_ID]
         req.started_at_ms = int(self._clock() * 1000)
@@ -157,18 +158,24 @@ class ChatRelay:
         token bound first: it is what TPM is charged and the budget reserved from. Returns the meter's
         AdmitResponse (None when no budget check applies) or (status, error, headers) when refused."""
         req = parsed.request
+        if (plan is not None or principal.record is not None or principal.caller.agent_id
+                or self._admission.needed(principal, req.model)):
+            # Only what a limit or a budget will charge is counted: the master key's plain calls skip it.
+            parsed.estimated_tokens = await self._bound_tokens(req, plan)
+        refused = await self.admit(principal, req.model, parsed.estimated_tokens, headers,
+                                   plan.agent_id if plan is not None else "")
+        if refused is not None:
+            return (*refused, headers)
+        return await self.admit_budget(principal, parsed, plan, headers)
+
+    async def _bound_tokens(self, req: router_pb2.ChatRequest, plan: AgentPlan | None) -> int:
         models = plan.models if plan is not None else (req.model,)
         await self._tokenizers.ensure_loaded()
         families = {f for m in models for f in self._tokenizers.families(m)}
         prompt = self._bound.bound(_as_sent(req, plan), families)
         # A losing hedge is billed for the prompt it read: reserve the prompt once per possible hedge too.
         prompt *= 1 + max((self._tokenizers.hedges(m) for m in models), default=0)
-        parsed.estimated_tokens = prompt + _max_tokens(req)
-        refused = await self.admit(principal, req.model, parsed.estimated_tokens, headers,
-                                   plan.agent_id if plan is not None else "")
-        if refused is not None:
-            return (*refused, headers)
-        return await self.admit_budget(principal, parsed, plan, headers)
+        return prompt + _max_tokens(req)
 
     async def admit_budget(self, principal: Principal, parsed: Parsed, plan: AgentPlan | None, headers: dict):
         """The budget half of admission (the meter's Admit), for a request whose tokens are already bounded."""

@@ -60,7 +60,7 @@ def decode(blob: bytes) -> list[router_pb2.ChatResponse]:
     return out
 
 
-class ResponseStore:
+class AnswerStore:
     def __init__(self, client, max_entry_bytes: int, max_workspace_bytes: int, clock_ms) -> None:
         self._redis = client
         self._store = client.register_script(_STORE)

@@ -33,7 +33,11 @@ class _Tool:
 
 
 class _Choice:
-    __slots__ = ("index", "role", "content", "refusal", "tools", "finish_reason", "logprobs")
+    """One stretch of a choice: a choice whose reasoning blocks (thinking) interleave with text and tool
+    calls is several stretches, in order, so an Anthropic client gets its blocks back in that order."""
+
+    __slots__ = ("index", "role", "content", "refusal", "tools", "finish_reason", "logprobs", "reasoning",
+                 "signature", "redacted")
 
     def __init__(self, index: int) -> None:
         self.index, self.role, self.finish_reason = index, "", ""
@@ -41,12 +45,29 @@ class _Choice:
         self.refusal: list[str] = []
         self.tools: list[_Tool] = []
         self.logprobs: list | None = None
+        self.reasoning: list[str] = []
+        self.signature: list[str] = []
+        self.redacted = ""
+
+    def splits(self, d: router_pb2.ChoiceDelta) -> bool:
+        """True when `d` begins a reasoning block that must not merge into this stretch."""
+        held = bool(self.content or self.tools or self.signature or self.redacted)
+        if d.redacted_reasoning:
+            return held or bool(self.reasoning)
+        return bool(d.reasoning) and held
 
     def add(self, d: router_pb2.ChoiceDelta) -> int:
         """Takes one delta; returns the bytes it added."""
-        size = len(d.content) + len(d.refusal) + len(d.logprobs_json)
+        size = (len(d.content) + len(d.refusal) + len(d.logprobs_json) + len(d.reasoning)
+                + len(d.reasoning_signature) + len(d.redacted_reasoning))
         if d.role and not self.role:
             self.role = d.role
+        if d.reasoning:
+            self.reasoning.append(d.reasoning)
+        if d.reasoning_signature:
+            self.signature.append(d.reasoning_signature)
+        if d.redacted_reasoning:
+            self.redacted = d.redacted_reasoning
         if d.content:
             self.content.append(d.content)
         if d.refusal:
@@ -70,6 +91,8 @@ class _Choice:
     def build(self, into: router_pb2.ChoiceDelta) -> None:
         into.index, into.role, into.finish_reason = self.index, self.role, self.finish_reason
         into.content, into.refusal = "".join(self.content), "".join(self.refusal)
+        into.reasoning, into.reasoning_signature = "".join(self.reasoning), "".join(self.signature)
+        into.redacted_reasoning = self.redacted
         for t in self.tools:
             into.tool_calls.add(index=t.index, id=t.id, type=t.type, name=t.name, arguments="".join(t.arguments))
         if self.logprobs is not None:
@@ -84,7 +107,7 @@ class AnswerBuilder:
         self._max = max_bytes
         self._held = 0
         self._header: tuple[str, str, int] | None = None
-        self._choices: dict[int, _Choice] = {}
+        self._choices: dict[int, list[_Choice]] = {}
         self._final: router_pb2.ChatFinal | None = None
 
     @property
@@ -96,10 +119,10 @@ class AnswerBuilder:
         if self._header is None and msg.id:
             self._header = (msg.id, msg.model, msg.created)
         for d in msg.deltas:
-            choice = self._choices.get(d.index)
-            if choice is None:
-                choice = self._choices[d.index] = _Choice(d.index)
-            self._held += choice.add(d)
+            stretches = self._choices.setdefault(d.index, [])
+            if not stretches or stretches[-1].splits(d):
+                stretches.append(_Choice(d.index))
+            self._held += stretches[-1].add(d)
         if self._held > self._max:
             raise answer_too_large(self._max)
         if msg.HasField("final"):
@@ -113,8 +136,9 @@ class AnswerBuilder:
         answer = router_pb2.ChatResponse()
         if self._header is not None:
             answer.id, answer.model, answer.created = self._header
-        for choice in self._choices.values():
-            choice.build(answer.deltas.add())
+        for stretches in self._choices.values():
+            for choice in stretches:
+                choice.build(answer.deltas.add())
         if self._final is not None:
             answer.final.CopyFrom(self._final)
         return answer

@@ -4,6 +4,9 @@ a non-streamed request is assembled by `answer.AnswerBuilder`).
 A gRPC message costs about as much CPU as relaying its token, so everything the router has already
 read goes out as one message: consecutive content is concatenated, a tool call's argument pieces
 are joined, and the stream's text is kept for counting tokens when the upstream reports none.
+Reasoning (thinking) blocks are ordered: a block that begins after content, a tool call or another
+block's signature starts a new delta of the same choice, so a client sees thinking, text and tool
+calls in the order the upstream sent them.
 """
 from __future__ import annotations
 
@@ -33,7 +36,8 @@ def has_output(batch: list[dict]) -> bool:
     for chunk in batch:
         for c in chunk.get("choices") or ():
             d = c.get("delta") or {}
-            if d.get("content") or d.get("tool_calls") or d.get("refusal") or c.get("finish_reason"):
+            if d.get("content") or d.get("tool_calls") or d.get("refusal") or c.get("finish_reason") \
+                    or d.get("reasoning_content") or d.get("redacted_reasoning"):
                 return True
     return False
 
@@ -44,6 +48,7 @@ def to_response(batch: list[dict], state: StreamState) -> router_pb2.ChatRespons
     Pieces are collected per choice and joined once: appending to a protobuf string copies it each time."""
     resp = router_pb2.ChatResponse()
     merged: dict[int, _Pieces] = {}
+    pieces: list[_Pieces] = []
     for chunk in batch:
         if not state.id:
             state.id, state.model, state.created = chunk.get("id") or "", chunk.get("model") or "", chunk.get("created") or 0
@@ -54,10 +59,11 @@ def to_response(batch: list[dict], state: StreamState) -> router_pb2.ChatRespons
         for c in chunk.get("choices") or ():
             idx = c.get("index") or 0
             p = merged.get(idx)
-            if p is None:
+            if p is None or p.starts_block(c.get("delta") or {}):
                 p = merged[idx] = _Pieces(resp.deltas.add(index=idx))
+                pieces.append(p)
             p.merge(c, state)
-    for p in merged.values():
+    for p in pieces:
         p.flush()
     if not state.header_sent:
         resp.id, resp.model, resp.created = state.id, state.model, state.created
@@ -70,7 +76,7 @@ def to_response(batch: list[dict], state: StreamState) -> router_pb2.ChatRespons
 class _Pieces:
     """One choice's delta in a batch, with its text pieces held until `flush` writes them once."""
 
-    __slots__ = ("d", "content", "refusal", "args", "logprobs")
+    __slots__ = ("d", "content", "refusal", "args", "logprobs", "reasoning", "signature")
 
     def __init__(self, d: router_pb2.ChoiceDelta) -> None:
         self.d = d
@@ -78,11 +84,27 @@ class _Pieces:
         self.refusal: list[str] = []
         self.args: list[list[str]] = []
         self.logprobs: list | None = None
+        self.reasoning: list[str] = []
+        self.signature: list[str] = []
+
+    def starts_block(self, delta: dict) -> bool:
+        """True when `delta` begins a reasoning block that must not merge into this one (module doc)."""
+        held = bool(self.content or self.d.tool_calls or self.signature or self.d.redacted_reasoning)
+        if delta.get("redacted_reasoning"):
+            return held or bool(self.reasoning)
+        return bool(delta.get("reasoning_content")) and held
 
     def merge(self, c: dict, state: StreamState) -> None:
         d, delta = self.d, c.get("delta") or {}
         if delta.get("role") and not d.role:
             d.role = delta["role"]
+        if delta.get("reasoning_content"):
+            self.reasoning.append(delta["reasoning_content"])
+            state.text.append(delta["reasoning_content"])
+        if delta.get("reasoning_signature"):
+            self.signature.append(delta["reasoning_signature"])
+        if delta.get("redacted_reasoning"):
+            d.redacted_reasoning = delta["redacted_reasoning"]
         content = delta.get("content")
         if content:
             self.content.append(content)
@@ -113,6 +135,7 @@ class _Pieces:
     def flush(self) -> None:
         d = self.d
         d.content, d.refusal = "".join(self.content), "".join(self.refusal)
+        d.reasoning, d.reasoning_signature = "".join(self.reasoning), "".join(self.signature)
         for tc, pieces in zip(d.tool_calls, self.args):
             tc.arguments = "".join(pieces)
         if self.logprobs is not None:

@@ -35,6 +35,7 @@ from services.router.providers.openai_chat import OpenAIChatProvider
 from services.router.servicer import RouterServicer
 from services.router.stats import LocalStats
 from services.router.tokens import TokenCounter
+from services.router.token_count import TokenCountRunner
 from services.router.upstreams import UpstreamBook
 from services.router.usage_reporter import UsageReporter
 from tokenyard.meter.v1 import meter_pb2_grpc
@@ -132,7 +133,8 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
     poller = RegistryPoller(nodes, book, registry_poll) if nodes is not None else None
     escalation = escalation_wiring.build(cfg.escalation, runner, prices, redis)
     servicer = RouterServicer(runner, embedder, book, HealthReporter(book, breakers, stats, policy.breaker), nodes,
-                              escalation.servicer, planner, max_answer_bytes=cfg.limits.max_answer_bytes)
+                              escalation.servicer, planner, max_answer_bytes=cfg.limits.max_answer_bytes,
+                              counter=TokenCountRunner(book, counter))
     server, health, port = grpc_server.create_server(
         [lambda s: router_pb2_grpc.add_RouterServiceServicer_to_server(servicer, s),
          lambda s: router_pb2_grpc.add_EscalationServiceServicer_to_server(escalation.servicer, s)],

@@ -14,6 +14,7 @@ from services.router.escalation.config import AUTO_MODEL
 from services.router.health import HealthReporter
 from services.router import tokenizers
 from services.router.node_registry import NodeRegistry, RegistrationError
+from services.router.token_count import TokenCountRunner
 from services.router.plan import Planner
 from services.router.policy import RoutingPolicy
 from services.router.upstreams import UpstreamBook
@@ -23,8 +24,9 @@ from tokenyard.router.v1 import router_pb2, router_pb2_grpc
 class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     def __init__(self, runner: ChatRunner, embedder: EmbedRunner, book: UpstreamBook, health: HealthReporter,
                  nodes: NodeRegistry | None, auto=None, planner: Planner | None = None,
-                 max_answer_bytes: int = 16 * 1024 * 1024) -> None:
+                 max_answer_bytes: int = 16 * 1024 * 1024, counter: TokenCountRunner | None = None) -> None:
         self._runner = runner
+        self._counter = counter
         self._planner = planner or Planner(book, RoutingPolicy())
         self._max_answer_bytes = max_answer_bytes
         self._auto = auto
@@ -68,6 +70,15 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             request.request_id = "req_" + secrets.token_hex(16)
         try:
             return await self._embedder.run(request, context.time_remaining())
+        except GatewayError as err:
+            await err.abort(context)
+
+    async def CountChatTokens(self, request: router_pb2.CountChatTokensRequest, context: grpc.aio.ServicerContext):
+        if self._counter is None:
+            await GatewayError(grpc.StatusCode.UNIMPLEMENTED, "Token counting is not configured.", "api_error",
+                               "not_implemented", 501).abort(context)
+        try:
+            return await self._counter.count(request.chat)
         except GatewayError as err:
             await err.abort(context)
 

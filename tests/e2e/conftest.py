@@ -18,6 +18,7 @@ from services.meter import keys
 from services.meter.periods import day_of
 from services.common.redis_server import free_port
 from services.launcher.mesh import ROOT, Mesh, wait_for_port
+from tests.fakes.anthropic_upstream import ThreadedAnthropicUpstream
 from tests.fakes.openai_upstream import ThreadedUpstream
 
 MASTER_KEY = "ty-test-" + secrets.token_hex(16)
@@ -40,7 +41,15 @@ def upstream():
 
 
 @pytest.fixture(scope="session")
-def mesh(tmp_path_factory, upstream, redis_server):
+def anthropic_upstream():
+    runner = ThreadedAnthropicUpstream()
+    server = runner.start()
+    yield server
+    runner.stop()
+
+
+@pytest.fixture(scope="session")
+def mesh(tmp_path_factory, upstream, anthropic_upstream, redis_server):
     cfg = tmp_path_factory.mktemp("cfg") / "tokenyard.yaml"
     cfg.write_text(f"""
 deployments:
@@ -70,6 +79,12 @@ deployments:
     base_url: {upstream.base_url}
     api_key: sk-upstream-secret-aaaa
     models: ["up-cut-*"]
+  # A fake Anthropic API: `/v1/messages` to it travels natively (passthrough), the rest translated.
+  - name: anthropic-fake
+    provider: anthropic
+    base_url: {anthropic_upstream.base_url}
+    api_key: sk-ant-test
+    models: ["claude-*"]
   # A hedge always races: the first deployment (priority) takes 3 s to its first token, the second answers.
   - name: hedge-slow
     provider: fake

@@ -1,9 +1,13 @@
 """Anthropic Messages inbound (`/v1/messages`), so the official `anthropic` SDK works against Tokenyard.
 
-Requests become the router's OpenAI-shaped ChatRequest (system prompt first, tool_use/tool_result blocks
-as tool calls and tool messages, images as data URLs); the stream comes back as Anthropic's events
+Requests become the router's OpenAI-shaped ChatRequest (system prompt first, `role: "system"` messages
+in place, tool_use/tool_result blocks as tool calls and tool messages, images as data URLs, text
+documents as text; thinking, server-tool and other blocks without a chat meaning are dropped) and also
+travel verbatim as the native body, which an Anthropic upstream receives untouched (cache_control,
+thinking, top_k, output_config, context_management, `anthropic-beta`: see
+services/router/providers/anthropic_passthrough.py). The stream comes back as Anthropic's events
 (message_start, content_block_start/delta/stop, message_delta, message_stop) and errors in Anthropic's
-shape `{"type": "error", "error": {"type", "message"}}`.
+shape `{"type": "error", "error": {"type", "message"}, "request_id"}`.
 """
 from __future__ import annotations
 
@@ -14,18 +18,19 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from services.common.ids import new_id
-from services.edge.completions_format import routing_dict
+from services.edge.dialects.anthropic_events import AnthropicWriter, assemble
 from services.edge.dialects.base import Invalid, Parsed, estimate_tokens
 from services.edge.schemas import TokenCount
 from services.edge.translate import describe
 from tokenyard.common.v1 import common_pb2
 from tokenyard.router.v1 import router_pb2
 
-_STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "content_filter": "refusal",
-         "function_call": "tool_use"}
-_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-                404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error", 502: "api_error",
-                503: "overloaded_error", 504: "api_error"}
+NATIVE_DIALECT = "anthropic.messages"
+_NATIVE_HEADERS = ("anthropic-beta",)
+# Anthropic's error types by status (https://docs.anthropic.com/en/api/errors); clients branch on them.
+_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
+                403: "permission_error", 404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error",
+                502: "api_error", 503: "overloaded_error", 504: "timeout_error", 529: "overloaded_error"}
 
 
 class Block(BaseModel):
@@ -43,15 +48,17 @@ class Block(BaseModel):
 
 class AMessage(BaseModel):
     model_config = ConfigDict(extra="allow")
-    role: Literal["user", "assistant"]
+    role: Literal["user", "assistant", "system"]
     content: StrictStr | list[Block]
 
 
 class ATool(BaseModel):
     model_config = ConfigDict(extra="allow")
     name: Annotated[str, Field(min_length=1, max_length=128)]
+    type: StrictStr | None = None
+    """Absent or "custom" for a client tool; a server tool's versioned type (`web_search_20250305`...) else."""
     description: StrictStr | None = None
-    input_schema: dict[str, Any]
+    input_schema: dict[str, Any] | None = None
 
 
 class MessagesRequest(BaseModel):
@@ -70,6 +77,11 @@ class MessagesRequest(BaseModel):
     metadata: dict[str, Any] | None = None
 
 
+class CountTokensRequest(MessagesRequest):
+    """`/v1/messages/count_tokens` takes a message request without `max_tokens`."""
+    max_tokens: TokenCount | None = None
+
+
 def _text(blocks: list[Block] | str) -> str:
     return blocks if isinstance(blocks, str) else "".join(b.text or "" for b in blocks if b.type == "text")
 
@@ -85,6 +97,9 @@ def _messages(body: MessagesRequest) -> list[router_pb2.Message]:
     if body.system:
         out.append(router_pb2.Message(role="system", content=_text(body.system)))
     for i, m in enumerate(body.messages):
+        if m.role == "system":  # mid-conversation system turn (Anthropic accepts it; Claude Code sends it)
+            out.append(router_pb2.Message(role="system", content=_text(m.content)))
+            continue
         if isinstance(m.content, str):
             out.append(router_pb2.Message(role=m.role, content=m.content))
             continue
@@ -101,8 +116,14 @@ def _messages(body: MessagesRequest) -> list[router_pb2.Message]:
                                    arguments=orjson.dumps(b.input or {}).decode())
             elif b.type == "tool_result" and m.role == "user":
                 out.append(router_pb2.Message(role="tool", tool_call_id=b.tool_use_id or "", content=_tool_result_text(b)))
-            elif b.type not in ("thinking", "redacted_thinking"):
-                raise Invalid(f"Unsupported content block type `{b.type}`.", f"messages[{i}].content[{j}].type")
+            elif b.type == "document" and b.source and b.source.get("type") == "text":
+                msg.parts.add(type="text", text=str(b.source.get("data") or ""))
+            elif b.type == "document" and b.source and b.source.get("type") == "base64":
+                msg.parts.add(type="file", extra_json=orjson.dumps({"type": "file", "file": {
+                    "file_data": f"data:{b.source.get('media_type')};base64,{b.source.get('data')}",
+                    "filename": str(b.model_extra.get("title") or "document")}}).decode())
+            # thinking, redacted_thinking, server tool blocks, search results...: no chat meaning; an
+            # Anthropic upstream gets them in the native body.
         if msg.tool_calls and all(p.type == "text" for p in msg.parts):
             msg.content = "".join(p.text for p in msg.parts)
             del msg.parts[:]
@@ -122,92 +143,60 @@ def _tool_choice(choice: dict[str, Any] | None) -> str:
 
 
 def anthropic_error(status: int, error: dict, headers: dict | None = None) -> web.Response:
-    body = {"type": "error", "error": {"type": _ERROR_TYPES.get(status, "api_error"), "message": error.get("message", "")}}
+    body = {"type": "error", "error": {"type": _ERROR_TYPES.get(status, "api_error"), "message": error.get("message", "")},
+            "request_id": (headers or {}).get("x-tokenyard-request-id") or (headers or {}).get("x-request-id")}
     return web.Response(status=status, body=orjson.dumps(body), content_type="application/json", headers=headers)
 
 
-def _event(name: str, data: dict) -> bytes:
-    return b"event: " + name.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+def describe_anthropic(exc: ValidationError) -> tuple[str, str, str]:
+    """(message, param, code) in Anthropic's words: `max_tokens: Field required`, `messages.0.role: ...`."""
+    message, param, code = describe(exc)
+    first = exc.errors(include_url=False)[0]
+    if param and first["type"] not in ("json_invalid",):
+        dotted = ".".join(str(p) for p in first["loc"] if not (isinstance(p, str) and "[" in p))
+        message = f"{dotted}: {'Field required' if first['type'] == 'missing' else first['msg']}"
+    elif code == "invalid_json":
+        message = "There was an error parsing the body of your request as JSON."
+    return message, param, code
 
 
-class _Writer:
-    """Opens a content block per kind of output (text, each tool call), closes it when the next begins."""
-
-    def __init__(self, message_id: str, model: str) -> None:
-        self._start = _event("message_start", {"type": "message_start", "message": {
-            "id": message_id, "type": "message", "role": "assistant", "model": model, "content": [],
-            "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 0, "output_tokens": 0}}})
-        self._block = -1
-        self._open: str | None = None  # "text" or "tool:<index>"
-        self._stop = "end_turn"
-
-    def _switch(self, kind: str, start: dict, out: list[bytes]) -> None:
-        if self._open == kind:
-            return
-        if self._open is not None:
-            out.append(_event("content_block_stop", {"type": "content_block_stop", "index": self._block}))
-        self._block += 1
-        self._open = kind
-        out.append(_event("content_block_start", {"type": "content_block_start", "index": self._block,
-                                                  "content_block": start}))
-
-    def chunk(self, msg: router_pb2.ChatResponse) -> bytes:
-        out = []
-        if self._start:
-            out.append(self._start)
-            self._start = b""
-        for d in msg.deltas:
-            if d.index != 0:
-                continue  # Anthropic has no n>1
-            if d.content:
-                self._switch("text", {"type": "text", "text": ""}, out)
-                out.append(_event("content_block_delta", {"type": "content_block_delta", "index": self._block,
-                                                          "delta": {"type": "text_delta", "text": d.content}}))
-            for t in d.tool_calls:
-                self._switch(f"tool:{t.index}", {"type": "tool_use", "id": t.id, "name": t.name, "input": {}}, out)
-                if t.arguments:
-                    out.append(_event("content_block_delta", {"type": "content_block_delta", "index": self._block,
-                                                              "delta": {"type": "input_json_delta",
-                                                                        "partial_json": t.arguments}}))
-            if d.finish_reason:
-                self._stop = _STOP.get(d.finish_reason, "end_turn")
-        return b"".join(out)
-
-    def _close(self) -> bytes:
-        head = self._start
-        self._start = b""
-        if self._open is None:
-            return head
-        self._open = None
-        return head + _event("content_block_stop", {"type": "content_block_stop", "index": self._block})
-
-    def finish(self, final: router_pb2.ChatFinal, include_usage: bool) -> bytes:
-        # Streamed answers cannot carry the cost in a header (headers go out first): Tokenyard's extension
-        # on message_delta says what it cost, or that the cost is unknown.
-        return (self._close() + _event("message_delta", {"type": "message_delta", "usage": anthropic_usage(final),
-                                                         "delta": {"stop_reason": self._stop, "stop_sequence": None},
-                                                         "tokenyard": routing_dict(final)})
-                + _event("message_stop", {"type": "message_stop"}))
-
-    def fail(self, final: router_pb2.ChatFinal | None, error: dict) -> bytes:
-        return self._close() + _event("error", {"type": "error", "error": {"type": "api_error",
-                                                                            "message": error.get("message", "")}})
+def native_headers(headers) -> dict[str, str]:
+    """The client headers an Anthropic upstream understands (allow-listed; never credentials)."""
+    return {h: headers[h] for h in _NATIVE_HEADERS if headers.get(h)}
 
 
 class AnthropicMessages:
-    name = "anthropic"
-    error = staticmethod(anthropic_error)
+    """One instance per request: it carries the client's allow-listed headers, and the model asked for
+    (Anthropic's wording for an unknown model names it: `model: claude-x`)."""
 
-    def parse(self, raw: bytes, request_id: str, caller: common_pb2.Caller) -> Parsed:
+    name = "anthropic"
+
+    def __init__(self, headers: dict[str, str] | None = None) -> None:
+        self._headers = headers or {}
+        """Allow-listed client headers (native_headers) that travel with the native body."""
+        self._model = ""
+
+    def error(self, status: int, error: dict, headers: dict | None = None) -> web.Response:
+        if error.get("code") == "model_not_found" and self._model:
+            error = {**error, "message": f"model: {self._model}"}
+        return anthropic_error(status, error, headers)
+
+    def validate(self, raw: bytes, schema: type[MessagesRequest] = MessagesRequest) -> MessagesRequest:
         try:
-            body = MessagesRequest.model_validate_json(raw)
+            return schema.model_validate_json(raw)
         except ValidationError as exc:
-            message, param, code = describe(exc)
-            raise Invalid(message, param, code) from None
+            raise Invalid(*describe_anthropic(exc)) from None
+
+    def parse(self, raw: bytes, request_id: str, caller: common_pb2.Caller,
+              schema: type[MessagesRequest] = MessagesRequest) -> Parsed:
+        body = self.validate(raw, schema)
+        self._model = body.model
         try:
             req = self._request(body, request_id, caller)
         except TypeError:  # an integer beyond 64 bits inside a free-form object (tool input, schema)
             raise Invalid("A value in the request cannot be represented (a number out of range?).") from None
+        req.native.dialect, req.native.body_json = NATIVE_DIALECT, raw.decode()
+        req.native.headers.update(self._headers)
         return Parsed(req, body.stream, True, estimate_tokens(req))
 
     @staticmethod
@@ -215,7 +204,11 @@ class AnthropicMessages:
         req = router_pb2.ChatRequest(request_id=request_id, model=body.model, caller=caller,
                                      messages=_messages(body), max_tokens=body.max_tokens,
                                      tool_choice_json=_tool_choice(body.tool_choice))
-        for t in body.tools or ():
+        for i, t in enumerate(body.tools or ()):
+            if t.type not in (None, "custom"):
+                continue  # a server tool (web search, code execution...): only Anthropic runs it, natively
+            if t.input_schema is None:
+                raise Invalid(f"tools.{i}.custom.input_schema: Field required", f"tools[{i}].input_schema")
             req.tools.add(type="function", name=t.name, description=t.description or "",
                           parameters_json=orjson.dumps(t.input_schema).decode())
         for name in ("temperature", "top_p"):
@@ -229,44 +222,11 @@ class AnthropicMessages:
             req.extra_json = orjson.dumps({"top_k": body.top_k}).decode()
         return req
 
-    def writer(self, parsed: Parsed, first: router_pb2.ChatResponse) -> _Writer:
-        return _Writer(_new_id(), first.model or parsed.request.model)
+    def writer(self, parsed: Parsed, first: router_pb2.ChatResponse) -> AnthropicWriter:
+        return AnthropicWriter(_new_id(), first.model or parsed.request.model)
 
     def body(self, parsed, first, messages, final) -> dict:
-        text: list[str] = []
-        calls: dict[int, dict] = {}
-        stop = "end_turn"
-        for msg in messages:
-            for d in msg.deltas:
-                if d.index != 0:
-                    continue
-                text.append(d.content)
-                for t in d.tool_calls:
-                    call = calls.setdefault(t.index, {"id": t.id, "name": t.name, "args": []})
-                    call["id"], call["name"] = call["id"] or t.id, call["name"] or t.name
-                    call["args"].append(t.arguments)
-                if d.finish_reason:
-                    stop = _STOP.get(d.finish_reason, "end_turn")
-        content: list[dict] = [{"type": "text", "text": "".join(text)}] if "".join(text) else []
-        for _, c in sorted(calls.items()):
-            raw = "".join(c["args"]) or "{}"
-            try:
-                args = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                args = {"_raw": raw}
-            content.append({"type": "tool_use", "id": c["id"], "name": c["name"], "input": args})
-        return {"id": _new_id(), "type": "message", "role": "assistant", "model": first.model or parsed.request.model,
-                "content": content, "stop_reason": stop, "stop_sequence": None,
-                "usage": anthropic_usage(final)}
-
-
-def anthropic_usage(final: router_pb2.ChatFinal) -> dict:
-    """Anthropic's usage shape: input_tokens excludes cache reads and writes, which it reports apart
-    (Tokenyard's prompt_tokens includes them, OpenAI's convention)."""
-    u = final.usage
-    return {"input_tokens": max(0, u.prompt_tokens - u.cached_tokens - u.cache_write_tokens),
-            "cache_creation_input_tokens": u.cache_write_tokens, "cache_read_input_tokens": u.cached_tokens,
-            "output_tokens": u.completion_tokens}
+        return assemble(_new_id(), first.model or parsed.request.model, messages, final)
 
 
 def _new_id() -> str:

@@ -1,7 +1,7 @@
 """The interface every client dialect implements (see services/edge/relay.py for the flow)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from aiohttp import web
@@ -18,9 +18,12 @@ class Parsed:
     stream: bool
     include_usage: bool
     estimated_tokens: int
-    """Prompt estimate plus max output tokens: what rate limits and budgets charge before the call."""
+    """Prompt tokens plus max output tokens: what rate limits and budgets charge before the call (the relay
+    sets the upper bound here before it charges anything)."""
     echo: bool = False
     """Legacy completions only: repeat the prompt before the answer."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Response headers the dialect adds (e.g. a warning that hosted tools were dropped)."""
 
 
 class Invalid(Exception):
@@ -56,8 +59,9 @@ class Dialect(Protocol):
 
 
 def estimate_tokens(req: router_pb2.ChatRequest) -> int:
-    """A cheap upper-ish estimate (about 4 characters a token) for limits charged before the call;
-    corrected by actual usage afterwards."""
+    """A cheap estimate (about 4 characters a token), NOT a bound: dense text has far more tokens. The relay
+    replaces it with the upper bound from services/common/prompt_tokens.py whenever a rate limit or a budget
+    will charge the request; it stays only on calls nothing charges (the master key's plain calls)."""
     chars = sum(len(m.content) + sum(len(p.text) for p in m.parts) for m in req.messages)
     out = req.max_completion_tokens if req.HasField("max_completion_tokens") else (
         req.max_tokens if req.HasField("max_tokens") else 0)

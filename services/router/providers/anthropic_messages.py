@@ -9,7 +9,9 @@ into OpenAI `chat.completion.chunk` dicts, so the rest of the router sees one wi
 | message_delta                                   | `finish_reason` (end_turn/stop_sequence->stop, max_tokens->length, tool_use->tool_calls); output usage |
 | message_stop                                    | the usage chunk (`prompt_tokens` includes cache reads and writes; cache reads as `cached_tokens`) |
 | error                                           | UpstreamError (overloaded 529, rate limit 429...)  |
-| ping, content_block_stop, thinking deltas       | nothing                                             |
+| content_block_start/delta thinking, signature   | `delta.reasoning_content` / `reasoning_signature`   |
+| content_block_start redacted_thinking           | `delta.redacted_reasoning` (its opaque data)        |
+| ping, content_block_stop                        | nothing                                             |
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import aiohttp
 import orjson
 
 from services.router.config import Deployment
+from services.router.providers.anthropic_passthrough import count_body, native_body, native_headers
 from services.router.providers.anthropic_wire import to_anthropic_body
 from services.router.providers.http_pool import UpstreamPool, with_key
 from services.router.providers.base import UpstreamError
@@ -70,11 +73,20 @@ class _Translator:
                                                    "function": {"name": block.get("name", ""), "arguments": ""}}]})
             if block.get("type") == "text" and block.get("text"):
                 return self.chunk({"content": block["text"]})
+            if block.get("type") == "thinking" and (block.get("thinking") or block.get("signature")):
+                return self.chunk({"reasoning_content": block.get("thinking") or "",
+                                   "reasoning_signature": block.get("signature") or ""})
+            if block.get("type") == "redacted_thinking":
+                return self.chunk({"redacted_reasoning": block.get("data") or ""})
             return None
         if kind == "content_block_delta":
             d = ev.get("delta") or {}
             if d.get("type") == "text_delta":
                 return self.chunk({"content": d.get("text", "")})
+            if d.get("type") == "thinking_delta":
+                return self.chunk({"reasoning_content": d.get("thinking", "")})
+            if d.get("type") == "signature_delta":
+                return self.chunk({"reasoning_signature": d.get("signature", "")})
             if d.get("type") == "input_json_delta" and ev.get("index", 0) in self.tools:
                 return self.chunk({"tool_calls": [{"index": self.tools[ev.get("index", 0)],
                                                    "function": {"arguments": d.get("partial_json", "")}}]})
@@ -114,9 +126,12 @@ class AnthropicMessagesProvider:
 
     async def stream(self, request: router_pb2.ChatRequest, upstream_model: str, *,
                      api_key: str | None = None) -> AsyncIterator[list[dict]]:
-        body = orjson.dumps(to_anthropic_body(request, upstream_model))
+        # Anthropic in, Anthropic out: the client's own body (anthropic_passthrough); else the translation.
+        native = native_body(request, upstream_model)
+        body = orjson.dumps(native if native is not None else to_anthropic_body(request, upstream_model))
+        headers = {**self._headers_for(api_key), **native_headers(request)}
         try:
-            resp = await self._pool.session().post(self._url, data=body, headers=self._headers_for(api_key))
+            resp = await self._pool.session().post(self._url, data=body, headers=headers)
         except asyncio.TimeoutError:
             raise UpstreamError(0, "timed out connecting to the upstream", kind="timeout") from None
         except aiohttp.ClientError as exc:
@@ -162,6 +177,27 @@ class AnthropicMessagesProvider:
     async def embed(self, request: router_pb2.EmbedRequest, upstream_model: str, *,
                     api_key: str | None = None) -> dict:
         raise UpstreamError(404, "Anthropic has no embeddings API")
+
+    async def count_tokens(self, request: router_pb2.ChatRequest, upstream_model: str, *,
+                           api_key: str | None = None) -> int | None:
+        """Anthropic's own count (`/v1/messages/count_tokens`) of a native request; None for a translated one.
+        Raises UpstreamError when the upstream refuses or cannot be reached."""
+        body = count_body(request, upstream_model)
+        if body is None:
+            return None
+        headers = {**self._headers_for(api_key), **native_headers(request), "Accept": "application/json"}
+        try:
+            async with self._pool.session().post(self._url + "/count_tokens", data=orjson.dumps(body),
+                                                 headers=headers) as resp:
+                raw = await resp.content.read(_MAX_ERROR_BODY)
+                if resp.status >= 400:
+                    raise UpstreamError(resp.status, _error_message(raw, resp.status))
+                count = orjson.loads(raw).get("input_tokens")
+        except (asyncio.TimeoutError, aiohttp.ClientError, orjson.JSONDecodeError, AttributeError) as exc:
+            raise UpstreamError(0, f"token count failed: {type(exc).__name__}", kind="connection") from None
+        if not isinstance(count, int):
+            raise UpstreamError(502, "the upstream's token count had no input_tokens")
+        return count
 
     async def aclose(self) -> None:
         await self._pool.aclose()

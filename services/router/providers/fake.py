@@ -6,7 +6,8 @@
 |                       | (at most 256 KiB of it; a longer one is refused with a 400)          |
 | fake-slow[-MS]        | echo with MS milliseconds (default 50) between tokens                |
 | fake-long-N           | streams N tokens (N at most 1,000,000)                               |
-| fake-tool-call        | calls the first tool offered (or `get_weather`) with JSON arguments  |
+| fake-tool-call        | calls a tool (see `_tool_call_deltas`); after a tool result, answers |
+|                       | with it in text ("The tool returned: ..."), so agents' loops finish  |
 | fake-no-usage         | echo without usage, so the router counts tokens itself               |
 | fake-error-CODE       | fails before the first token with HTTP CODE (429 carries Retry-After) |
 | fake-cut-after-N      | streams N tokens, then the connection breaks                         |
@@ -20,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import math
 import random
+import re
 import time
 from collections.abc import AsyncIterator
 
@@ -32,6 +35,7 @@ from services.router.tokens import TokenCounter
 from tokenyard.router.v1 import router_pb2
 
 
+_DECODER = json.JSONDecoder()
 ECHO_MAX_CHARS = 256 * 1024
 """The longest text the fake echoes: its answer is as large as the prompt, so this bounds both."""
 LONG_MAX_TOKENS = 1_000_000
@@ -47,6 +51,36 @@ def _last_user_text(req: router_pb2.ChatRequest) -> str:
         if m.role == "user":
             return m.content or " ".join(p.text for p in m.parts if p.text)
     return ""
+
+
+def _words_of(text: str) -> list[str]:
+    parts = text.split(" ")
+    return [w + (" " if i < len(parts) - 1 else "") for i, w in enumerate(parts)]
+
+
+def _answered_tool(req: router_pb2.ChatRequest) -> str | None:
+    """The content of a tool result given since the last assistant turn, or None when there is none (a
+    client may add text to the turn that carries the result, as Claude Code does)."""
+    for m in reversed(req.messages):
+        if m.role == "tool":
+            return (m.content or " ".join(p.text for p in m.parts if p.text))[:2000]
+        if m.role == "assistant":
+            return None
+    return None
+
+
+def _json_in(text: str) -> str | None:
+    """The first JSON object written in `text`, re-serialized; None when there is none."""
+    start = text.find("{")
+    while start != -1:
+        try:
+            value, _ = _DECODER.raw_decode(text[start:])
+            if isinstance(value, dict):
+                return orjson.dumps(value).decode()
+        except ValueError:
+            pass
+        start = text.find("{", start + 1)
+    return None
 
 
 class FakeProvider:
@@ -69,7 +103,13 @@ class FakeProvider:
         def chunk(delta: dict, finish: str | None = None) -> dict:
             return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
-        if model.startswith("fake-tool-call"):
+        if model.startswith("fake-tool-call") and _answered_tool(request) is not None:
+            words, finish = _words_of(f"The tool returned: {_answered_tool(request)}"), "stop"
+            tokens = list(words)
+            yield [chunk({"role": "assistant", "content": ""})]
+            for word in words:
+                yield [chunk({"content": word})]
+        elif model.startswith("fake-tool-call"):
             tokens, finish = [], "tool_calls"
             yield [chunk({"role": "assistant", "content": None})]
             for piece in self._tool_call_deltas(request):
@@ -114,16 +154,22 @@ class FakeProvider:
         if len(text) > ECHO_MAX_CHARS:
             raise UpstreamError(400, f"the fake provider echoes at most {ECHO_MAX_CHARS} characters; "
                                      "send a shorter message")
-        parts = text.split(" ")
-        return [w + (" " if i < len(parts) - 1 else "") for i, w in enumerate(parts)]
+        return _words_of(text)
 
     @staticmethod
     def _tool_call_deltas(request: router_pb2.ChatRequest) -> list[dict]:
-        name = request.tools[0].name if request.tools else "get_weather"
-        args = orjson.dumps({"location": _last_user_text(request) or "Paris", "unit": "celsius"}).decode()
+        """Calls the offered tool the last user message names (else the first offered, else `get_weather`),
+        with the first JSON object in that message as arguments (else `{"location": <message>, "unit":
+        "celsius"}`): an agent test steers the call from its prompt. The call id is unique per turn."""
+        text = _last_user_text(request)
+        names = sorted((t.name for t in request.tools), key=len, reverse=True)
+        name = next((n for n in names if re.search(rf"(?<![\w.-]){re.escape(n)}(?![\w-])", text)), None)
+        name = name or (request.tools[0].name if request.tools else "get_weather")
+        args = _json_in(text) or orjson.dumps({"location": text or "Paris", "unit": "celsius"}).decode()
         third = max(1, len(args) // 3)
         pieces = [args[:third], args[third:2 * third], args[2 * third:]]
-        first = {"index": 0, "id": "call_fake0", "type": "function", "function": {"name": name, "arguments": ""}}
+        first = {"index": 0, "id": f"call_fake{len(request.messages)}", "type": "function",
+                 "function": {"name": name, "arguments": ""}}
         return [first] + [{"index": 0, "function": {"arguments": p}} for p in pieces]
 
     async def embed(self, request: router_pb2.EmbedRequest, upstream_model: str, *,

@@ -16,6 +16,7 @@ from services.router.coalesce import has_output
 from services.router.config import Deployment
 from services.router.providers.http_pool import UpstreamPool, with_key
 from services.router.providers.base import UpstreamError
+from services.router.providers.responses_passthrough import ResponsesEvents, native_body, speaks_responses
 from services.router.wire import embed_body, to_openai_body
 from tokenyard.router.v1 import router_pb2
 
@@ -83,8 +84,11 @@ class SSEDecoder:
 
 
 class OpenAIChatProvider:
-    def __init__(self, deployment: Deployment, trace_configs: list | None = None, socket_factory=None) -> None:
+    def __init__(self, deployment: Deployment, trace_configs: list | None = None, socket_factory=None,
+                 responses_native: bool | None = None) -> None:
+        """`responses_native`: send Responses API requests natively (default: the OpenAI API itself)."""
         self._dep = deployment
+        self._responses = speaks_responses(deployment) if responses_native is None else responses_native
         self._pool = UpstreamPool(deployment, trace_configs, socket_factory)
         self._base = deployment.base_url
         self._url = deployment.base_url + "/chat/completions"
@@ -122,7 +126,11 @@ class OpenAIChatProvider:
 
     async def stream(self, request: router_pb2.ChatRequest, upstream_model: str, *,
                      api_key: str | None = None) -> AsyncIterator[list[dict]]:
-        resp = await self._post(self._url, orjson.dumps(to_openai_body(request, upstream_model)), api_key)
+        native = native_body(request, upstream_model) if self._responses else None
+        if native is not None:
+            resp = await self._post(self._base + "/responses", orjson.dumps(native), api_key)
+        else:
+            resp = await self._post(self._url, orjson.dumps(to_openai_body(request, upstream_model)), api_key)
         try:
             if resp.status >= 400:
                 raw = await resp.content.read(_MAX_ERROR_BODY)
@@ -131,7 +139,7 @@ class OpenAIChatProvider:
                 # An upstream that ignored `stream: true` answers with one completion: make it one chunk.
                 yield [_completion_as_chunk(orjson.loads(await _read_bounded(resp)))]
                 return
-            async for batch in self._read_sse(resp):
+            async for batch in (self._read_responses(resp) if native is not None else self._read_sse(resp)):
                 yield batch
         except asyncio.TimeoutError:
             raise UpstreamError(0, "the upstream timed out", kind="timeout") from None
@@ -179,6 +187,25 @@ class OpenAIChatProvider:
         if first:
             raise UpstreamError(0, "the upstream closed the stream without data", kind="stream_broken")
         raise UpstreamError(0, "the upstream stream ended without [DONE]", kind="stream_broken")
+
+    async def _read_responses(self, resp: aiohttp.ClientResponse) -> AsyncIterator[list[dict]]:
+        """A native Responses stream as chat chunks (responses_passthrough.ResponsesEvents)."""
+        decoder, events, idle = SSEDecoder(), ResponsesEvents(0), None
+        chunks = resp.content.iter_any()
+        while not events.done:
+            try:
+                async with asyncio.timeout(idle):
+                    data = await anext(chunks)
+            except StopAsyncIteration:
+                raise UpstreamError(0, "the upstream stream ended before response.completed",
+                                    kind="stream_broken") from None
+            except TimeoutError:
+                raise UpstreamError(0, "the upstream stream stalled (idle timeout)", kind="timeout") from None
+            batch = [c for payload in decoder.feed(data) for c in events.event(orjson.loads(payload))]
+            if batch:
+                if idle is None and has_output(batch):
+                    idle = self._dep.timeouts.idle
+                yield batch
 
     async def aclose(self) -> None:
         await self._pool.aclose()

@@ -54,6 +54,11 @@ class RouterServiceStub:
                 request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.EmbedRequest.SerializeToString,
                 response_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.EmbedResponse.FromString,
                 _registered_method=True)
+        self.CountChatTokens = channel.unary_unary(
+                '/tokenyard.router.v1.RouterService/CountChatTokens',
+                request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.CountChatTokensRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.CountChatTokensResponse.FromString,
+                _registered_method=True)
         self.GetHealth = channel.unary_unary(
                 '/tokenyard.router.v1.RouterService/GetHealth',
                 request_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.GetHealthRequest.SerializeToString,
@@ -111,6 +116,15 @@ class RouterServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CountChatTokens(self, request, context):
+        """Counts the input tokens of a chat request without running it (Anthropic
+        /v1/messages/count_tokens): exact from an Anthropic upstream that serves the model and takes the
+        native body, else the router's tokenizer (an estimate for non-OpenAI models).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetHealth(self, request, context):
         """Breaker state and health of every deployment, as every router replica sees it (shared in Redis).
         """
@@ -160,6 +174,11 @@ def add_RouterServiceServicer_to_server(servicer, server):
                     servicer.Embed,
                     request_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.EmbedRequest.FromString,
                     response_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.EmbedResponse.SerializeToString,
+            ),
+            'CountChatTokens': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountChatTokens,
+                    request_deserializer=tokenyard_dot_router_dot_v1_dot_router__pb2.CountChatTokensRequest.FromString,
+                    response_serializer=tokenyard_dot_router_dot_v1_dot_router__pb2.CountChatTokensResponse.SerializeToString,
             ),
             'GetHealth': grpc.unary_unary_rpc_method_handler(
                     servicer.GetHealth,
@@ -290,6 +309,33 @@ class RouterService:
             '/tokenyard.router.v1.RouterService/Embed',
             tokenyard_dot_router_dot_v1_dot_router__pb2.EmbedRequest.SerializeToString,
             tokenyard_dot_router_dot_v1_dot_router__pb2.EmbedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountChatTokens(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.router.v1.RouterService/CountChatTokens',
+            tokenyard_dot_router_dot_v1_dot_router__pb2.CountChatTokensRequest.SerializeToString,
+            tokenyard_dot_router_dot_v1_dot_router__pb2.CountChatTokensResponse.FromString,
             options,
             channel_credentials,
             insecure,
