@@ -1,0 +1,135 @@
+"""`tokenyard requests [--follow]`: the request log (GET /api/v1/requests, REQUESTS_API contract).
+
+Without `--follow`, one page, newest first. With it, the newest page oldest-first, then a poll every
+`--interval` seconds for records started at or after the newest one seen (`since`), following
+`next_cursor` within a poll so a burst larger than a page is not cut short; ids already printed are
+skipped, since `since` includes the boundary instant."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from typing import Annotated, Optional
+from urllib.parse import quote
+
+import typer
+
+from services.cli.api import GatewayApi
+from services.cli.deps import Deps, JsonFlag
+
+COLUMNS = ("started_at", "request_id", "model", "deployment", "status", "http", "prompt", "completion",
+           "cost_usd", "latency_ms", "key_id")
+_PAGE = 500
+
+
+def row(r: dict) -> list:
+    return [r.get("started_at"), r.get("request_id"), r.get("model") or r.get("model_requested"),
+            r.get("deployment"), r.get("status"), r.get("http_status"), r.get("prompt_tokens"),
+            r.get("completion_tokens"), r.get("cost_usd") if r.get("cost_known", True) else "unknown",
+            r.get("latency_ms"), r.get("key_id")]
+
+
+def line(r: dict) -> str:
+    cells = ["-" if v is None or v == "" else str(v) for v in row(r)]
+    widths = (24, 28, 18, 14, 11, 4, 7, 7, 11, 8, 0)
+    return "  ".join(c.ljust(w) if w else c for c, w in zip(cells, widths)).rstrip()
+
+
+_NEVER = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def instant(r: dict) -> datetime:
+    """`started_at` as a time, so fractions of different lengths still compare right."""
+    try:
+        return datetime.fromisoformat(r.get("started_at") or "")
+    except ValueError:
+        return _NEVER
+
+
+class RequestTail:
+    """Polls for new records; `sleep` is injected so tests need no real waiting."""
+
+    def __init__(self, api: GatewayApi, filters: dict[str, str], sleep: Callable[[float], None],
+                 interval: float) -> None:
+        self._api, self._filters, self._sleep, self._interval = api, filters, sleep, interval
+        self._newest = _NEVER
+        self._newest_text = ""
+        self._at_newest: set[str] = set()
+
+    def _page(self, params: dict) -> dict:
+        return self._api.json("GET", "/api/v1/requests", params={**self._filters, **params})
+
+    def _see(self, records: list[dict]) -> list[dict]:
+        """Records not yet printed, oldest first; remembers the newest instant and the ids at it."""
+        fresh = []
+        for r in sorted(reversed(records), key=instant):
+            at = instant(r)
+            if at < self._newest or (at == self._newest and r.get("request_id") in self._at_newest):
+                continue
+            if at > self._newest:
+                self._newest, self._newest_text, self._at_newest = at, r["started_at"], set()
+            self._at_newest.add(r.get("request_id"))
+            fresh.append(r)
+        return fresh
+
+    def first(self, limit: int) -> list[dict]:
+        return self._see(self._page({"limit": limit})["data"])
+
+    def poll(self) -> list[dict]:
+        params: dict = {"limit": _PAGE, **({"since": self._newest_text} if self._newest_text else {})}
+        records: list[dict] = []
+        while True:
+            page = self._page(params)
+            records += page["data"]
+            if not page.get("next_cursor") or not page["data"]:
+                break
+            params = {**params, "cursor": page["next_cursor"]}
+        return self._see(records)
+
+    def follow(self, limit: int) -> Iterator[dict]:
+        yield from self.first(limit)
+        while True:
+            self._sleep(self._interval)
+            yield from self.poll()
+
+
+def register(app: typer.Typer, deps: Deps) -> None:
+    @app.command("requests")
+    def requests(follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new requests.")] = False,
+                 limit: Annotated[int, typer.Option(min=1, max=500, help="How many to show first.")] = 20,
+                 model: Annotated[Optional[str], typer.Option(help="Only this model.")] = None,
+                 status: Annotated[Optional[str], typer.Option(help="ok, error, cancelled or interrupted.")] = None,
+                 key_id: Annotated[Optional[str], typer.Option(help="Only this key.")] = None,
+                 agent_id: Annotated[Optional[str], typer.Option(help="Only this agent.")] = None,
+                 workspace: Annotated[Optional[str], typer.Option(help="Only this workspace.")] = None,
+                 since: Annotated[Optional[str], typer.Option(help="ISO-8601 UTC or Unix ms.")] = None,
+                 id_: Annotated[Optional[str], typer.Option("--id", help="Show one request, with its attempts.")] = None,
+                 interval: Annotated[float, typer.Option(min=0.05, help="Seconds between polls (--follow).")] = 1.0,
+                 json_: JsonFlag = False) -> None:
+        """The request log, newest first; `--follow` tails it live (Ctrl-C stops)."""
+        api = deps.api()
+        if id_:
+            return _show(deps, api.json("GET", f"/api/v1/requests/{quote(id_, safe='')}"), json_)
+        filters = {k: v for k, v in {"model": model, "status": status, "key_id": key_id, "agent_id": agent_id,
+                                     "workspace": workspace, "since": since}.items() if v}
+        if not follow:
+            page = api.json("GET", "/api/v1/requests", params={**filters, "limit": limit})
+            if json_:
+                return deps.out.json(page)
+            return deps.out.table(COLUMNS, [row(r) for r in page["data"]])
+        if not json_:
+            deps.out.line(line({"started_at": "started_at", "request_id": "request_id", "model": "model",
+                                "deployment": "deployment", "status": "status", "http_status": "http",
+                                "prompt_tokens": "prompt", "completion_tokens": "completion", "cost_usd": "cost_usd",
+                                "latency_ms": "latency_ms", "key_id": "key_id"}))
+        for record in RequestTail(api, filters, deps.sleep, interval).follow(limit):
+            deps.out.json_line(record) if json_ else deps.out.line(line(record))
+            deps.out.stdout.flush()
+
+
+def _show(deps: Deps, record: dict, json_: bool) -> None:
+    if json_:
+        return deps.out.json(record)
+    deps.out.table(COLUMNS, [row(record)])
+    deps.out.table(("kind", "deployment", "model", "outcome", "cause", "latency_ms"),
+                   [[a.get("kind"), a.get("deployment"), a.get("model"), a.get("outcome"), a.get("cause"),
+                     a.get("latency_ms")] for a in record.get("attempts", [])], title="attempts")
