@@ -6,7 +6,6 @@ environment so it can start and kill gateway (edge) processes of its own."""
 from __future__ import annotations
 
 import filecmp
-import os
 import subprocess
 import sys
 
@@ -34,6 +33,13 @@ def test_dist_is_what_tsc_makes_of_src(node_modules, tmp_path):
     assert built == sorted(p.name for p in (TS / "dist").iterdir())
     stale = [name for name in built if not filecmp.cmp(tmp_path / name, TS / "dist" / name, shallow=False)]
     assert stale == [], f"clients/typescript/dist is stale: run `npm run build` there ({stale})"
+
+
+@pytest.mark.timeout(300)
+def test_an_app_type_checks_against_the_published_types(node_modules):
+    out = subprocess.run([str(node_modules / ".bin" / "tsc"), "-p", "test/tsconfig.json"], cwd=TS,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
 
 
 @pytest.mark.timeout(300)

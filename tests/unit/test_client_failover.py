@@ -71,3 +71,22 @@ def test_a_role_only_chunk_is_not_a_token_but_text_and_tool_calls_are():
     assert carries_token(chunk({"content": "hi"}))
     assert carries_token(chunk({"tool_calls": [{"index": 0, "id": "t", "type": "function",
                                                 "function": {"name": "f", "arguments": ""}}]}))
+
+
+def test_fallback_calls_are_counted_per_model_and_appended_to_the_log_file(tmp_path):
+    import json
+    from types import SimpleNamespace
+
+    from tokenyard_client.ledger import FallbackLedger
+
+    ledger = FallbackLedger(tmp_path / "fallback.jsonl", wall_clock=lambda: 1700000000.0)
+    ledger.record("chat", "llama3.2", SimpleNamespace(prompt_tokens=11, completion_tokens=5))
+    ledger.record("chat", "llama3.2", None)  # a server that reports no usage still counts as a call
+    ledger.record("embeddings", "nomic", SimpleNamespace(prompt_tokens=3, completion_tokens=None))
+    usage = ledger.snapshot()
+    assert (usage.calls, usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (3, 14, 5, 19)
+    assert usage.by_model["llama3.2"] == {"calls": 2, "prompt_tokens": 11, "completion_tokens": 5}
+    lines = [json.loads(x) for x in (tmp_path / "fallback.jsonl").read_text().splitlines()]
+    assert lines[0] == {"at": 1700000000.0, "kind": "chat", "model": "llama3.2", "prompt_tokens": 11,
+                        "completion_tokens": 5}
+    assert [x["kind"] for x in lines] == ["chat", "chat", "embeddings"]
