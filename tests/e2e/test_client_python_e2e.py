@@ -46,9 +46,8 @@ def client(gateway, fallback, clock, sleeps):
     fallback.requests.clear()
     c = TokenyardClient(gateway.base_url, MASTER_KEY, fallback_base_url=fallback.base_url,
                         fallback_model_map=MAP, clock=clock, sleep=sleeps, timeout=20)
-    yield c
-    c.gateway.close()
-    c.fallback.close()
+    with c:
+        yield c
 
 
 def text(answer) -> str:
@@ -187,3 +186,12 @@ def test_during_the_cooldown_an_unreachable_fallback_sends_the_call_back_to_a_li
     gateway.start()
     assert text(client.chat.completions.create(model="fake-echo", messages=user("back"))) == "back"
     assert client.get_status().mode == "gateway"
+
+
+def test_a_gateway_that_does_not_answer_in_time_counts_as_down(gateway, fallback, clock, sleeps):
+    fallback.requests.clear()
+    with TokenyardClient(gateway.base_url, MASTER_KEY, fallback_base_url=fallback.base_url, timeout=0.3,
+                         clock=clock, sleep=sleeps) as client:
+        answer = client.chat.completions.create(model="fake-slow-1500", messages=user("too slow"))
+        assert text(answer) == "local fake-slow-1500: too slow"  # unmapped names go to the fallback unchanged
+        assert sleeps.calls == [0.25, 0.5] and client.get_status().mode == "fallback"

@@ -19,7 +19,8 @@ TS = ROOT / "clients" / "typescript"
 
 @pytest.fixture(scope="module")
 def node_modules():
-    if not (TS / "node_modules" / ".package-lock.json").exists():
+    installed = TS / "node_modules" / ".package-lock.json"
+    if not installed.exists() or installed.stat().st_mtime < (TS / "package-lock.json").stat().st_mtime:
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=TS, check=True, timeout=280,
                        capture_output=True)
     return TS / "node_modules"

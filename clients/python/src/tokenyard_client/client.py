@@ -57,6 +57,17 @@ class TokenyardClient:
     def fallback_usage(self) -> FallbackUsage:
         return self._ledger.snapshot()
 
+    def close(self) -> None:
+        self.gateway.close()
+        if self.fallback is not None:
+            self.fallback.close()
+
+    def __enter__(self) -> "TokenyardClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def _gateway_healthy(self) -> bool:
         try:
             self.gateway.with_options(timeout=self.config.health_timeout).get(self.config.health_url, cast_to=str)
