@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import typer
 
-from services.cli.api import GatewayApi
+from services.cli.api import CliError, GatewayApi
 from services.cli.deps import Deps, JsonFlag
 
 COLUMNS = ("started_at", "request_id", "model", "deployment", "status", "http", "prompt", "completion",
@@ -32,6 +32,16 @@ def line(r: dict) -> str:
     cells = ["-" if v is None or v == "" else str(v) for v in row(r)]
     widths = (24, 28, 18, 14, 11, 4, 7, 7, 11, 8, 0)
     return "  ".join(c.ljust(w) if w else c for c, w in zip(cells, widths)).rstrip()
+
+
+def list_page(api: GatewayApi, params: dict) -> dict:
+    try:
+        return api.json("GET", "/api/v1/requests", params=params)
+    except CliError as exc:
+        if str(exc).startswith("404 "):  # a plain 404 on the collection: a gateway from before the request log
+            raise CliError(f"the gateway at {api.cfg.url} has no request log (GET /api/v1/requests answered 404)"
+                           ) from None
+        raise
 
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
@@ -56,7 +66,7 @@ class RequestTail:
         self._at_newest: set[str] = set()
 
     def _page(self, params: dict) -> dict:
-        return self._api.json("GET", "/api/v1/requests", params={**self._filters, **params})
+        return list_page(self._api, {**self._filters, **params})
 
     def _see(self, records: list[dict]) -> list[dict]:
         """Records not yet printed, oldest first; remembers the newest instant and the ids at it."""
@@ -112,7 +122,7 @@ def register(app: typer.Typer, deps: Deps) -> None:
         filters = {k: v for k, v in {"model": model, "status": status, "key_id": key_id, "agent_id": agent_id,
                                      "workspace": workspace, "since": since}.items() if v}
         if not follow:
-            page = api.json("GET", "/api/v1/requests", params={**filters, "limit": limit})
+            page = list_page(api, {**filters, "limit": limit})
             if json_:
                 return deps.out.json(page)
             return deps.out.table(COLUMNS, [row(r) for r in page["data"]])

@@ -148,3 +148,4 @@ def test_errors_are_one_line_and_a_non_zero_exit(url):
         "tokenyard: TOKENYARD_API_KEY is not set (export the gateway's master key or a virtual key)\n"
     usage = run(url, "usage", "--by", "planet")
     assert usage.returncode == 2 and usage.stderr.startswith("tokenyard: ") and usage.stderr.count("\n") == 1
+

@@ -85,3 +85,17 @@ def test_follow_prints_the_latest_oldest_first_then_each_new_record_once_across_
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_a_server_without_the_request_log_is_named_in_one_line():
+    from tests.fakes.fallback_server import ThreadedFallback
+
+    runner = ThreadedFallback()  # an HTTP server with other routes only: GET /api/v1/requests is a plain 404
+    server = runner.start()
+    try:
+        url = f"http://127.0.0.1:{server.port}"
+        out = run(url, "requests")
+        assert out.returncode == 1
+        assert out.stderr == f"tokenyard: the gateway at {url} has no request log (GET /api/v1/requests answered 404)\n"
+    finally:
+        runner.stop()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Literal, Mapping, overload
 
 import openai
+from openai.types import CreateEmbeddingResponse
+from openai.types.chat import ChatCompletion
 
 from tokenyard_client.config import OLLAMA_V1, ClientConfig
 from tokenyard_client.errors import FallbackFailedError, is_gateway_failure, is_stream_failure_before_first_token
@@ -133,6 +135,11 @@ class _Completions:
     def __init__(self, client: AsyncTokenyardClient) -> None:
         self._c = client
 
+    @overload
+    async def create(self, *, stream: Literal[True], **kwargs: Any) -> AsyncChunkStream: ...
+    @overload
+    async def create(self, *, stream: Literal[False] = ..., **kwargs: Any) -> ChatCompletion: ...
+
     async def create(self, **kwargs: Any) -> Any:
         c = self._c
         if not kwargs.get("stream"):
@@ -167,7 +174,7 @@ class _Embeddings:
     def __init__(self, client: AsyncTokenyardClient) -> None:
         self._c = client
 
-    async def create(self, **kwargs: Any) -> Any:
+    async def create(self, **kwargs: Any) -> CreateEmbeddingResponse:
         c = self._c
         return await c._call(kwargs, lambda kw: c.gateway.embeddings.create(**kw), self._fallback,
                              is_gateway_failure)

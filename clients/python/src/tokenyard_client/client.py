@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Literal, Mapping, overload
 
 import openai
+from openai.types import CreateEmbeddingResponse
+from openai.types.chat import ChatCompletion
 
 from tokenyard_client.config import OLLAMA_V1, ClientConfig
 from tokenyard_client.errors import FallbackFailedError, is_gateway_failure, is_stream_failure_before_first_token
@@ -137,6 +139,11 @@ class _Completions:
     def __init__(self, client: TokenyardClient) -> None:
         self._c = client
 
+    @overload
+    def create(self, *, stream: Literal[True], **kwargs: Any) -> ChunkStream: ...
+    @overload
+    def create(self, *, stream: Literal[False] = ..., **kwargs: Any) -> ChatCompletion: ...
+
     def create(self, **kwargs: Any) -> Any:
         """As `openai.OpenAI().chat.completions.create`; a stream comes back as a `ChunkStream`."""
         c = self._c
@@ -172,7 +179,7 @@ class _Embeddings:
     def __init__(self, client: TokenyardClient) -> None:
         self._c = client
 
-    def create(self, **kwargs: Any) -> Any:
+    def create(self, **kwargs: Any) -> CreateEmbeddingResponse:
         c = self._c
         return c._call(kwargs, lambda kw: c.gateway.embeddings.create(**kw), self._fallback,
                        is_gateway_failure)
