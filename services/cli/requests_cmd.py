@@ -1,13 +1,12 @@
 """`tokenyard requests [--follow]`: the request log (GET /api/v1/requests, REQUESTS_API contract).
 
 Without `--follow`, one page, newest first. With it, the newest page oldest-first, then a poll every
-`--interval` seconds for records started at or after the newest one seen (`since`), following
-`next_cursor` within a poll so a burst larger than a page is not cut short; ids already printed are
-skipped, since `since` includes the boundary instant."""
+`--interval` seconds (`since`, following `next_cursor` within a poll so a burst larger than a page is
+not cut short); see `RequestTail` for why it looks back and how it never prints a record twice."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Annotated, Optional
 from urllib.parse import quote
 
@@ -55,39 +54,70 @@ def instant(r: dict) -> datetime:
         return _NEVER
 
 
+def iso(at: datetime) -> str:
+    return at.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_since(value: str | None) -> datetime:
+    """`--since` as the contract takes it (ISO-8601 UTC or Unix ms), or never."""
+    if not value:
+        return _NEVER
+    if value.isdigit():
+        return datetime.fromtimestamp(int(value) / 1000, timezone.utc)
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise CliError(f"--since must be ISO-8601 (2026-12-01T00:00:00Z) or Unix milliseconds, not {value!r}") from None
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
 class RequestTail:
-    """Polls for new records; `sleep` is injected so tests need no real waiting."""
+    """Polls for records not printed yet; `sleep` is injected so tests need no real waiting.
+
+    A record is logged when its request ends, but listed by when it started: a long stream that began
+    before the newest record printed shows up later with an older `started_at`. So each poll looks
+    `lookback` seconds behind the newest record and skips the ids it has printed (remembered for that
+    window only, so memory stays bounded); a poll reads at most `max_pages` pages."""
 
     def __init__(self, api: GatewayApi, filters: dict[str, str], sleep: Callable[[float], None],
-                 interval: float) -> None:
+                 interval: float, lookback: float = 60.0, max_pages: int = 20) -> None:
         self._api, self._filters, self._sleep, self._interval = api, filters, sleep, interval
+        self._lookback = timedelta(seconds=lookback)
+        self._max_pages = max_pages
+        self._floor = parse_since(filters.get("since"))
         self._newest = _NEVER
-        self._newest_text = ""
-        self._at_newest: set[str] = set()
+        self._seen: dict[str, datetime] = {}
 
     def _page(self, params: dict) -> dict:
         return list_page(self._api, {**self._filters, **params})
 
     def _see(self, records: list[dict]) -> list[dict]:
-        """Records not yet printed, oldest first; remembers the newest instant and the ids at it."""
-        fresh = []
-        for r in sorted(reversed(records), key=instant):
-            at = instant(r)
-            if at < self._newest or (at == self._newest and r.get("request_id") in self._at_newest):
-                continue
-            if at > self._newest:
-                self._newest, self._newest_text, self._at_newest = at, r["started_at"], set()
-            self._at_newest.add(r.get("request_id"))
-            fresh.append(r)
+        """Records not yet printed, oldest first."""
+        fresh = [r for r in sorted(reversed(records), key=instant) if r.get("request_id") not in self._seen]
+        for r in fresh:
+            self._seen[r.get("request_id")] = instant(r)
+            self._newest = max(self._newest, instant(r))
+        horizon = self._horizon()
+        self._seen = {rid: at for rid, at in self._seen.items() if at >= horizon}
         return fresh
 
+    def _horizon(self) -> datetime:
+        return max(self._floor, self._newest - self._lookback) if self._newest > _NEVER + self._lookback \
+            else self._floor
+
     def first(self, limit: int) -> list[dict]:
-        return self._see(self._page({"limit": limit})["data"])
+        """The newest `limit` records. When there were more, the older ones were left out on purpose, so
+        looking back never reaches behind the oldest record shown."""
+        records = self._page({"limit": limit})["data"]
+        if len(records) >= limit:
+            self._floor = max(self._floor, min(instant(r) for r in records))
+        return self._see(records)
 
     def poll(self) -> list[dict]:
-        params: dict = {"limit": _PAGE, **({"since": self._newest_text} if self._newest_text else {})}
+        horizon = self._horizon()
+        params: dict = {"limit": _PAGE, **({"since": iso(horizon)} if horizon > _NEVER else {})}
         records: list[dict] = []
-        while True:
+        for _ in range(self._max_pages):
             page = self._page(params)
             records += page["data"]
             if not page.get("next_cursor") or not page["data"]:
@@ -114,6 +144,8 @@ def register(app: typer.Typer, deps: Deps) -> None:
                  since: Annotated[Optional[str], typer.Option(help="ISO-8601 UTC or Unix ms.")] = None,
                  id_: Annotated[Optional[str], typer.Option("--id", help="Show one request, with its attempts.")] = None,
                  interval: Annotated[float, typer.Option(min=0.05, help="Seconds between polls (--follow).")] = 1.0,
+                 lookback: Annotated[float, typer.Option(min=0, help="Seconds behind the newest record each poll "
+                                                                    "looks, for long requests logged late.")] = 60.0,
                  json_: JsonFlag = False) -> None:
         """The request log, newest first; `--follow` tails it live (Ctrl-C stops)."""
         api = deps.api()
@@ -131,7 +163,7 @@ def register(app: typer.Typer, deps: Deps) -> None:
                                 "deployment": "deployment", "status": "status", "http_status": "http",
                                 "prompt_tokens": "prompt", "completion_tokens": "completion", "cost_usd": "cost_usd",
                                 "latency_ms": "latency_ms", "key_id": "key_id"}))
-        for record in RequestTail(api, filters, deps.sleep, interval).follow(limit):
+        for record in RequestTail(api, filters, deps.sleep, interval, lookback).follow(limit):
             deps.out.json_line(record) if json_ else deps.out.line(line(record))
             deps.out.stdout.flush()
 

@@ -79,6 +79,9 @@ def test_follow_prints_the_latest_oldest_first_then_each_new_record_once_across_
         assert ids(7) == [f"req_{n:04d}" for n in range(7, 14)]
         runner.add(record(14))
         assert ids(1) == ["req_0014"]
+        # A long request that started before the newest one printed is logged when it ends: still shown.
+        runner.add(record(12, request_id="req_long"))
+        assert ids(1) == ["req_long"]
         assert any(q.get("cursor") for q in server.queries)  # it did follow next_cursor within a poll
         assert all(q.get("since") for q in server.queries[1:])
         assert lines.empty()
