@@ -195,3 +195,16 @@ def test_a_gateway_that_does_not_answer_in_time_counts_as_down(gateway, fallback
         answer = client.chat.completions.create(model="fake-slow-1500", messages=user("too slow"))
         assert text(answer) == "local fake-slow-1500: too slow"  # unmapped names go to the fallback unchanged
         assert sleeps.calls == [0.25, 0.5] and client.get_status().mode == "fallback"
+
+
+def test_a_gateway_killed_mid_stream_raises_to_the_caller_and_the_fallback_never_hears_of_it(
+        client, gateway, fallback, sleeps):
+    stream = client.chat.completions.create(model="fake-slow-100", messages=user("one two three four five six"),
+                                            stream=True)
+    first = next(c for c in stream if c.choices and c.choices[0].delta.content)
+    assert first.choices[0].delta.content.strip() == "one"
+    gateway.kill()
+    with pytest.raises(openai.APIConnectionError):
+        for _ in stream:
+            pass
+    assert fallback.requests == [] and sleeps.calls == []
