@@ -208,3 +208,18 @@ def test_a_gateway_killed_mid_stream_raises_to_the_caller_and_the_fallback_never
         for _ in stream:
             pass
     assert fallback.requests == [] and sleeps.calls == []
+
+
+def test_during_the_cooldown_with_the_fallback_gone_a_gateway_4xx_ends_the_cooldown_and_is_raised(
+        gateway, clock, sleeps):
+    fb = ThreadedFallback()
+    server = fb.start()
+    client = TokenyardClient(gateway.base_url, MASTER_KEY, fallback_base_url=server.base_url, clock=clock,
+                             sleep=sleeps)
+    gateway.kill()
+    client.chat.completions.create(model="fake-echo", messages=user("x"))
+    fb.stop()
+    gateway.start()
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model="fake-echo", messages=[])
+    assert client.get_status().mode == "gateway"  # refused, but alive: no reason to stay away

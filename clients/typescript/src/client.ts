@@ -126,7 +126,13 @@ export class TokenyardClient {
       unreachable = err;
     }
     // The fallback is unreachable too: the gateway may be back before the cooldown says so.
-    const result = await this.withRetries(gateway, retryable);
+    let result: T | Exhausted;
+    try {
+      result = await this.withRetries(gateway, retryable);
+    } catch (err) {
+      this.#failover.gatewayUp(); // a 4xx: refused, but alive
+      throw err;
+    }
     if (result instanceof Exhausted) {
       this.#failover.gatewayDown();
       throw new FallbackFailedError(result.error, unreachable);

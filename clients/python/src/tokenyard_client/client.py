@@ -118,6 +118,9 @@ class TokenyardClient:
         except _Exhausted as exc:
             self._failover.gateway_down()
             raise FallbackFailedError(exc.error, unreachable) from unreachable
+        except Exception:
+            self._failover.gateway_up()  # a 4xx: refused, but alive
+            raise
         self._failover.gateway_up()
         return result
 

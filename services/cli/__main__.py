@@ -1,3 +1,0 @@
-from services.cli.app import main
-
-main()
