@@ -11,10 +11,6 @@ import bisect
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-import genai_prices
-from genai_prices import data_snapshot
-from genai_prices.types import TieredPrices
-
 _MICROS = Decimal(1_000_000)
 _PROBE = 1_000_000
 
@@ -31,6 +27,8 @@ class VendorPrice:
     known = True
 
     def __init__(self, provider, model, source: str, when: datetime | None = None) -> None:
+        from genai_prices.types import TieredPrices
+
         self.provider, self.model, self.source = provider, model, source
         self._when = when or datetime.now(tz=UTC)
         prices = model.get_prices(self._when)
@@ -53,8 +51,10 @@ class VendorPrice:
 
     def _probe(self, n: int) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
         """Per-token rates (and any per-request fee) for prompts of `n` tokens' tier, from genai-prices."""
+        from genai_prices import Usage
+
         def dollars(**usage) -> Decimal:
-            calc = self.model.calc_price(genai_prices.Usage(**usage), self.provider, genai_request_timestamp=self._when)
+            calc = self.model.calc_price(Usage(**usage), self.provider, genai_request_timestamp=self._when)
             return calc.total_price
         fee = dollars(input_tokens=0, output_tokens=0)
         base = dollars(input_tokens=n)
@@ -64,10 +64,16 @@ class VendorPrice:
 
 
 class VendorPrices:
-    """Looks models up in the bundled snapshot; None when the database does not know the model."""
+    """Looks models up in the bundled snapshot; None when the database does not know the model.
+
+    The database (about 14 MB resident) is loaded here, when a service that prices builds its config
+    (router, meter), never merely by importing this module (the edge imports pricing types only)."""
 
     def __init__(self) -> None:
+        from genai_prices import data_snapshot
+
         self._snapshot = data_snapshot.get_snapshot()
+        self._snapshot.find_provider_model("gpt-4o", None, "openai", None)  # load it now, not on a request
         self._cache: dict[tuple[str, str, str], VendorPrice | None] = {}
 
     def find(self, model: str, vendor: str = "", base_url: str = "") -> VendorPrice | None:
@@ -84,4 +90,6 @@ class VendorPrices:
                                                                 None if vendor else (base_url or None))
         except LookupError:
             return None
-        return VendorPrice(provider, info, f"genai-prices {genai_prices.__version__}: {provider.id}/{info.id}")
+        from genai_prices import __version__
+
+        return VendorPrice(provider, info, f"genai-prices {__version__}: {provider.id}/{info.id}")
