@@ -8,7 +8,7 @@ import OpenAI from "openai";
 import { FallbackFailedError, TokenyardClient } from "../dist/index.js";
 import { FakeClock, Gateway, freePort, meshEnv, recordingSleep, startFallback, text, user } from "./support.mjs";
 
-const MAP = { "fake-echo": "llama3.2", "fake-embed": "nomic-embed-text", "fake-error-500": "llama3.2" };
+const MAP = { "fake-echo": "llama3.2", "fake-embed": "nomic-embed-text", "up-error-500": "llama3.2" };
 let fallback, gateway, clock, sleeps, client;
 
 before(async () => {
@@ -71,7 +71,7 @@ test("the client stays on the fallback for the cooldown, then returns to the gat
 });
 
 test("a 5xx from the gateway is retried, then falls back", async () => {
-  const answer = await client.chat.completions.create({ model: "fake-error-500", messages: user("flaky") });
+  const answer = await client.chat.completions.create({ model: "up-error-500", messages: user("flaky") });
   assert.equal(answer.choices[0].message.content, "local llama3.2: flaky");
   assert.deepEqual(sleeps.calls, [250, 500]);
 });
