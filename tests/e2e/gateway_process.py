@@ -12,8 +12,10 @@ from services.launcher.mesh import ROOT, Mesh, wait_for_port
 
 
 class GatewayProcess:
-    def __init__(self, mesh: Mesh, port: int = 0) -> None:
+    def __init__(self, mesh: Mesh, port: int = 0, env: dict[str, str] | None = None) -> None:
+        """`env` overrides the mesh's, e.g. a router address nobody listens on: a gateway that is up but 5xx."""
         self._mesh = mesh
+        self._env = env or {}
         self.port = port or free_port()
         self.proc: subprocess.Popen | None = None
 
@@ -22,7 +24,7 @@ class GatewayProcess:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def start(self) -> "GatewayProcess":
-        env = {**self._mesh.service_env(), "TOKENYARD_HTTP_PORT": str(self.port)}
+        env = {**self._mesh.service_env(), "TOKENYARD_HTTP_PORT": str(self.port), **self._env}
         self.proc = subprocess.Popen([sys.executable, "-m", "services.edge"], cwd=ROOT, env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port, self.proc)

@@ -12,8 +12,7 @@ from tests.e2e.gateway_process import GatewayProcess
 from tests.fakes.fallback_server import ThreadedFallback
 from tokenyard_client import FallbackFailedError, TokenyardClient
 
-MAP = {"fake-echo": "llama3.2", "fake-embed": "nomic-embed-text", "fake-cut-after-3": "llama3.2",
-       "up-error-500": "llama3.2"}
+MAP = {"fake-echo": "llama3.2", "fake-embed": "nomic-embed-text", "fake-cut-after-3": "llama3.2"}
 
 
 @pytest.fixture(scope="module")
@@ -106,10 +105,20 @@ def test_after_the_cooldown_a_dead_gateway_costs_one_probe_not_another_round_of_
     assert sleeps.calls == [0.25, 0.5] and client.get_status().mode == "fallback"
 
 
-def test_a_5xx_from_the_gateway_is_retried_then_falls_back(client, fallback, sleeps):
-    # up-error-500 has a deployment of its own (tests/e2e/conftest.py): the breaker it trips shuts no other test out.
-    answer = client.chat.completions.create(model="up-error-500", messages=user("flaky"))
-    assert text(answer) == "local llama3.2: flaky" and sleeps.calls == [0.25, 0.5]
+def test_a_5xx_from_the_gateway_is_retried_then_falls_back(mesh, fallback, clock, sleeps):
+    from services.common.redis_server import free_port
+
+    # A gateway that is up (its /healthz answers) but whose router is gone: every call is a 5xx.
+    broken = GatewayProcess(mesh, env={"TOKENYARD_ROUTER_ADDR": f"127.0.0.1:{free_port()}"}).start()
+    try:
+        with TokenyardClient(broken.base_url, MASTER_KEY, fallback_base_url=fallback.base_url,
+                             fallback_model_map=MAP, clock=clock, sleep=sleeps) as client:
+            with pytest.raises(openai.InternalServerError):
+                client.gateway.chat.completions.create(model="fake-echo", messages=user("direct"))
+            answer = client.chat.completions.create(model="fake-echo", messages=user("flaky"))
+            assert text(answer) == "local llama3.2: flaky" and sleeps.calls == [0.25, 0.5]
+    finally:
+        broken.stop()
 
 
 @pytest.mark.parametrize("case", ["bad request", "bad key"])

@@ -8,7 +8,7 @@ import OpenAI from "openai";
 import { FallbackFailedError, TokenyardClient } from "../dist/index.js";
 import { FakeClock, Gateway, freePort, meshEnv, recordingSleep, startFallback, text, user } from "./support.mjs";
 
-const MAP = { "fake-echo": "llama3.2", "fake-embed": "nomic-embed-text", "up-error-500": "llama3.2" };
+const MAP = { "fake-echo": "llama3.2", "fake-embed": "nomic-embed-text" };
 let fallback, gateway, clock, sleeps, client;
 
 before(async () => {
@@ -71,9 +71,19 @@ test("the client stays on the fallback for the cooldown, then returns to the gat
 });
 
 test("a 5xx from the gateway is retried, then falls back", async () => {
-  const answer = await client.chat.completions.create({ model: "up-error-500", messages: user("flaky") });
-  assert.equal(answer.choices[0].message.content, "local llama3.2: flaky");
-  assert.deepEqual(sleeps.calls, [250, 500]);
+  // A gateway that is up (its /healthz answers) but whose router is gone: every call is a 5xx.
+  const broken = await Gateway.start({ TOKENYARD_ROUTER_ADDR: `127.0.0.1:${await freePort()}` });
+  try {
+    const c = new TokenyardClient({ baseURL: broken.baseURL, apiKey: meshEnv().masterKey,
+      fallbackBaseURL: fallback.baseURL, fallbackModelMap: MAP, now: clock.now, sleep: sleeps.sleep });
+    await assert.rejects(c.gateway.chat.completions.create({ model: "fake-echo", messages: user("direct") }),
+      OpenAI.InternalServerError);
+    const answer = await c.chat.completions.create({ model: "fake-echo", messages: user("flaky") });
+    assert.equal(answer.choices[0].message.content, "local llama3.2: flaky");
+    assert.deepEqual(sleeps.calls, [250, 500]);
+  } finally {
+    await broken.kill();
+  }
 });
 
 test("a gateway 4xx (bad request, bad key) is no reason to retry or fall back", async () => {

@@ -27,8 +27,10 @@ export async function freePort() {
 }
 
 export class Gateway {
-  constructor(port) {
+  /** `env` overrides the mesh's, e.g. a router address nobody listens on: a gateway that is up but 5xx. */
+  constructor(port, env = {}) {
     this.port = port;
+    this.env = env;
     this.proc = null;
   }
 
@@ -36,14 +38,14 @@ export class Gateway {
     return `http://127.0.0.1:${this.port}/v1`;
   }
 
-  static async start() {
-    return new Gateway(await freePort()).start();
+  static async start(env = {}) {
+    return new Gateway(await freePort(), env).start();
   }
 
   async start() {
     const { python, root } = meshEnv();
     this.proc = spawn(python, ["-m", "services.edge"], {
-      cwd: root, env: { ...process.env, TOKENYARD_HTTP_PORT: String(this.port) }, stdio: "ignore",
+      cwd: root, env: { ...process.env, TOKENYARD_HTTP_PORT: String(this.port), ...this.env }, stdio: "ignore",
     });
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
