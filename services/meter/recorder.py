@@ -19,6 +19,7 @@ from services.meter.admission import tier_subject
 from services.meter.budgets import BudgetStore
 from services.meter.ledger import Ledger
 from services.meter.periods import day_of, month_of
+from services.meter.requestlog.log import RequestLog
 from services.meter.tiers import TierBook
 from tokenyard.meter.v1 import meter_pb2
 
@@ -33,11 +34,14 @@ class BatchResult:
 
 
 class Recorder:
-    def __init__(self, client: redis.Redis, ledger: Ledger, budgets: BudgetStore, tiers: TierBook) -> None:
+    def __init__(self, client: redis.Redis, ledger: Ledger, budgets: BudgetStore, tiers: TierBook,
+                 request_log: RequestLog | None = None) -> None:
+        """`request_log`: where each newly applied record goes (queued, off this call's path)."""
         self._redis = client
         self._ledger = ledger
         self._budgets = budgets
         self._tiers = tiers
+        self._request_log = request_log
 
     async def record(self, records: list[meter_pb2.UsageRecord]) -> BatchResult:
         pipe = ScriptPipeline(self._redis)
@@ -56,7 +60,11 @@ class Recorder:
         for ws, month in tier_workspaces:
             pipe.command("SADD", keys.tier_workspaces_key(month), ws)
         results = await pipe.execute()
-        applied = sum(1 for reply in results[:len(days)] for flag in reply if flag == 1)
+        fresh = [costed[i] for positions, reply in zip(days, results[:len(days)])
+                 for i, flag in zip(positions, reply) if flag == 1]
+        applied = len(fresh)
+        if self._request_log is not None and fresh:
+            self._request_log.add(fresh)
         overages = 0
         for i, r in enumerate(records):
             _settled, over, over_cost = results[len(days) + i]

@@ -14,6 +14,8 @@ from services.meter.admission import Admitter
 from services.meter.budgets import BudgetStore
 from services.meter.periods import day_of, month_of, period_range
 from services.meter.recorder import Recorder
+from services.meter.requestlog import rpc as request_log_rpc
+from services.meter.requestlog.log import RequestLog
 from services.meter.tier_usage import TierUsage
 from services.meter.tiers import TierBook
 from services.meter.usage_query import UsageQuery
@@ -61,7 +63,9 @@ def _check_record(r: meter_pb2.UsageRecord, now_ms: int) -> None:
 
 class MeterServicer(meter_pb2_grpc.MeterServiceServicer):
     def __init__(self, recorder: Recorder, query: UsageQuery, admitter: Admitter, budgets: BudgetStore,
-                 tiers: TierBook, tier_usage: TierUsage, clock=time.time) -> None:
+                 tiers: TierBook, tier_usage: TierUsage, request_log: RequestLog | None = None,
+                 clock=time.time) -> None:
+        self._request_log = request_log
         self._recorder = recorder
         self._query = query
         self._admitter = admitter
@@ -153,3 +157,37 @@ class MeterServicer(meter_pb2_grpc.MeterServiceServicer):
         subjects, overages = await self._tier_usage.report(month, request.workspace or None)
         return meter_pb2.GetTiersResponse(month=month, tiers=convert.tier_infos(self._tiers), subjects=subjects,
                                           overages=overages)
+
+    def _log(self) -> RequestLog:
+        if self._request_log is None:
+            raise GatewayError(grpc.StatusCode.UNIMPLEMENTED, "this meter keeps no request log", "api_error",
+                               "request_log_disabled", 501)
+        return self._request_log
+
+    async def _store_call(self, context, coro):
+        """The store is best effort: its failure is UNAVAILABLE for the explorer, never anything else."""
+        try:
+            return await coro
+        except Exception as exc:
+            log.warning("request_log_query_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the request log store is unavailable; retry")
+
+    @_guarded
+    async def ListRequestLog(self, request: meter_pb2.ListRequestLogRequest, context):
+        f = request_log_rpc.filter_of(request)
+        entries, cursor = await self._store_call(context, self._log().list(f))
+        return meter_pb2.ListRequestLogResponse(entries=entries, next_cursor=cursor)
+
+    @_guarded
+    async def GetRequestLog(self, request: meter_pb2.GetRequestLogRequest, context):
+        if not request.request_id:
+            raise invalid("request_id is required", "request_id")
+        entry = await self._store_call(context, self._log().get(request.request_id, request.workspace))
+        if entry is None:
+            raise GatewayError(grpc.StatusCode.NOT_FOUND, f"No request `{request.request_id}`.",
+                               "invalid_request_error", "request_not_found", 404, "request_id")
+        return meter_pb2.GetRequestLogResponse(entry=entry)
+
+    @_guarded
+    async def GetRequestLogStatus(self, request, context):
+        return request_log_rpc.status_of(self._log().writer.status())

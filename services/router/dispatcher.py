@@ -49,6 +49,9 @@ class Lease:
     """first / retry / fallback / hedge, for traces and metrics."""
     outcome: str = ""
     span: Any = None
+    cause: str = ""
+    """Why it failed (the upstream error's kind), for the request log's attempt timeline."""
+    ended: float | None = None
 
 
 @dataclass
@@ -62,6 +65,8 @@ class Trace:
     hedges: int = 0
     operation: str = "chat"
     """The GenAI operation (`chat`, `embeddings`) its attempt spans are named after."""
+    leases: list[Lease] = field(default_factory=list)
+    """Every attempt in the order it started (the request log's attempt timeline)."""
 
 
 class Attempts(Protocol):
@@ -173,6 +178,7 @@ class Dispatcher:
         trace.attempts += 1
         trace.tried.append(target.name)
         lease = Lease(target, self._monotonic(), group.model, hedge=hedge)
+        trace.leases.append(lease)
         self.observer.started(lease, group, trace, self._breakers.seen.get(key, ("closed",))[0])
         return lease, None
 
@@ -231,7 +237,7 @@ class Dispatcher:
     def _lost(self, lease: Lease, fns: Attempts) -> None:
         lease.hedge = True
         self._release(lease)
-        self.observer.ended(lease, "hedge_lost")
+        self._ended(lease, "hedge_lost")
         fns.hedge_lost(lease)
 
     async def _call(self, fns: Attempts, lease: Lease, deadline: float, failed: set[str]) -> Any:
@@ -241,12 +247,12 @@ class Dispatcher:
                 result = await fns.call(lease.target, deadline)
         except asyncio.CancelledError:
             self._release(lease)
-            self.observer.ended(lease, "cancelled")
+            self._ended(lease, "cancelled")
             raise
         except UpstreamError as err:
             failed.add(name)
             self._release(lease)
-            self.observer.ended(lease, "error", err)
+            self._ended(lease, "error", err)
             cls = classify(err)
             if cls in (FATAL, CONTEXT_LENGTH, CONTENT_POLICY) or (cls == AUTH and lease.target.api_key is not None):
                 # The upstream is alive; the request (or a customer's own key) was the problem.
@@ -260,6 +266,12 @@ class Dispatcher:
         self.observer.first_token(lease)
         return result
 
+    def _ended(self, lease: Lease, outcome: str, error: UpstreamError | None = None) -> None:
+        if lease.ended is None:
+            lease.ended = self._monotonic()
+            lease.cause = (error.kind or str(error.status or "error")) if error is not None else ""
+        self.observer.ended(lease, outcome, error)
+
     def _release(self, lease: Lease) -> None:
         if not lease.released:
             lease.released = True
@@ -269,7 +281,7 @@ class Dispatcher:
         """The winning attempt ended: count it for health and balancing (a mid-stream break is a failure)."""
         name = lease.target.key
         self._release(lease)
-        self.observer.ended(lease, "ok" if error is None else "interrupted", error)
+        self._ended(lease, "ok" if error is None else "interrupted", error)
         if error is None:
             self._breakers.record(name, True, latency=self._monotonic() - lease.started, ttft=lease.ttft)
         else:

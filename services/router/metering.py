@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from services.common.pricing import PriceBook
+from services.router import attempt_log
 from services.router.coalesce import StreamState
 from services.router.dispatcher import Lease, Trace
 from services.router.tokens import TokenCounter
@@ -22,13 +23,14 @@ from tokenyard.router.v1 import router_pb2
 class Record:
     """Book-keeping of one request for its usage record."""
 
-    __slots__ = ("model", "deployment", "status", "ttft", "usage", "started_ms", "t0")
+    __slots__ = ("model", "deployment", "status", "ttft", "usage", "started_ms", "t0", "http_status")
 
     def __init__(self, model: str, started_ms: int, t0: float) -> None:
         self.model, self.deployment, self.status = model, "", "error"
         self.ttft: float | None = None
         self.usage: common_pb2.Usage | None = None
         self.started_ms, self.t0 = started_ms, t0
+        self.http_status = 0
 
 
 class Metering:
@@ -60,8 +62,12 @@ class Metering:
                                 total_tokens=prompt + completion, estimated=True)
 
     def finish(self, req, record: Record, trace: Trace) -> None:
-        self._reporter.submit(self._usage_record(req.request_id, req, record.deployment, record.usage,
-                                                 record.status, record, record.ttft))
+        usage_record = self._usage_record(req.request_id, req, record.deployment, record.usage, record.status,
+                                          record, record.ttft)
+        usage_record.attempts.extend(attempt_log.attempts(trace, self._monotonic, record.status))
+        usage_record.model_requested, usage_record.http_status = req.model, record.http_status
+        usage_record.trace_id = attempt_log.current_trace_id()
+        self._reporter.submit(usage_record)
 
     def hedge_lost(self, req, lease: Lease, trace: Trace) -> None:
         """The upstream read the prompt before it was cancelled: bill an estimate of it."""

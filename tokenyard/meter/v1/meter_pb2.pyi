@@ -42,7 +42,7 @@ OVERAGE_POLICY_DEGRADE: OveragePolicy
 OVERAGE_POLICY_BLOCK: OveragePolicy
 
 class UsageRecord(_message.Message):
-    __slots__ = ("request_id", "caller", "model", "deployment", "usage", "latency_ms", "ttft_ms", "status", "started_at_ms")
+    __slots__ = ("request_id", "caller", "model", "deployment", "usage", "latency_ms", "ttft_ms", "status", "started_at_ms", "attempts", "model_requested", "trace_id", "client_request_id", "http_status")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CALLER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -52,6 +52,11 @@ class UsageRecord(_message.Message):
     TTFT_MS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    HTTP_STATUS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     caller: _common_pb2.Caller
     model: str
@@ -61,7 +66,28 @@ class UsageRecord(_message.Message):
     ttft_ms: int
     status: str
     started_at_ms: int
-    def __init__(self, request_id: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., latency_ms: _Optional[int] = ..., ttft_ms: _Optional[int] = ..., status: _Optional[str] = ..., started_at_ms: _Optional[int] = ...) -> None: ...
+    attempts: _containers.RepeatedCompositeFieldContainer[RequestAttempt]
+    model_requested: str
+    trace_id: str
+    client_request_id: str
+    http_status: int
+    def __init__(self, request_id: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., latency_ms: _Optional[int] = ..., ttft_ms: _Optional[int] = ..., status: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[RequestAttempt, _Mapping]]] = ..., model_requested: _Optional[str] = ..., trace_id: _Optional[str] = ..., client_request_id: _Optional[str] = ..., http_status: _Optional[int] = ...) -> None: ...
+
+class RequestAttempt(_message.Message):
+    __slots__ = ("deployment", "model", "kind", "outcome", "cause", "latency_ms")
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    deployment: str
+    model: str
+    kind: str
+    outcome: str
+    cause: str
+    latency_ms: int
+    def __init__(self, deployment: _Optional[str] = ..., model: _Optional[str] = ..., kind: _Optional[str] = ..., outcome: _Optional[str] = ..., cause: _Optional[str] = ..., latency_ms: _Optional[int] = ...) -> None: ...
 
 class RecordUsageRequest(_message.Message):
     __slots__ = ("records",)
@@ -358,3 +384,135 @@ class GetTiersResponse(_message.Message):
     subjects: _containers.RepeatedCompositeFieldContainer[TierSubjectUsage]
     overages: _containers.RepeatedCompositeFieldContainer[OverageRecord]
     def __init__(self, month: _Optional[str] = ..., tiers: _Optional[_Iterable[_Union[TierInfo, _Mapping]]] = ..., subjects: _Optional[_Iterable[_Union[TierSubjectUsage, _Mapping]]] = ..., overages: _Optional[_Iterable[_Union[OverageRecord, _Mapping]]] = ...) -> None: ...
+
+class RequestLogEntry(_message.Message):
+    __slots__ = ("request_id", "client_request_id", "key_id", "workspace", "agent_id", "session_id", "model_requested", "model", "deployment", "status", "http_status", "prompt_tokens", "completion_tokens", "cached_tokens", "estimated", "cost_micros", "cost_known", "latency_ms", "ttft_ms", "trace_id", "started_at_ms", "attempts")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    HTTP_STATUS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    CACHED_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_FIELD_NUMBER: _ClassVar[int]
+    COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    COST_KNOWN_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    TTFT_MS_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_request_id: str
+    key_id: str
+    workspace: str
+    agent_id: str
+    session_id: str
+    model_requested: str
+    model: str
+    deployment: str
+    status: str
+    http_status: int
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    estimated: bool
+    cost_micros: int
+    cost_known: bool
+    latency_ms: int
+    ttft_ms: int
+    trace_id: str
+    started_at_ms: int
+    attempts: _containers.RepeatedCompositeFieldContainer[RequestAttempt]
+    def __init__(self, request_id: _Optional[str] = ..., client_request_id: _Optional[str] = ..., key_id: _Optional[str] = ..., workspace: _Optional[str] = ..., agent_id: _Optional[str] = ..., session_id: _Optional[str] = ..., model_requested: _Optional[str] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., status: _Optional[str] = ..., http_status: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., cached_tokens: _Optional[int] = ..., estimated: _Optional[bool] = ..., cost_micros: _Optional[int] = ..., cost_known: _Optional[bool] = ..., latency_ms: _Optional[int] = ..., ttft_ms: _Optional[int] = ..., trace_id: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[RequestAttempt, _Mapping]]] = ...) -> None: ...
+
+class ListRequestLogRequest(_message.Message):
+    __slots__ = ("limit", "cursor", "key_id", "workspace", "agent_id", "model", "deployment", "status", "has_fallback", "min_cost_micros", "since_ms", "until_ms")
+    class Fallback(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        FALLBACK_UNSPECIFIED: _ClassVar[ListRequestLogRequest.Fallback]
+        FALLBACK_ONLY: _ClassVar[ListRequestLogRequest.Fallback]
+        FALLBACK_NONE: _ClassVar[ListRequestLogRequest.Fallback]
+    FALLBACK_UNSPECIFIED: ListRequestLogRequest.Fallback
+    FALLBACK_ONLY: ListRequestLogRequest.Fallback
+    FALLBACK_NONE: ListRequestLogRequest.Fallback
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    HAS_FALLBACK_FIELD_NUMBER: _ClassVar[int]
+    MIN_COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    cursor: str
+    key_id: str
+    workspace: str
+    agent_id: str
+    model: str
+    deployment: str
+    status: str
+    has_fallback: ListRequestLogRequest.Fallback
+    min_cost_micros: int
+    since_ms: int
+    until_ms: int
+    def __init__(self, limit: _Optional[int] = ..., cursor: _Optional[str] = ..., key_id: _Optional[str] = ..., workspace: _Optional[str] = ..., agent_id: _Optional[str] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., status: _Optional[str] = ..., has_fallback: _Optional[_Union[ListRequestLogRequest.Fallback, str]] = ..., min_cost_micros: _Optional[int] = ..., since_ms: _Optional[int] = ..., until_ms: _Optional[int] = ...) -> None: ...
+
+class ListRequestLogResponse(_message.Message):
+    __slots__ = ("entries", "next_cursor")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[RequestLogEntry]
+    next_cursor: str
+    def __init__(self, entries: _Optional[_Iterable[_Union[RequestLogEntry, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class GetRequestLogRequest(_message.Message):
+    __slots__ = ("request_id", "workspace")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    workspace: str
+    def __init__(self, request_id: _Optional[str] = ..., workspace: _Optional[str] = ...) -> None: ...
+
+class GetRequestLogResponse(_message.Message):
+    __slots__ = ("entry",)
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
+    entry: RequestLogEntry
+    def __init__(self, entry: _Optional[_Union[RequestLogEntry, _Mapping]] = ...) -> None: ...
+
+class GetRequestLogStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetRequestLogStatusResponse(_message.Message):
+    __slots__ = ("backend", "healthy", "last_error", "pending", "written", "dropped", "rows", "max_rows", "retention_days")
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    HEALTHY_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    WRITTEN_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    MAX_ROWS_FIELD_NUMBER: _ClassVar[int]
+    RETENTION_DAYS_FIELD_NUMBER: _ClassVar[int]
+    backend: str
+    healthy: bool
+    last_error: str
+    pending: int
+    written: int
+    dropped: int
+    rows: int
+    max_rows: int
+    retention_days: int
+    def __init__(self, backend: _Optional[str] = ..., healthy: _Optional[bool] = ..., last_error: _Optional[str] = ..., pending: _Optional[int] = ..., written: _Optional[int] = ..., dropped: _Optional[int] = ..., rows: _Optional[int] = ..., max_rows: _Optional[int] = ..., retention_days: _Optional[int] = ...) -> None: ...

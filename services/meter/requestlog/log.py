@@ -1,0 +1,34 @@
+"""The meter's request log: applied usage records in, explorer queries out (over whichever store is configured)."""
+from __future__ import annotations
+
+from services.common.pricing import FREE, PriceBook
+from services.meter.requestlog.entry import RequestFilter, entry_of, page, row_of
+from services.meter.requestlog.writer import RequestLogWriter
+from tokenyard.meter.v1 import meter_pb2
+
+SKIPPED_STATUSES = ("hedge_lost",)
+"""A losing hedge has its own usage record (it is billed) but is an attempt of its request, not a request:
+it shows in that request's attempt timeline, not as a row of its own."""
+
+
+class RequestLog:
+    def __init__(self, writer: RequestLogWriter, pricing: PriceBook | None = None) -> None:
+        self.writer = writer
+        self._pricing = pricing or PriceBook()
+
+    def add(self, records: list[tuple[meter_pb2.UsageRecord, int]]) -> None:
+        """Records applied by the ledger just now, each with its cost; queued, never awaited."""
+        rows = [row_of(r, cost, self._pricing.price(r.model, r.deployment) is not FREE)
+                for r, cost in records if r.status not in SKIPPED_STATUSES]
+        if rows:
+            self.writer.submit(rows)
+
+    async def list(self, f: RequestFilter) -> tuple[list[meter_pb2.RequestLogEntry], str]:
+        return page(await self.writer.store.query(f), f.limit)
+
+    async def get(self, request_id: str, workspace: str = "") -> meter_pb2.RequestLogEntry | None:
+        row = await self.writer.store.get(request_id)
+        if row is None:
+            return None
+        entry = entry_of(row)
+        return None if workspace and entry.workspace != workspace else entry
