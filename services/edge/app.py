@@ -17,6 +17,7 @@ from services.edge.auth import Authenticator
 from services.edge import agents_api, openapi
 from services.edge import reviews_api, tasks_api
 from services.edge.config import EdgeConfig
+from services.edge.console_ui import ConsoleUI
 from services.edge.dialects.anthropic_messages import AnthropicMessages
 from services.edge.dialects.openai_chat import OpenAIChat
 from services.edge.dialects.openai_completions import OpenAICompletions
@@ -30,6 +31,7 @@ from services.edge.limits import AgentLimitStore, Limits
 from services.edge.ratelimit import RateLimiter
 from services.edge.agent_limits_api import AgentLimitsHandler
 from services.edge.relay import ChatRelay
+from services.edge.requests_api import RequestsHandler
 from services.edge.usage_api import UsageHandler
 from tokenyard.meter.v1 import meter_pb2_grpc
 from tokenyard.router.v1 import router_pb2_grpc
@@ -100,6 +102,10 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     app.router.add_put("/api/v1/agents/{agent_id}/limits", agent_limits_api.put)
     agents_api.register(app, runtime, cfg.request_timeout, cfg.drive_max_file_size)
     app.router.add_get("/api/v1/health/upstreams", UpstreamHealthHandler(router).get)
+    requests_api = RequestsHandler(meter, cfg.request_timeout)
+    app.router.add_get("/api/v1/requests", requests_api.list)
+    app.router.add_get("/api/v1/requests/{request_id}", requests_api.get)
+    app.router.add_get("/api/v1/health/request-log", requests_api.store_status)
     # Cost-first tier escalation (issue 9): task API, review queue, audit log, learning cycles, metrics.
     escalation = router_pb2_grpc.EscalationServiceStub(router_channel)
     tasks_api.register(app, escalation, relay, Admission(meter), cfg.request_timeout)
@@ -109,6 +115,7 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     app.router.add_get("/readyz", readiness.readyz)
     app.router.add_get("/metrics", metrics_handler(metrics))
     app.router.add_get("/openapi.json", _openapi_handler())
+    ConsoleUI().register(app)
 
     async def close_peers(app: web.Application) -> None:
         for channel in app[CHANNELS]:
