@@ -13,7 +13,9 @@ from services.common.metrics import Metrics, metrics_handler
 from services.common.tracing import Tracing
 from services.edge.admission import Admission
 from services.edge.agent_model import AgentModel
+from services.edge.agent_health_api import AgentHealthHandler
 from services.edge.auth import Authenticator
+from services.edge.budgets_api import BudgetsHandler
 from services.edge import agents_api, openapi
 from services.edge import reviews_api, tasks_api
 from services.edge.config import EdgeConfig
@@ -100,9 +102,12 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     agent_limits_api = AgentLimitsHandler(agent_limits)
     app.router.add_get("/api/v1/agents/{agent_id}/limits", agent_limits_api.get)
     app.router.add_put("/api/v1/agents/{agent_id}/limits", agent_limits_api.put)
+    # Before agents_api's /api/v1/agents/{agent_id}, which would otherwise take "health" for an agent id.
+    app.router.add_get("/api/v1/agents/health", AgentHealthHandler(meter).get)
     agents_api.register(app, runtime, cfg.request_timeout, cfg.drive_max_file_size)
+    app.router.add_get("/api/v1/budgets", BudgetsHandler(meter).list)
     app.router.add_get("/api/v1/health/upstreams", UpstreamHealthHandler(router).get)
-    requests_api = RequestsHandler(meter, cfg.request_timeout)
+    requests_api = RequestsHandler(meter)
     app.router.add_get("/api/v1/requests", requests_api.list)
     app.router.add_get("/api/v1/requests/{request_id}", requests_api.get)
     app.router.add_get("/api/v1/health/request-log", requests_api.store_status)
@@ -115,7 +120,7 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     app.router.add_get("/readyz", readiness.readyz)
     app.router.add_get("/metrics", metrics_handler(metrics))
     app.router.add_get("/openapi.json", _openapi_handler())
-    ConsoleUI().register(app)
+    ConsoleUI(trace_url=cfg.trace_ui_url).register(app)
 
     async def close_peers(app: web.Application) -> None:
         for channel in app[CHANNELS]:

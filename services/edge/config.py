@@ -1,6 +1,7 @@
 """Edge settings from the environment."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from services.common.env import ConfigError, env_float, env_int, env_str
@@ -36,6 +37,9 @@ class EdgeConfig:
     """TOKENYARD_BODY_TIMEOUT: seconds to receive a request body (multipart uploads excepted); past it, 408."""
     security: MeshSecurity = field(default_factory=MeshSecurity)
     """The key the edge's gRPC calls carry (the master key) and TLS (services.common.mesh_security)."""
+    trace_ui_url: str = ""
+    """TOKENYARD_TRACE_UI_URL: a trace viewer address with `{trace_id}` (e.g. Jaeger's
+    http://127.0.0.1:16686/trace/{trace_id}); the console links each request to its trace."""
 
     @classmethod
     def from_env(cls) -> "EdgeConfig":
@@ -58,4 +62,5 @@ class EdgeConfig:
             header_timeout=env_float("TOKENYARD_HEADER_TIMEOUT", 30.0),
             body_timeout=env_float("TOKENYARD_BODY_TIMEOUT", 30.0),
             security=MeshSecurity.from_env(),
+            trace_ui_url=os.environ.get("TOKENYARD_TRACE_UI_URL", "").strip(),
         )

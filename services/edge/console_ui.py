@@ -9,6 +9,7 @@ scripts, so an injected string in a record can never run.
 """
 from __future__ import annotations
 
+import json
 import mimetypes
 from pathlib import Path
 
@@ -26,8 +27,10 @@ _TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".
 
 
 class ConsoleUI:
-    def __init__(self, root: Path = STATIC) -> None:
+    def __init__(self, root: Path = STATIC, trace_url: str = "") -> None:
+        """`trace_url`: a trace UI address with `{trace_id}` (TOKENYARD_TRACE_UI_URL); the request page links to it."""
         self._root = root.resolve()
+        self._config = json.dumps({"trace_url": trace_url or None}).encode()
 
     def _file(self, rel: str) -> Path | None:
         path = (self._root / rel).resolve()
@@ -41,6 +44,8 @@ class ConsoleUI:
         return self._send(self._root / "index.html")
 
     async def asset(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["asset"] == "config.json":
+            return web.Response(body=self._config, content_type="application/json", headers=_HEADERS)
         path = self._file(request.match_info["asset"])
         if path is None:
             return web.Response(status=404, text="not found", headers=_HEADERS)

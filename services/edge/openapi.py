@@ -116,6 +116,11 @@ OPERATIONS: list[Operation] = [
     Operation("post", "/api/v1/agents", "Create an agent (master key); llm.apiKey is write-only"),
     Operation("get", "/api/v1/agents", "List agents (master key)", query={"workspace": _STR}),
     Operation("get", "/api/v1/agents/running", "Supervised agent processes that are running (master key)"),
+    Operation("get", "/api/v1/agents/health", "Agent health from recent requests: summary, and per agent status, "
+              "success rate, consecutive failures, latency percentiles, failures by type",
+              query={"agent_id": _STR, "workspace": _STR}),
+    Operation("get", "/api/v1/budgets", "Hard budgets with spend and reservations in their current period",
+              query={"workspace": _STR}),
     Operation("get", "/api/v1/agents/{agent_id}", "Get an agent (master key)"),
     Operation("patch", "/api/v1/agents/{agent_id}", "Change the given fields of an agent (master key)"),
     Operation("put", "/api/v1/agents/{agent_id}", "Replace an agent (master key)"),

@@ -17,6 +17,7 @@ from services.meter.budgets import BudgetStore
 from services.meter.config import MeterConfig
 from services.meter.ledger import Ledger
 from services.meter.recorder import Recorder
+from services.meter.requestlog.agent_health import AgentHealth, AgentHealthMetrics
 from services.meter.requestlog.log import RequestLog
 from services.meter.requestlog.writer import RequestLogMetrics, RequestLogWriter
 from services.meter.servicer import MeterServicer
@@ -36,15 +37,18 @@ class MeterApp:
     redis: redis.Redis
     redis_health: RedisHealth
     request_log: RequestLogWriter
+    agent_health: AgentHealth
 
     async def start(self) -> None:
         await self.request_log.start()
+        self.agent_health.start()
         await self.server.start()
         await self.redis_health.start()  # SERVING only once Redis answers (and NOT_SERVING while it does not)
 
     async def stop(self, grace: float) -> None:
         await self.redis_health.aclose()
         await grpc_server.drain(self.server, self.health, grace)
+        await self.agent_health.aclose()
         await self.request_log.aclose()
         await self.redis.aclose()
 
@@ -58,15 +62,17 @@ def create_server(cfg: MeterConfig, client: redis.Redis | None = None, tracing: 
     writer = RequestLogWriter(cfg.request_log.open_store(), cfg.request_log,
                               RequestLogMetrics(metrics.registry) if metrics is not None else None)
     request_log = RequestLog(writer, cfg.pricing)
+    agent_health = AgentHealth(writer.store, AgentHealthMetrics(metrics.registry) if metrics is not None else None)
     recorder = Recorder(client, Ledger(client, cfg.pricing, cfg.dedup_ttl), budgets, cfg.tiers, request_log)
     admitter = Admitter(client, budgets, cfg.pricing, cfg.tiers, cfg.default_max_tokens,
                         int(cfg.reservation_ttl * 1000))
     servicer = MeterServicer(recorder, UsageQuery(client), admitter, budgets, cfg.tiers, TierUsage(client, budgets),
-                             request_log)
+                             request_log, agent_health)
     server, health, port = grpc_server.create_server(
         [lambda s: meter_pb2_grpc.add_MeterServiceServicer_to_server(servicer, s)], SERVICE_NAMES, cfg.listen,
         tracing.server_interceptors(metrics), cfg.security)
-    return MeterApp(server, health, port, client, RedisHealth(client, health, SERVICE_NAMES), writer)
+    return MeterApp(server, health, port, client, RedisHealth(client, health, SERVICE_NAMES), writer,
+                    agent_health)
 
 
 async def serve(cfg: MeterConfig) -> None:

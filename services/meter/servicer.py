@@ -15,6 +15,7 @@ from services.meter.budgets import BudgetStore
 from services.meter.periods import day_of, month_of, period_range
 from services.meter.recorder import Recorder
 from services.meter.requestlog import rpc as request_log_rpc
+from services.meter.requestlog.agent_health import AgentHealth
 from services.meter.requestlog.log import RequestLog
 from services.meter.tier_usage import TierUsage
 from services.meter.tiers import TierBook
@@ -64,8 +65,9 @@ def _check_record(r: meter_pb2.UsageRecord, now_ms: int) -> None:
 class MeterServicer(meter_pb2_grpc.MeterServiceServicer):
     def __init__(self, recorder: Recorder, query: UsageQuery, admitter: Admitter, budgets: BudgetStore,
                  tiers: TierBook, tier_usage: TierUsage, request_log: RequestLog | None = None,
-                 clock=time.time) -> None:
+                 agent_health: AgentHealth | None = None, clock=time.time) -> None:
         self._request_log = request_log
+        self._agent_health = agent_health
         self._recorder = recorder
         self._query = query
         self._admitter = admitter
@@ -191,3 +193,9 @@ class MeterServicer(meter_pb2_grpc.MeterServiceServicer):
     @_guarded
     async def GetRequestLogStatus(self, request, context):
         return request_log_rpc.status_of(self._log().writer.status())
+
+    @_guarded
+    async def GetAgentRequestHealth(self, request: meter_pb2.GetAgentRequestHealthRequest, context):
+        if self._agent_health is None:
+            self._log()  # UNIMPLEMENTED: no request log, no agent health
+        return await self._store_call(context, self._agent_health.report(request.agent_id, request.workspace))

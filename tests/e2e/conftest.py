@@ -5,16 +5,14 @@ forwards `up-*` models to a fake upstream server run by the test, so tests see w
 """
 from __future__ import annotations
 
-import asyncio
 import secrets
 import subprocess
 import sys
 import time
 
+import httpx
 import pytest
-import redis.asyncio as aioredis
 
-from services.meter.ledger import Ledger
 from services.common.redis_server import free_port
 from services.launcher.mesh import ROOT, Mesh, wait_for_port
 from tests.fakes.openai_upstream import ThreadedUpstream
@@ -61,6 +59,11 @@ deployments:
     base_url: {upstream.base_url}
     api_key: sk-upstream-secret-aaaa
     models: ["up-cut-*"]
+routing:
+  groups:
+    # The explorer's fallback case (tests/e2e/test_requests_api_e2e.py): every attempt fails, then fake-echo answers.
+    fake-error-503:
+      fallbacks: [fake-echo]
 pricing:
   models:
     fake-slow-20: {{input: 100, output: 1000}}
@@ -89,24 +92,18 @@ def client(base_url):
         yield c
 
 
-def usage_record(redis_url: str, request_id: str, timeout: float = 10.0) -> dict[str, str]:
-    """The meter's record of one request, polled until the router's background report lands."""
-
-    async def poll() -> dict[str, str]:
-        client = aioredis.Redis.from_url(redis_url)
-        ledger = Ledger(client)
-        try:
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                record = await ledger.record(request_id, int(time.time() * 1000))
-                if record:
-                    return record
-                await asyncio.sleep(0.05)
-        finally:
-            await client.aclose()
-        raise AssertionError(f"no usage record for {request_id} within {timeout}s")
-
-    return asyncio.run(poll())
+def usage_record(mesh, request_id: str, timeout: float = 10.0, key: str = MASTER_KEY) -> dict:
+    """The request log's record of one request (GET /api/v1/requests/{id}), polled until the router's
+    background report and the meter's batched write have landed."""
+    deadline = time.monotonic() + timeout
+    url = f"http://127.0.0.1:{mesh.http_port}/api/v1/requests/{request_id}"
+    while time.monotonic() < deadline:
+        resp = httpx.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=10)
+        if resp.status_code == 200:
+            return resp.json()
+        assert resp.status_code == 404, resp.text
+        time.sleep(0.05)
+    raise AssertionError(f"no request log record for {request_id} within {timeout}s")
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ import asyncio
 
 import psycopg
 
+from services.meter.requestlog.agent_health import agent_rows_sql
 from services.meter.requestlog.entry import COLUMNS, RequestFilter, create_table_sql, select_sql
 
 
@@ -69,6 +70,13 @@ class PostgresRequestLog:
             cur = await conn.execute(f"SELECT {', '.join(COLUMNS)} FROM request_log WHERE request_id = %s",
                                      (request_id,))
             return await cur.fetchone()
+        return await self._call(run)
+
+    async def agent_rows(self, since_ms: int, limit: int, workspace: str = "") -> list[tuple]:
+        params = [since_ms, *([workspace] if workspace else []), limit]
+
+        async def run(conn):
+            return await (await conn.execute(agent_rows_sql("%s", workspace), params)).fetchall()
         return await self._call(run)
 
     async def sweep(self, older_than_ms: int, max_rows: int) -> tuple[int, int]:

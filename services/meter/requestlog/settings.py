@@ -1,6 +1,7 @@
 """Request log settings (environment): where the log lives, how long rows stay, how big it may grow."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -39,7 +40,7 @@ class RequestLogSettings(BaseModel):
 
     @classmethod
     def from_env(cls) -> "RequestLogSettings":
-        return cls(url=env_str("TOKENYARD_REQUEST_LOG_URL", ""),
+        return cls(url=os.environ.get("TOKENYARD_REQUEST_LOG_URL", "").strip(),
                    path=Path(env_str("TOKENYARD_REQUEST_LOG_PATH", str(DEFAULT_PATH))),
                    retention_days=env_int("TOKENYARD_REQUEST_LOG_RETENTION_DAYS", 30),
                    max_rows=env_int("TOKENYARD_REQUEST_LOG_MAX_ROWS", 10_000_000),

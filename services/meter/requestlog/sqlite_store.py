@@ -12,6 +12,7 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from services.meter.requestlog.agent_health import agent_rows_sql
 from services.meter.requestlog.entry import COLUMNS, RequestFilter, create_table_sql, select_sql
 
 
@@ -63,6 +64,13 @@ class SQLiteRequestLog:
 
     async def get(self, request_id: str) -> tuple | None:
         return await self._run(self._get, request_id)
+
+    def _agent_rows(self, since_ms: int, limit: int, workspace: str) -> list[tuple]:
+        params = [since_ms, *([workspace] if workspace else []), limit]
+        return self._db().execute(agent_rows_sql("?", workspace), params).fetchall()
+
+    async def agent_rows(self, since_ms: int, limit: int, workspace: str = "") -> list[tuple]:
+        return await self._run(self._agent_rows, since_ms, limit, workspace)
 
     def _sweep(self, older_than_ms: int, max_rows: int) -> tuple[int, int]:
         db = self._db()

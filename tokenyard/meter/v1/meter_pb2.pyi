@@ -28,6 +28,13 @@ class OveragePolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OVERAGE_POLICY_LOG: _ClassVar[OveragePolicy]
     OVERAGE_POLICY_DEGRADE: _ClassVar[OveragePolicy]
     OVERAGE_POLICY_BLOCK: _ClassVar[OveragePolicy]
+
+class AgentHealthStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AGENT_HEALTH_STATUS_UNSPECIFIED: _ClassVar[AgentHealthStatus]
+    AGENT_HEALTH_STATUS_HEALTHY: _ClassVar[AgentHealthStatus]
+    AGENT_HEALTH_STATUS_DEGRADED: _ClassVar[AgentHealthStatus]
+    AGENT_HEALTH_STATUS_UNHEALTHY: _ClassVar[AgentHealthStatus]
 PERIOD_UNSPECIFIED: Period
 PERIOD_DAY: Period
 PERIOD_WEEK: Period
@@ -40,6 +47,10 @@ OVERAGE_POLICY_UNSPECIFIED: OveragePolicy
 OVERAGE_POLICY_LOG: OveragePolicy
 OVERAGE_POLICY_DEGRADE: OveragePolicy
 OVERAGE_POLICY_BLOCK: OveragePolicy
+AGENT_HEALTH_STATUS_UNSPECIFIED: AgentHealthStatus
+AGENT_HEALTH_STATUS_HEALTHY: AgentHealthStatus
+AGENT_HEALTH_STATUS_DEGRADED: AgentHealthStatus
+AGENT_HEALTH_STATUS_UNHEALTHY: AgentHealthStatus
 
 class UsageRecord(_message.Message):
     __slots__ = ("request_id", "caller", "model", "deployment", "usage", "latency_ms", "ttft_ms", "status", "started_at_ms", "attempts", "model_requested", "trace_id", "client_request_id", "http_status")
@@ -516,3 +527,58 @@ class GetRequestLogStatusResponse(_message.Message):
     max_rows: int
     retention_days: int
     def __init__(self, backend: _Optional[str] = ..., healthy: _Optional[bool] = ..., last_error: _Optional[str] = ..., pending: _Optional[int] = ..., written: _Optional[int] = ..., dropped: _Optional[int] = ..., rows: _Optional[int] = ..., max_rows: _Optional[int] = ..., retention_days: _Optional[int] = ...) -> None: ...
+
+class AgentRequestHealth(_message.Message):
+    __slots__ = ("agent_id", "status", "requests", "success_rate", "consecutive_failures", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "errors_by_type", "last_request_ms")
+    class ErrorsByTypeEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_RATE_FIELD_NUMBER: _ClassVar[int]
+    CONSECUTIVE_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_P50_MS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_P95_MS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_P99_MS_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_BY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    LAST_REQUEST_MS_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    status: AgentHealthStatus
+    requests: int
+    success_rate: float
+    consecutive_failures: int
+    latency_p50_ms: int
+    latency_p95_ms: int
+    latency_p99_ms: int
+    errors_by_type: _containers.ScalarMap[str, int]
+    last_request_ms: int
+    def __init__(self, agent_id: _Optional[str] = ..., status: _Optional[_Union[AgentHealthStatus, str]] = ..., requests: _Optional[int] = ..., success_rate: _Optional[float] = ..., consecutive_failures: _Optional[int] = ..., latency_p50_ms: _Optional[int] = ..., latency_p95_ms: _Optional[int] = ..., latency_p99_ms: _Optional[int] = ..., errors_by_type: _Optional[_Mapping[str, int]] = ..., last_request_ms: _Optional[int] = ...) -> None: ...
+
+class GetAgentRequestHealthRequest(_message.Message):
+    __slots__ = ("agent_id", "workspace")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    workspace: str
+    def __init__(self, agent_id: _Optional[str] = ..., workspace: _Optional[str] = ...) -> None: ...
+
+class GetAgentRequestHealthResponse(_message.Message):
+    __slots__ = ("window_seconds", "agents", "healthy", "degraded", "unhealthy", "success_rate")
+    WINDOW_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    AGENTS_FIELD_NUMBER: _ClassVar[int]
+    HEALTHY_FIELD_NUMBER: _ClassVar[int]
+    DEGRADED_FIELD_NUMBER: _ClassVar[int]
+    UNHEALTHY_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_RATE_FIELD_NUMBER: _ClassVar[int]
+    window_seconds: int
+    agents: _containers.RepeatedCompositeFieldContainer[AgentRequestHealth]
+    healthy: int
+    degraded: int
+    unhealthy: int
+    success_rate: float
+    def __init__(self, window_seconds: _Optional[int] = ..., agents: _Optional[_Iterable[_Union[AgentRequestHealth, _Mapping]]] = ..., healthy: _Optional[int] = ..., degraded: _Optional[int] = ..., unhealthy: _Optional[int] = ..., success_rate: _Optional[float] = ...) -> None: ...

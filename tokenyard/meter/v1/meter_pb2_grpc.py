@@ -89,6 +89,11 @@ class MeterServiceStub:
                 request_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetRequestLogStatusRequest.SerializeToString,
                 response_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetRequestLogStatusResponse.FromString,
                 _registered_method=True)
+        self.GetAgentRequestHealth = channel.unary_unary(
+                '/tokenyard.meter.v1.MeterService/GetAgentRequestHealth',
+                request_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetAgentRequestHealthRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetAgentRequestHealthResponse.FromString,
+                _registered_method=True)
 
 
 class MeterServiceServicer:
@@ -195,6 +200,14 @@ class MeterServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetAgentRequestHealth(self, request, context):
+        """Per agent, from its requests in the request log over a recent window: status, success rate,
+        consecutive failures, latency percentiles and failures by type; and a summary over all agents.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MeterServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -252,6 +265,11 @@ def add_MeterServiceServicer_to_server(servicer, server):
                     servicer.GetRequestLogStatus,
                     request_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetRequestLogStatusRequest.FromString,
                     response_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetRequestLogStatusResponse.SerializeToString,
+            ),
+            'GetAgentRequestHealth': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAgentRequestHealth,
+                    request_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetAgentRequestHealthRequest.FromString,
+                    response_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetAgentRequestHealthResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -551,6 +569,33 @@ class MeterService:
             '/tokenyard.meter.v1.MeterService/GetRequestLogStatus',
             tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetRequestLogStatusRequest.SerializeToString,
             tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetRequestLogStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAgentRequestHealth(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.meter.v1.MeterService/GetAgentRequestHealth',
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetAgentRequestHealthRequest.SerializeToString,
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetAgentRequestHealthResponse.FromString,
             options,
             channel_credentials,
             insecure,

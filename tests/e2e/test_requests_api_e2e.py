@@ -1,0 +1,113 @@
+"""The request explorer API on the live mesh (contract: REQUESTS_API.md): what the SDK sent shows up
+with its attempts, filters and pages hold, exports are complete, and a workspace sees only itself."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import MASTER_KEY, usage_record
+
+pytestmark = pytest.mark.e2e
+
+
+def _api(mesh, key: str = MASTER_KEY) -> httpx.Client:
+    return httpx.Client(base_url=f"http://127.0.0.1:{mesh.http_port}", headers={"Authorization": f"Bearer {key}"},
+                        timeout=15)
+
+
+def _chat(client, model: str, rid: str, **extra):
+    return client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hello there"}],
+                                          extra_headers={"x-request-id": rid}, **extra)
+
+
+def test_a_fallback_request_shows_every_attempt_and_why(mesh, client):
+    rid = f"fb-{uuid.uuid4().hex[:10]}"
+    answer = _chat(client, "fake-error-503", rid)
+    assert answer.choices[0].message.content
+    record = usage_record(mesh, rid)
+    assert record["model_requested"] == "fake-error-503" and record["model"] == "fake-echo"
+    assert record["status"] == "ok" and record["http_status"] == 200
+    kinds = [(a["kind"], a["outcome"]) for a in record["attempts"]]
+    assert kinds[0] == ("first", "error") and kinds[-1] == ("fallback", "ok"), kinds
+    assert all(a["cause"] for a in record["attempts"][:-1])
+    assert record["cost_known"] is False and record["cost_usd"] is None  # fake-echo has no price
+    assert record["started_at"].endswith("Z") and record["latency_ms"] >= 0
+    with _api(mesh) as api:
+        listed = api.get("/api/v1/requests", params={"has_fallback": "true", "model": "fake-echo"}).json()
+        assert rid in [r["request_id"] for r in listed["data"]]
+        plain = api.get("/api/v1/requests", params={"has_fallback": "false", "limit": 500}).json()
+        assert rid not in [r["request_id"] for r in plain["data"]]
+
+
+def test_filters_cursor_pages_and_exports_agree(mesh, client):
+    tag = uuid.uuid4().hex[:8]
+    with _api(mesh) as api:
+        key = api.post("/api/v1/keys", json={"workspace": f"ws-{tag}", "name": "pager"}).json()
+    from openai import OpenAI
+
+    with OpenAI(base_url=f"http://127.0.0.1:{mesh.http_port}/v1", api_key=key["key"], max_retries=0) as own:
+        rids = [f"pg-{tag}-{i}" for i in range(5)]
+        for rid in rids:
+            _chat(own, "fake-echo", rid)
+        priced = f"pg-{tag}-priced"
+        _chat(own, "fake-slow-20", priced)
+    usage_record(mesh, priced)
+    for rid in rids:
+        usage_record(mesh, rid)
+    with _api(mesh) as api:
+        seen, cursor = [], None
+        while True:
+            page = api.get("/api/v1/requests", params={"key_id": key["key_id"], "limit": 2,
+                                                       **({"cursor": cursor} if cursor else {})}).json()
+            seen += [r["request_id"] for r in page["data"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert sorted(seen) == sorted([*rids, priced]) and len(seen) == len(set(seen))
+        times = [r["started_at"] for r in api.get("/api/v1/requests", params={"key_id": key["key_id"]}).json()["data"]]
+        assert times == sorted(times, reverse=True)
+        costly = api.get("/api/v1/requests", params={"key_id": key["key_id"], "min_cost_usd": "0.000001"}).json()
+        assert [r["request_id"] for r in costly["data"]] == [priced]
+        assert costly["data"][0]["cost_known"] is True and costly["data"][0]["cost_usd"] != "0.000000"
+        csv_rows = list(csv.DictReader(io.StringIO(api.get("/api/v1/requests", params={
+            "key_id": key["key_id"], "format": "csv", "limit": 2}).text)))
+        assert sorted(r["request_id"] for r in csv_rows) == sorted(seen)  # the export is every match, not one page
+        lines = api.get("/api/v1/requests", params={"key_id": key["key_id"], "format": "jsonl"}).text.splitlines()
+        assert sorted(json.loads(x)["request_id"] for x in lines) == sorted(seen)
+        assert api.get("/api/v1/requests", params={"limit": 0}).json()["error"]["param"] == "limit"
+        bad = api.get("/api/v1/requests", params={"cursor": "not-a-cursor"})
+        assert bad.status_code == 400 and bad.json()["error"]["param"] == "cursor"
+        assert api.get("/api/v1/requests", params={"since": "yesterday"}).status_code == 400
+
+
+def test_a_virtual_key_sees_only_its_own_workspace(mesh, client):
+    tag = uuid.uuid4().hex[:8]
+    with _api(mesh) as api:
+        a = api.post("/api/v1/keys", json={"workspace": f"a-{tag}"}).json()
+        b = api.post("/api/v1/keys", json={"workspace": f"b-{tag}"}).json()
+    from openai import OpenAI
+
+    rid_a, rid_b = f"ws-{tag}-a", f"ws-{tag}-b"
+    for key, rid in ((a, rid_a), (b, rid_b)):
+        with OpenAI(base_url=f"http://127.0.0.1:{mesh.http_port}/v1", api_key=key["key"], max_retries=0) as c:
+            _chat(c, "fake-echo", rid)
+    usage_record(mesh, rid_a)
+    usage_record(mesh, rid_b)
+    with _api(mesh, a["key"]) as api:
+        mine = [r["request_id"] for r in api.get("/api/v1/requests", params={"limit": 500}).json()["data"]]
+        assert rid_a in mine and rid_b not in mine
+        assert not api.get("/api/v1/requests", params={"workspace": f"b-{tag}"}).json()["data"]
+        hidden = api.get(f"/api/v1/requests/{rid_b}")
+        assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "request_not_found"
+        assert api.get(f"/api/v1/requests/{rid_a}").json()["workspace"] == f"a-{tag}"
+
+
+def test_the_request_log_reports_its_health(mesh):
+    with _api(mesh) as api:
+        status = api.get("/api/v1/health/request-log").json()
+    assert status["backend"] == "sqlite" and status["healthy"] is True and status["retention_days"] == 30
