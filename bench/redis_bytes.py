@@ -42,12 +42,15 @@ async def _keys_bytes(client: aioredis.Redis) -> dict[str, tuple[int, int]]:
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
-async def measure(n: int, keys: int, models: int, batch: int = 500) -> dict:
+async def measure(n: int, keys: int, models: int, batch: int = 500, dedup_ttl: int | None = None) -> dict:
+    """`dedup_ttl`: marker TTL in seconds; when given, waits it out before measuring (what stays for good)."""
     with tempfile.TemporaryDirectory() as tmp:
         server = LocalRedis(Path(tmp)).start()
         client = aioredis.Redis.from_url(server.url)
         try:
-            recorder = Recorder(client, Ledger(client), BudgetStore(client), TierBook.from_config(None))
+            ttl = {} if dedup_ttl is None else {"dedup_ttl": dedup_ttl}
+            budgets = BudgetStore(client) if dedup_ttl is None else BudgetStore(client, dedup_ttl)
+            recorder = Recorder(client, Ledger(client, **ttl), budgets, TierBook.from_config(None))
             before = (await client.info("memory"))["used_memory"]
             pending: list = []
             for r in _records(n, keys, models, int(time.time() * 1000)):
@@ -57,6 +60,11 @@ async def measure(n: int, keys: int, models: int, batch: int = 500) -> dict:
                     pending = []
             if pending:
                 await recorder.record(pending)
+            if dedup_ttl is not None:
+                await asyncio.sleep(dedup_ttl + 1)
+                for _ in range(20):  # let active expiry reclaim the markers
+                    async for k in client.scan_iter(count=5000):
+                        await client.exists(k)
             used = (await client.info("memory"))["used_memory"] - before
             return {"requests": n, "used_memory_delta": used, "families": await _keys_bytes(client)}
         finally:
@@ -69,10 +77,13 @@ def main() -> None:
     p.add_argument("--requests", type=int, default=100_000)
     p.add_argument("--keys", type=int, default=10)
     p.add_argument("--models", type=int, default=3)
+    p.add_argument("--after-dedup-window", action="store_true",
+                   help="markers expire after 1 s and are waited out: what Redis keeps for good")
     a = p.parse_args()
-    res = asyncio.run(measure(a.requests, a.keys, a.models))
+    res = asyncio.run(measure(a.requests, a.keys, a.models, dedup_ttl=1 if a.after_dedup_window else None))
     n = res["requests"]
-    print(f"{n} requests, {a.keys} keys x {a.models} models, one day")
+    print(f"{n} requests, {a.keys} keys x {a.models} models, one day"
+          + (", after the dedup window" if a.after_dedup_window else ", within the dedup window"))
     print(f"used_memory delta: {res['used_memory_delta']} bytes = {res['used_memory_delta'] / n:.1f} bytes/request")
     for family, (count, size) in res["families"].items():
         print(f"  {family:12s} {count:7d} keys {size:11d} bytes = {size / n:7.1f} bytes/request")

@@ -20,3 +20,13 @@ async def redis_client(redis_server):
     await client.flushdb()
     yield client
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL (Debian's package, installed when missing) on a free port, data in a temp dir."""
+    from tests.postgres_server import LocalPostgres
+
+    server = LocalPostgres().start()
+    yield server
+    server.stop()

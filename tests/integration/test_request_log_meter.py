@@ -1,0 +1,71 @@
+"""The meter's side of the request log: Redis keeps no per-request record (only an expiring marker), each
+applied record reaches the log once, and a store that is down never fails or slows RecordUsage."""
+from __future__ import annotations
+
+import time
+
+import grpc
+import pytest
+
+from services.meter.requestlog.settings import RequestLogSettings
+from tests.integration.meter_support import record, running_meter, wait_for_request_log
+from tokenyard.meter.v1 import meter_pb2
+
+DAY = meter_pb2.PERIOD_DAY
+
+
+async def test_redis_keeps_only_an_expiring_marker_per_request(redis_server, redis_client):
+    now = int(time.time() * 1000)
+    async with running_meter(redis_server.url) as meter:
+        await meter.RecordUsage(meter_pb2.RecordUsageRequest(records=[
+            record(f"marker-{i}", at_ms=now, key_id="k", workspace="acme") for i in range(20)]))
+    per_request = [k async for k in redis_client.scan_iter(match="*marker-*")]
+    assert len(per_request) == 40, "two markers per request: the ledger's and the settlement's"
+    for k in per_request:
+        assert await redis_client.type(k) == b"string"  # a marker, not the record's fields
+        assert 0 < await redis_client.ttl(k) <= 2 * 86400  # gone after the dedup window, not 400 days
+
+
+async def test_each_applied_record_reaches_the_log_once_and_a_losing_hedge_is_no_row(redis_server, redis_client):
+    now = int(time.time() * 1000)
+    async with running_meter(redis_server.url) as meter:
+        first = record("once", at_ms=now, key_id="k", workspace="acme")
+        hedge = record("once-hedge1", at_ms=now, key_id="k", workspace="acme", status="hedge_lost")
+        await meter.RecordUsage(meter_pb2.RecordUsageRequest(records=[first, hedge]))
+        again = await meter.RecordUsage(meter_pb2.RecordUsageRequest(records=[first]))
+        assert again.duplicates == 1
+        entry = (await wait_for_request_log(meter, "once")).entry
+        assert entry.cost_known and entry.cost_micros == 750  # gpt-4o: 100 in, 50 out
+        listed = await meter.ListRequestLog(meter_pb2.ListRequestLogRequest(key_id="k"))
+        assert [e.request_id for e in listed.entries] == ["once"]
+        usage = await meter.GetUsage(meter_pb2.GetUsageRequest(period=DAY, at_ms=now, key_id="k", workspace="acme"))
+        assert usage.totals.requests == 2  # the hedge is still metered and billed
+
+
+async def test_an_unreachable_store_never_fails_record_usage_and_shows_in_status(redis_server, redis_client):
+    down = RequestLogSettings(url="postgresql://nobody@127.0.0.1:1/none", linger=0)
+    now = int(time.time() * 1000)
+    async with running_meter(redis_server.url, request_log=down) as meter:
+        t0 = time.monotonic()
+        reply = await meter.RecordUsage(meter_pb2.RecordUsageRequest(records=[
+            record("lost-log", at_ms=now, key_id="kd", workspace="acme")]), timeout=5)
+        assert reply.recorded == 1 and time.monotonic() - t0 < 2
+        usage = await meter.GetUsage(meter_pb2.GetUsageRequest(period=DAY, at_ms=now, key_id="kd", workspace="acme"))
+        assert usage.totals.requests == 1  # money and aggregates do not depend on the log
+        status = await meter.GetRequestLogStatus(meter_pb2.GetRequestLogStatusRequest())
+        assert status.backend == "postgresql" and not status.healthy and status.last_error
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await meter.ListRequestLog(meter_pb2.ListRequestLogRequest())
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_bad_explorer_queries_are_invalid_argument(redis_server):
+    async with running_meter(redis_server.url) as meter:
+        for bad in (meter_pb2.ListRequestLogRequest(limit=501), meter_pb2.ListRequestLogRequest(cursor="%%%"),
+                    meter_pb2.ListRequestLogRequest(status="weird")):
+            with pytest.raises(grpc.aio.AioRpcError) as err:
+                await meter.ListRequestLog(bad)
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await meter.GetRequestLog(meter_pb2.GetRequestLogRequest(request_id="missing"))
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND
