@@ -74,8 +74,11 @@ OPERATIONS: list[Operation] = [
     Operation("get", "/api/v1/usage", "Usage totals with by-model and by-date breakdowns (json or csv)",
               query={"period": _PERIOD, "format": _FORMAT, "workspace": _STR, "key_id": _STR, "agent_id": _STR,
                      "user": _STR, "session_id": _STR}),
-    Operation("get", "/api/v1/usage/summary", "Usage across workspaces, keys, agents, users and sessions",
-              query={"period": _PERIOD, "format": _FORMAT, "workspace": _STR}),
+    Operation("get", "/api/v1/usage/summary", "Usage across workspaces, keys, agents, users, sessions and "
+              "deployments; each breakdown a page (dearest first), `by` + `cursor` page through one",
+              query={"period": _PERIOD, "format": _FORMAT, "workspace": _STR,
+                     "limit": {"type": "integer", "minimum": 1, "maximum": 500}, "cursor": _STR,
+                     "by": {"type": "string", "enum": ["workspace", "key", "agent", "user", "session", "deployment"]}}),
     Operation("get", "/api/v1/usage/tiers", "Managed tiers, their quotas and overage", query={"workspace": _STR}),
     Operation("get", "/api/v1/agents/{agent_id}/usage", "One agent's usage",
               query={"period": _PERIOD, "format": _FORMAT, "workspace": _STR}),

@@ -131,7 +131,10 @@ class Ledger:
             values = (1, u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cached_tokens, cost, error)
             incr: list = []
             model = keys.esc(r.model)
-            for prefix in ("", f"m:{model}:"):
+            # d:<deployment>: the overview's by-deployment breakdown, kept per day like by-model.
+            for prefix in ("", f"m:{model}:", f"d:{keys.esc(r.deployment)}:" if r.deployment else None):
+                if prefix is None:
+                    continue
                 for metric, value in zip(METRICS, values):
                     incr += [prefix + metric, value]
             hashes, sets = [keys.scope_key(day)], []

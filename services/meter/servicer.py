@@ -107,10 +107,17 @@ class MeterServicer(meter_pb2_grpc.MeterServiceServicer):
     @_guarded
     async def GetUsageSummary(self, request: meter_pb2.GetUsageSummaryRequest, context):
         _, start, end = self._period(request.period, request.at_ms)
+        if request.breakdown_limit < 0 or request.breakdown_offset < 0:
+            raise invalid("breakdown_limit and breakdown_offset must be >= 0", "breakdown_limit")
         s = await self._query.summary(start, end, request.workspace or None)
-        by = {f"by_{kind}": convert.subjects(items) for kind, items in s.by_subject.items()}
-        return meter_pb2.GetUsageSummaryResponse(period=request.period, start_date=start.isoformat(),
-                                                 end_date=end.isoformat(), **convert.report_fields(s.report), **by)
+        lists = {kind: convert.subjects(items) for kind, items in s.by_subject.items()}
+        lists["deployment"] = convert.subjects(convert.as_totals(s.report.totals.by_deployment))
+        first = request.breakdown_offset
+        last = first + request.breakdown_limit if request.breakdown_limit else None
+        return meter_pb2.GetUsageSummaryResponse(
+            period=request.period, start_date=start.isoformat(), end_date=end.isoformat(),
+            **convert.report_fields(s.report), **{f"by_{k}": v[first:last] for k, v in lists.items()},
+            breakdown_sizes={k: len(v) for k, v in lists.items()})
 
     @_guarded
     async def Admit(self, request: meter_pb2.AdmitRequest, context):

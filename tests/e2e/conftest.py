@@ -92,9 +92,10 @@ def client(base_url):
         yield c
 
 
-def usage_record(mesh, request_id: str, timeout: float = 10.0, key: str = MASTER_KEY) -> dict:
-    """The request log's record of one request (GET /api/v1/requests/{id}), polled until the router's
-    background report and the meter's batched write have landed."""
+def usage_record(mesh, request_id: str, timeout: float = 10.0) -> dict:
+    """The request log's record of one request (GET /api/v1/requests/{id}, with the mesh's master key),
+    polled until the router's background report and the meter's batched write have landed."""
+    key = mesh.env["TOKENYARD_MASTER_KEY"]
     deadline = time.monotonic() + timeout
     url = f"http://127.0.0.1:{mesh.http_port}/api/v1/requests/{request_id}"
     while time.monotonic() < deadline:

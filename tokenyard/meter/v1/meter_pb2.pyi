@@ -193,17 +193,28 @@ class GetUsageResponse(_message.Message):
     def __init__(self, period: _Optional[_Union[Period, str]] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., totals: _Optional[_Union[UsageTotals, _Mapping]] = ..., by_model: _Optional[_Iterable[_Union[ModelUsage, _Mapping]]] = ..., by_date: _Optional[_Iterable[_Union[DateUsage, _Mapping]]] = ...) -> None: ...
 
 class GetUsageSummaryRequest(_message.Message):
-    __slots__ = ("period", "at_ms", "workspace")
+    __slots__ = ("period", "at_ms", "workspace", "breakdown_limit", "breakdown_offset")
     PERIOD_FIELD_NUMBER: _ClassVar[int]
     AT_MS_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    BREAKDOWN_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    BREAKDOWN_OFFSET_FIELD_NUMBER: _ClassVar[int]
     period: Period
     at_ms: int
     workspace: str
-    def __init__(self, period: _Optional[_Union[Period, str]] = ..., at_ms: _Optional[int] = ..., workspace: _Optional[str] = ...) -> None: ...
+    breakdown_limit: int
+    breakdown_offset: int
+    def __init__(self, period: _Optional[_Union[Period, str]] = ..., at_ms: _Optional[int] = ..., workspace: _Optional[str] = ..., breakdown_limit: _Optional[int] = ..., breakdown_offset: _Optional[int] = ...) -> None: ...
 
 class GetUsageSummaryResponse(_message.Message):
-    __slots__ = ("period", "start_date", "end_date", "totals", "by_model", "by_date", "by_workspace", "by_key", "by_agent", "by_user", "by_session")
+    __slots__ = ("period", "start_date", "end_date", "totals", "by_model", "by_date", "by_workspace", "by_key", "by_agent", "by_user", "by_session", "by_deployment", "breakdown_sizes")
+    class BreakdownSizesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     PERIOD_FIELD_NUMBER: _ClassVar[int]
     START_DATE_FIELD_NUMBER: _ClassVar[int]
     END_DATE_FIELD_NUMBER: _ClassVar[int]
@@ -215,6 +226,8 @@ class GetUsageSummaryResponse(_message.Message):
     BY_AGENT_FIELD_NUMBER: _ClassVar[int]
     BY_USER_FIELD_NUMBER: _ClassVar[int]
     BY_SESSION_FIELD_NUMBER: _ClassVar[int]
+    BY_DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    BREAKDOWN_SIZES_FIELD_NUMBER: _ClassVar[int]
     period: Period
     start_date: str
     end_date: str
@@ -226,7 +239,9 @@ class GetUsageSummaryResponse(_message.Message):
     by_agent: _containers.RepeatedCompositeFieldContainer[SubjectUsage]
     by_user: _containers.RepeatedCompositeFieldContainer[SubjectUsage]
     by_session: _containers.RepeatedCompositeFieldContainer[SubjectUsage]
-    def __init__(self, period: _Optional[_Union[Period, str]] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., totals: _Optional[_Union[UsageTotals, _Mapping]] = ..., by_model: _Optional[_Iterable[_Union[ModelUsage, _Mapping]]] = ..., by_date: _Optional[_Iterable[_Union[DateUsage, _Mapping]]] = ..., by_workspace: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_key: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_agent: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_user: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_session: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ...) -> None: ...
+    by_deployment: _containers.RepeatedCompositeFieldContainer[SubjectUsage]
+    breakdown_sizes: _containers.ScalarMap[str, int]
+    def __init__(self, period: _Optional[_Union[Period, str]] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., totals: _Optional[_Union[UsageTotals, _Mapping]] = ..., by_model: _Optional[_Iterable[_Union[ModelUsage, _Mapping]]] = ..., by_date: _Optional[_Iterable[_Union[DateUsage, _Mapping]]] = ..., by_workspace: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_key: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_agent: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_user: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_session: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_deployment: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., breakdown_sizes: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class AdmitRequest(_message.Message):
     __slots__ = ("caller", "request_id", "model", "prompt_tokens", "max_tokens", "at_ms", "budgets")

@@ -89,7 +89,7 @@ export function notice(message, kind = "error") { return el("div", { class: `not
 export const fmt = {
   int: (n) => Number(n || 0).toLocaleString("en-US"),
   usd: (s) => (s === null || s === undefined ? "unknown" : `$${s}`),
-  ms: (n) => (n ? `${fmt.int(n)} ms` : "–"),
+  ms: (n) => (n === null || n === undefined ? "–" : `${fmt.int(n)} ms`),
   time: (iso) => (iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "–"),
   pct: (x) => `${(100 * (x || 0)).toFixed(1)}%`,
 };

@@ -87,7 +87,10 @@ async function detail(view, ctx, id) {
     if (f.removeKey) body.apiKey = null; else if (f.apiKey) body.apiKey = f.apiKey;
     try {
       const saved = await api(`/api/v1/agents/${enc}/llm-config`, { method: "PUT", body });
-      form.querySelector("[name=apiKey]").value = "";
+      const keyInput = form.querySelector("[name=apiKey]");
+      keyInput.value = "";
+      keyInput.placeholder = saved.hasKey ? "•••••• stored" : "none";
+      form.querySelector("[name=removeKey]").checked = false;
       msg.replaceChildren(notice(`Saved. ${saved.hasKey ? "A key is stored." : "No key stored."}`, "info"));
     } catch (e) { msg.replaceChildren(notice(`Could not save: ${e.message}`)); }
   });

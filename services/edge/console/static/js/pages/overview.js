@@ -25,7 +25,7 @@ export async function render(view, ctx) {
   const switcher = el("div", { class: "period" }, ["day", "week", "month"].map((p) =>
     el("button", { class: p === period ? "active" : "secondary", id: `period-${p}`,
                    onclick: () => { period = p; render(view, ctx); } }, p)));
-  const charts = el("div", { class: "row" });
+  const charts = el("div", { class: "charts" });
   const chartBoxes = ["requests", "tokens", "cost", "errors"].map((id) => el("div", { class: "card chart", id: `chart-${id}` }));
   charts.append(...chartBoxes);
   view.replaceChildren(
@@ -48,8 +48,10 @@ export async function render(view, ctx) {
     dayChart(chartBoxes[0], "Requests per day", days, [{ label: "requests", value: (d) => d.requests }]),
     dayChart(chartBoxes[1], "Tokens per day", days, [{ label: "prompt", value: (d) => d.prompt_tokens },
                                                    { label: "completion", value: (d) => d.completion_tokens }]),
-    dayChart(chartBoxes[2], "Cost per day (USD)", days, [{ label: "cost", value: (d) => Number(d.cost_usd) }]),
-    dayChart(chartBoxes[3], "Error rate per day (%)", days, [{ label: "errors", value: (d) => (d.requests ? 100 * d.errors / d.requests : 0) }]),
+    dayChart(chartBoxes[2], "Cost per day (USD)", days, [{ label: "cost", value: (d) => Number(d.cost_usd) }],
+             { format: (v) => `$${v < 0.01 && v > 0 ? v.toPrecision(2) : v.toFixed(2)}` }),
+    dayChart(chartBoxes[3], "Error rate per day (%)", days, [{ label: "error rate", value: (d) => (d.requests ? 100 * d.errors / d.requests : 0) }],
+             { format: (v) => `${v}%` }),
   ];
   ctx.onLeave(() => plots.forEach((p) => p.destroy()));
   await quotas(view.querySelector("#quotas"));

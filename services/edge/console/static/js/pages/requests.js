@@ -104,7 +104,7 @@ async function detail(view, id) {
     ["Model asked", r.model_requested], ["Model served", r.model], ["Deployment", r.deployment || "–"],
     ["Key / workspace", `${r.key_id} / ${r.workspace || "–"}`], ["Agent / session", `${r.agent_id || "–"} / ${r.session_id || "–"}`],
     ["Tokens in / out / cached", `${fmt.int(r.prompt_tokens)} / ${fmt.int(r.completion_tokens)} / ${fmt.int(r.cached_tokens)}${r.estimated ? " (estimated)" : ""}`],
-    ["Cost", r.cost_known ? fmt.usd(r.cost_usd) : "unknown (model has no price)"], ["Latency / first token", `${fmt.ms(r.latency_ms)} / ${fmt.ms(r.ttft_ms)}`],
+    ["Cost", r.cost_known ? fmt.usd(r.cost_usd) : "unknown (model has no price)"], ["Latency / first token", `${fmt.ms(r.latency_ms)} / ${r.ttft_ms ? fmt.ms(r.ttft_ms) : "–"}`],
     ["Started", fmt.time(r.started_at)], ["Trace", trace]];
   view.replaceChildren(el("p", {}, el("a", { href: "#/requests" }, "← all requests")),
     el("h1", {}, `Request ${r.request_id}`),
