@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -115,8 +116,12 @@ def test_a_key_is_created_with_its_secret_shown_once_then_revoked(page, ui_mesh,
     expect(page.locator("#key-list tr", has_text=workspace)).to_have_count(0)
     with admin(ui_mesh) as api:
         assert api.get(f"/api/v1/keys/{key_id}").status_code == 404
-    assert httpx.get(f"http://127.0.0.1:{ui_mesh.http_port}/v1/models",
-                     headers={"Authorization": f"Bearer {secret}"}).status_code == 401
+    # Revocation reaches every edge at its next key-cache refresh (<= 1 s by design): poll for it.
+    deadline = time.monotonic() + 5
+    while (status := httpx.get(f"http://127.0.0.1:{ui_mesh.http_port}/v1/models",
+                               headers={"Authorization": f"Bearer {secret}"}).status_code) != 401:
+        assert status == 200 and time.monotonic() < deadline, status
+        time.sleep(0.1)
 
 
 def test_a_virtual_key_cannot_see_another_workspaces_requests(page, ui_mesh, shots):
@@ -154,7 +159,7 @@ def test_an_agent_is_started_and_its_logs_stream(page, ui_mesh, shots):
         assert created.status_code == 201, created.text
     sign_in(page, MASTER)
     page.click("nav a[data-page=agents]")
-    page.click(f"text=Console agent")
+    page.click("text=Console agent")
     expect(page.locator("#llm-form")).to_be_visible()
     page.click("#agent-start")
     expect(page.locator("#agent-status")).to_contain_text("running")
@@ -168,6 +173,6 @@ def test_an_agent_is_started_and_its_logs_stream(page, ui_mesh, shots):
     page.click("nav a[data-page=agents]")
     expect(page.locator("#agent-health tr", has_text=agent_id)).to_contain_text("healthy")
     shots(page, "agents")
-    page.click(f"text=Console agent")
+    page.click("text=Console agent")
     page.click("#agent-stop")
     expect(page.locator("#agent-status")).not_to_contain_text("running")

@@ -47,14 +47,20 @@ class PostgresRequestLog:
         await self._call(lambda conn: asyncio.sleep(0))
 
     async def write(self, rows: list[tuple]) -> None:
-        marks = ", ".join("%s" for _ in COLUMNS)
-        sql = (f"INSERT INTO request_log ({', '.join(COLUMNS)}) VALUES ({marks}) "
-               "ON CONFLICT (request_id) DO NOTHING")
+        """COPY into a session-local staging table, then one INSERT ... ON CONFLICT: several times faster
+        than a multi-row INSERT, and a re-delivered request id is still skipped, never duplicated."""
+        cols = ", ".join(COLUMNS)
 
         async def run(conn):
             async with conn.transaction():
+                await conn.execute("CREATE TEMP TABLE IF NOT EXISTS request_log_in "
+                                   "(LIKE request_log INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
                 async with conn.cursor() as cur:
-                    await cur.executemany(sql, rows)
+                    async with cur.copy(f"COPY request_log_in ({cols}) FROM STDIN") as copy:
+                        for row in rows:
+                            await copy.write_row(row)
+                    await cur.execute(f"INSERT INTO request_log ({cols}) SELECT {cols} FROM request_log_in "
+                                      "ON CONFLICT (request_id) DO NOTHING")
         await self._call(run)
 
     async def query(self, f: RequestFilter) -> list[tuple]:

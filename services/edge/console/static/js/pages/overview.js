@@ -49,7 +49,7 @@ export async function render(view, ctx) {
     dayChart(chartBoxes[1], "Tokens per day", days, [{ label: "prompt", value: (d) => d.prompt_tokens },
                                                    { label: "completion", value: (d) => d.completion_tokens }]),
     dayChart(chartBoxes[2], "Cost per day (USD)", days, [{ label: "cost", value: (d) => Number(d.cost_usd) }],
-             { format: (v) => `$${v < 0.01 && v > 0 ? v.toPrecision(2) : v.toFixed(2)}` }),
+             { format: (v) => `$${v > 0 && v < 0.01 ? v.toFixed(6).replace(/0+$/, "") : v.toFixed(2)}` }),
     dayChart(chartBoxes[3], "Error rate per day (%)", days, [{ label: "error rate", value: (d) => (d.requests ? 100 * d.errors / d.requests : 0) }],
              { format: (v) => `${v}%` }),
   ];
