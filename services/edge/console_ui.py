@@ -15,6 +15,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from services.edge.errors import json_error
+
 STATIC = Path(__file__).resolve().parent / "console" / "static"
 _HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -48,7 +50,7 @@ class ConsoleUI:
             return web.Response(body=self._config, content_type="application/json", headers=_HEADERS)
         path = self._file(request.match_info["asset"])
         if path is None:
-            return web.Response(status=404, text="not found", headers=_HEADERS)
+            return json_error(404, "No such console file.", code="not_found", headers=_HEADERS)
         return self._send(path)
 
     @staticmethod
