@@ -111,3 +111,31 @@ def test_the_request_log_reports_its_health(mesh):
     with _api(mesh) as api:
         status = api.get("/api/v1/health/request-log").json()
     assert status["backend"] == "sqlite" and status["healthy"] is True and status["retention_days"] == 30
+
+
+def test_usage_summary_breakdowns_page_through_every_key(mesh, client):
+    tag = uuid.uuid4().hex[:8]
+    with _api(mesh) as api:
+        keys = [api.post("/api/v1/keys", json={"workspace": f"sum-{tag}"}).json() for _ in range(3)]
+    from openai import OpenAI
+
+    for i, key in enumerate(keys):
+        with OpenAI(base_url=f"http://127.0.0.1:{mesh.http_port}/v1", api_key=key["key"], max_retries=0) as c:
+            _chat(c, "fake-echo", f"sum-{tag}-{i}")
+    for i in range(3):
+        usage_record(mesh, f"sum-{tag}-{i}")
+    with _api(mesh) as api:
+        first = api.get("/api/v1/usage/summary", params={"period": "day", "limit": 1}).json()
+        assert all(len(first[f"by_{k}"]) <= 1 for k in ("key", "agent", "deployment", "workspace"))
+        seen, cursor = [], None
+        while True:
+            page = api.get("/api/v1/usage/summary", params={"period": "day", "by": "key", "limit": 2,
+                                                            **({"cursor": cursor} if cursor else {})}).json()
+            assert set(page["next_cursors"]) == {"by_key"}
+            seen += [k["id"] for k in page["by_key"]]
+            cursor = page["next_cursors"]["by_key"]
+            if not cursor:
+                break
+        assert {k["key_id"] for k in keys} <= set(seen) and len(seen) == len(set(seen))
+        assert api.get("/api/v1/usage/summary", params={"cursor": "zzz"}).status_code == 400
+        assert api.get("/api/v1/usage/summary", params={"by": "planet"}).status_code == 400
