@@ -18,7 +18,7 @@ from services.meter.config import MeterConfig
 from services.meter.ledger import Ledger
 from services.meter.recorder import Recorder
 from services.meter.requestlog.agent_health import AgentHealth, AgentHealthMetrics
-from services.meter.requestlog.log import RequestLog
+from services.meter.requestlog.log import RequestLog, encode_row
 from services.meter.requestlog.writer import RequestLogMetrics, RequestLogWriter
 from services.meter.servicer import MeterServicer
 from services.meter.tier_usage import TierUsage
@@ -60,7 +60,7 @@ def create_server(cfg: MeterConfig, client: redis.Redis | None = None, tracing: 
     client = client or redis_conn.connect(cfg.redis_url)
     budgets = BudgetStore(client, cfg.dedup_ttl)
     writer = RequestLogWriter(cfg.request_log.open_store(), cfg.request_log,
-                              RequestLogMetrics(metrics.registry) if metrics is not None else None)
+                              RequestLogMetrics(metrics.registry) if metrics is not None else None, encode=encode_row)
     request_log = RequestLog(writer, cfg.pricing)
     agent_health = AgentHealth(writer.store, AgentHealthMetrics(metrics.registry) if metrics is not None else None)
     recorder = Recorder(client, Ledger(client, cfg.pricing, cfg.dedup_ttl), budgets, cfg.tiers, request_log)

@@ -11,17 +11,23 @@ SKIPPED_STATUSES = ("hedge_lost",)
 it shows in that request's attempt timeline, not as a row of its own."""
 
 
+def encode_row(item: tuple[meter_pb2.UsageRecord, int, bool]) -> tuple:
+    """What RequestLog.add queues -> the store's row (the writer's `encode`)."""
+    return row_of(*item)
+
+
 class RequestLog:
     def __init__(self, writer: RequestLogWriter, pricing: PriceBook | None = None) -> None:
         self.writer = writer
         self._pricing = pricing or PriceBook()
 
     def add(self, records: list[tuple[meter_pb2.UsageRecord, int]]) -> None:
-        """Records applied by the ledger just now, each with its cost; queued, never awaited."""
-        rows = [row_of(r, cost, self._pricing.price(r.model, r.deployment) is not FREE)
-                for r, cost in records if r.status not in SKIPPED_STATUSES]
-        if rows:
-            self.writer.submit(rows)
+        """Records applied by the ledger just now, each with its cost; queued, never awaited (the writer
+        builds their rows, with `encode_row`, when it writes them)."""
+        items = [(r, cost, self._pricing.price(r.model, r.deployment) is not FREE)
+                 for r, cost in records if r.status not in SKIPPED_STATUSES]
+        if items:
+            self.writer.submit(items)
 
     async def list(self, f: RequestFilter) -> tuple[list[meter_pb2.RequestLogEntry], str]:
         return page(await self.writer.store.query(f), f.limit)

@@ -38,8 +38,12 @@ class RequestLogMetrics:
 
 class RequestLogWriter:
     def __init__(self, store, settings: RequestLogSettings, metrics: RequestLogMetrics | None = None,
-                 clock: Callable[[], float] = time.time, sleep=asyncio.sleep) -> None:
+                 clock: Callable[[], float] = time.time, sleep=asyncio.sleep,
+                 encode: Callable[[object], tuple] | None = None) -> None:
+        """`encode`: turns a submitted item into the store's row when its batch is written (so building rows
+        costs the writer task, not the caller of submit); items are rows already when it is None."""
         self.store = store
+        self._encode = encode
         self._s = settings
         self._metrics = metrics or RequestLogMetrics(CollectorRegistry())
         self._clock, self._sleep = clock, sleep
@@ -50,7 +54,7 @@ class RequestLogWriter:
         self.written = self.dropped = self.rows = 0
         self._metrics.up.set(1)
 
-    def submit(self, rows: list[tuple]) -> None:
+    def submit(self, rows: list) -> None:
         room = self._s.max_pending - len(self._queue)
         if room < len(rows):
             self._drop(len(rows) - max(room, 0))
@@ -78,7 +82,7 @@ class RequestLogWriter:
         if not batch:
             return True
         try:
-            await self.store.write(batch)
+            await self.store.write([self._encode(x) for x in batch] if self._encode else batch)
         except Exception as exc:  # any store failure: unhealthy, keep the rows, never raise into the meter
             self._metrics.failures.inc()
             self._set_health(False, f"{type(exc).__name__}: {exc}"[:300])
