@@ -20,15 +20,17 @@ def _api(mesh, key: str = MASTER_KEY) -> httpx.Client:
                         timeout=15)
 
 
-def _chat(client, model: str, rid: str, **extra):
-    return client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hello there"}],
-                                          extra_headers={"x-request-id": rid}, **extra)
+def _chat(client, model: str, label: str) -> str:
+    """One chat with `label` as the client's x-request-id; returns the id the server answered under (the
+    response's x-request-id), which is what the request log is keyed by."""
+    raw = client.chat.completions.with_raw_response.create(
+        model=model, messages=[{"role": "user", "content": "hello there"}], extra_headers={"x-request-id": label})
+    assert raw.parse().choices[0].message.content
+    return raw.headers["x-request-id"]
 
 
 def test_a_fallback_request_shows_every_attempt_and_why(mesh, client):
-    rid = f"fb-{uuid.uuid4().hex[:10]}"
-    answer = _chat(client, "fake-error-503", rid)
-    assert answer.choices[0].message.content
+    rid = _chat(client, "fake-error-503", f"fb-{uuid.uuid4().hex[:10]}")
     record = usage_record(mesh, rid)
     assert record["model_requested"] == "fake-error-503" and record["model"] == "fake-echo"
     assert record["status"] == "ok" and record["http_status"] == 200
@@ -51,11 +53,8 @@ def test_filters_cursor_pages_and_exports_agree(mesh, client):
     from openai import OpenAI
 
     with OpenAI(base_url=f"http://127.0.0.1:{mesh.http_port}/v1", api_key=key["key"], max_retries=0) as own:
-        rids = [f"pg-{tag}-{i}" for i in range(5)]
-        for rid in rids:
-            _chat(own, "fake-echo", rid)
-        priced = f"pg-{tag}-priced"
-        _chat(own, "fake-slow-20", priced)
+        rids = [_chat(own, "fake-echo", f"pg-{tag}-{i}") for i in range(5)]
+        priced = _chat(own, "fake-slow-20", f"pg-{tag}-priced")
     usage_record(mesh, priced)
     for rid in rids:
         usage_record(mesh, rid)
@@ -92,10 +91,11 @@ def test_a_virtual_key_sees_only_its_own_workspace(mesh, client):
         b = api.post("/api/v1/keys", json={"workspace": f"b-{tag}"}).json()
     from openai import OpenAI
 
-    rid_a, rid_b = f"ws-{tag}-a", f"ws-{tag}-b"
-    for key, rid in ((a, rid_a), (b, rid_b)):
+    ids = {}
+    for name, key in (("a", a), ("b", b)):
         with OpenAI(base_url=f"http://127.0.0.1:{mesh.http_port}/v1", api_key=key["key"], max_retries=0) as c:
-            _chat(c, "fake-echo", rid)
+            ids[name] = _chat(c, "fake-echo", f"ws-{tag}-{name}")
+    rid_a, rid_b = ids["a"], ids["b"]
     usage_record(mesh, rid_a)
     usage_record(mesh, rid_b)
     with _api(mesh, a["key"]) as api:
@@ -119,11 +119,12 @@ def test_usage_summary_breakdowns_page_through_every_key(mesh, client):
         keys = [api.post("/api/v1/keys", json={"workspace": f"sum-{tag}"}).json() for _ in range(3)]
     from openai import OpenAI
 
+    sent = []
     for i, key in enumerate(keys):
         with OpenAI(base_url=f"http://127.0.0.1:{mesh.http_port}/v1", api_key=key["key"], max_retries=0) as c:
-            _chat(c, "fake-echo", f"sum-{tag}-{i}")
-    for i in range(3):
-        usage_record(mesh, f"sum-{tag}-{i}")
+            sent.append(_chat(c, "fake-echo", f"sum-{tag}-{i}"))
+    for rid in sent:
+        usage_record(mesh, rid)
     with _api(mesh) as api:
         first = api.get("/api/v1/usage/summary", params={"period": "day", "limit": 1}).json()
         assert all(len(first[f"by_{k}"]) <= 1 for k in ("key", "agent", "deployment", "workspace"))

@@ -32,9 +32,13 @@ def sdk(mesh, key: str = MASTER) -> OpenAI:
     return OpenAI(base_url=f"http://127.0.0.1:{mesh.http_port}/v1", api_key=key, max_retries=0, timeout=30)
 
 
-def chat(client: OpenAI, model: str, rid: str) -> None:
-    client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hello console"}],
-                                   extra_headers={"x-request-id": rid})
+def chat(client: OpenAI, model: str, label: str) -> str:
+    """One chat labelled with the client's x-request-id; returns the server's request id (the response's
+    x-request-id), which keys the request log."""
+    raw = client.chat.completions.with_raw_response.create(
+        model=model, messages=[{"role": "user", "content": "hello console"}], extra_headers={"x-request-id": label})
+    raw.parse()
+    return raw.headers["x-request-id"]
 
 
 def sign_in(page, key: str) -> None:
@@ -47,11 +51,8 @@ def sign_in(page, key: str) -> None:
 def test_overview_and_explorer_show_sdk_traffic_with_its_fallback(page, ui_mesh, shots):
     tag = uuid.uuid4().hex[:8]
     with sdk(ui_mesh) as c:
-        plain = [f"ui-{tag}-{i}" for i in range(3)]
-        for rid in plain:
-            chat(c, "fake-echo", rid)
-        fell_back = f"ui-{tag}-fb"
-        chat(c, "fake-error-503", fell_back)
+        plain = [chat(c, "fake-echo", f"ui-{tag}-{i}") for i in range(3)]
+        fell_back = chat(c, "fake-error-503", f"ui-{tag}-fb")
     for rid in [*plain, fell_back]:
         usage_record(ui_mesh, rid)
 
@@ -129,11 +130,12 @@ def test_a_virtual_key_cannot_see_another_workspaces_requests(page, ui_mesh, sho
     with admin(ui_mesh) as api:
         mine = api.post("/api/v1/keys", json={"workspace": f"mine-{tag}"}).json()
         theirs = api.post("/api/v1/keys", json={"workspace": f"theirs-{tag}"}).json()
-    rid_mine, rid_theirs = f"v-{tag}-mine", f"v-{tag}-theirs"
-    for key, rid in ((mine, rid_mine), (theirs, rid_theirs)):
+    ids = []
+    for key, label in ((mine, f"v-{tag}-mine"), (theirs, f"v-{tag}-theirs")):
         with sdk(ui_mesh, key["key"]) as c:
-            chat(c, "fake-echo", rid)
-        usage_record(ui_mesh, rid)
+            ids.append(chat(c, "fake-echo", label))
+        usage_record(ui_mesh, ids[-1])
+    rid_mine, rid_theirs = ids
     sign_in(page, mine["key"])
     expect(page.locator("#who")).to_contain_text("virtual key")
     page.click("nav a[data-page=requests]")
