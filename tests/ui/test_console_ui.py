@@ -173,7 +173,7 @@ def test_an_agent_is_started_and_its_logs_stream(page, ui_mesh, shots):
     shots(page, "agent-detail")
     usage_record(ui_mesh, f"agent-call-{agent_id}")
     page.click("nav a[data-page=agents]")
-    expect(page.locator("#agent-health tr", has_text=agent_id)).to_contain_text("healthy")
+    expect(page.locator("#agent-health tr", has_text=agent_id).locator(".badge.healthy")).to_have_text("healthy")
     shots(page, "agents")
     page.click("text=Console agent")
     page.click("#agent-stop")

@@ -45,8 +45,7 @@ function signInForm(message) {
     input.value = "";
     try {
       session.save(key, await whoAmI(key));
-      location.hash = "#/overview";
-      route();
+      if (location.hash === "#/overview") route(); else location.hash = "#/overview"; // hashchange routes
     } catch (e) {
       session.clear();
       view.replaceChildren(signInForm(e.status === 401 ? "That key was not accepted." : `Sign-in failed: ${e.message}`));
@@ -65,12 +64,16 @@ async function route() {
   document.getElementById("who").textContent = session.master ? "master key" : "virtual key (workspace, read-only)";
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.page === (PAGES[name] ? name : "overview"));
   const ctx = { params: rest.map(decodeURIComponent), master: session.master, onLeave: (fn) => leaving.push(fn) };
-  view.replaceChildren(el("p", { class: "muted" }, "Loading…"));
+  // Each navigation renders into its own element: a slower page still loading when the user moves on
+  // then fills a detached element, never the page that replaced it.
+  const target = el("div", {}, el("p", { class: "muted" }, "Loading…"));
+  view.replaceChildren(target);
   try {
-    await page.render(view, ctx);
+    await page.render(target, ctx);
   } catch (e) {
+    if (!target.isConnected) return;
     if (e instanceof ApiError && e.status === 401) { session.clear(); view.replaceChildren(signInForm("Your key is no longer accepted.")); return; }
-    view.replaceChildren(notice(`Could not load this page: ${e.message}`));
+    target.replaceChildren(notice(`Could not load this page: ${e.message}`));
   }
 }
 
