@@ -27,6 +27,10 @@ AGGREGATE_TTL_SECONDS = 400 * 86400
 """Per-day aggregates outlive the longest period a query can ask about."""
 DEDUP_TTL_SECONDS = 2 * 86400
 """How long a request id is remembered as applied (TOKENYARD_USAGE_DEDUP_TTL)."""
+SUBJECT_TTL_SECONDS = 35 * 86400
+"""Per-user and per-session aggregates (TOKENYARD_USAGE_SUBJECT_DAYS): sessions and end-user labels can be
+new with every request, so they keep a month, not 400 days (keys, agents and workspaces are bounded)."""
+SHORT_LIVED = ("user", "session")
 
 METRICS = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "cost_micros",
            "errors")
@@ -38,9 +42,12 @@ _APPLY = """
 -- per record, in order. Atomic like any script: a batch is applied entirely or not at all.
 local ttl = ARGV[1]
 local marker_ttl = ARGV[2]
-local nrecords = tonumber(ARGV[3])
+local short_ttl = ARGV[3]
+local nrecords = tonumber(ARGV[4])
 local sums, touched, out = {}, {}, {}
-local p = 4
+local p = 5
+-- A negative key reference marks a per-user / per-session key: it keeps the shorter retention.
+local function key_ttl(n) if n < 0 then return KEYS[-n], short_ttl end return KEYS[n], ttl end
 for r = 1, nrecords do
   local rk = KEYS[tonumber(ARGV[p])]
   local nh, nincr = tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2])
@@ -65,19 +72,19 @@ for r = 1, nrecords do
       end
     end
     for i = sets + 1, sets + 2 * nsets, 2 do
-      local sk = KEYS[tonumber(ARGV[i])]
+      local sk, sttl = key_ttl(tonumber(ARGV[i]))
       redis.call('SADD', sk, ARGV[i + 1])
-      redis.call('EXPIRE', sk, ttl)
+      redis.call('EXPIRE', sk, sttl)
     end
   end
   p = sets + 1 + 2 * nsets
 end
 for _, k in ipairs(touched) do
-  local key = KEYS[tonumber(k)]
+  local key, kttl = key_ttl(tonumber(k))
   for field, value in pairs(sums[k]) do
     redis.call('HINCRBY', key, field, string.format('%d', value))
   end
-  redis.call('EXPIRE', key, ttl)
+  redis.call('EXPIRE', key, kttl)
 end
 return out
 """
@@ -91,10 +98,11 @@ def subject_values(caller) -> dict[str, str]:
 
 class Ledger:
     def __init__(self, client: redis.Redis, pricing: PriceBook | None = None,
-                 dedup_ttl: int = DEDUP_TTL_SECONDS) -> None:
+                 dedup_ttl: int = DEDUP_TTL_SECONDS, subject_ttl: int = SUBJECT_TTL_SECONDS) -> None:
         self._redis = client
         self._pricing = pricing or PriceBook()
         self._dedup_ttl = dedup_ttl
+        self._subject_ttl = subject_ttl
         self._apply = client.register_script(_APPLY)
 
     def cost(self, r: meter_pb2.UsageRecord) -> int:
@@ -123,7 +131,7 @@ class Ledger:
                 index[k] = len(keys_)
             return index[k]
 
-        args: list = [AGGREGATE_TTL_SECONDS, self._dedup_ttl, len(records)]
+        args: list = [AGGREGATE_TTL_SECONDS, self._dedup_ttl, self._subject_ttl, len(records)]
         for r, cost in records:
             day = day_of(r.started_at_ms)
             u, c = r.usage, r.caller
@@ -144,8 +152,10 @@ class Ledger:
                     hashes.append(keys.scope_key(day, scope))
                     sets += [ref(keys.index_key(day, "workspace")), scope]
                 for kind, value in dims.items():
-                    hashes.append(keys.dim_key(day, kind, value, scope))
-                    sets += [ref(keys.index_key(day, kind, scope)), value]
+                    sign = -1 if kind in SHORT_LIVED else 1
+                    hashes.append((keys.dim_key(day, kind, value, scope), sign))
+                    sets += [sign * ref(keys.index_key(day, kind, scope)), value]
+            refs = [ref(h) if isinstance(h, str) else h[1] * ref(h[0]) for h in hashes]
             args += [ref(keys.record_key(day, r.request_id)), len(hashes), len(incr) // 2,
-                     *[ref(h) for h in hashes], *incr, len(sets) // 2, *sets]
+                     *refs, *incr, len(sets) // 2, *sets]
         return keys_, args

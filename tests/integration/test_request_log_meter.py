@@ -69,3 +69,18 @@ async def test_bad_explorer_queries_are_invalid_argument(redis_server):
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await meter.GetRequestLog(meter_pb2.GetRequestLogRequest(request_id="missing"))
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_per_session_and_per_user_aggregates_keep_a_month_keys_and_agents_400_days(redis_server, redis_client):
+    now = int(time.time() * 1000)
+    async with running_meter(redis_server.url) as meter:
+        await meter.RecordUsage(meter_pb2.RecordUsageRequest(records=[
+            record("ttl-1", at_ms=now, key_id="kt", agent_id="at", user="u-1", session_id="s-1", workspace="acme")]))
+        usage = await meter.GetUsage(meter_pb2.GetUsageRequest(period=DAY, at_ms=now, session_id="s-1", workspace="acme"))
+        assert usage.totals.requests == 1  # still queryable while it is kept
+    ttls = {k.decode(): await redis_client.ttl(k) async for k in redis_client.scan_iter(match="ty:{u:*")}
+    session_keys = [k for k in ttls if ":session:" in k or ":user:" in k or k.endswith((":idx:session", ":idx:user"))]
+    lasting = [k for k in ttls if (":key:" in k or ":agent:" in k) and ":req:" not in k]
+    assert session_keys and lasting
+    assert all(0 < ttls[k] <= 35 * 86400 for k in session_keys), {k: ttls[k] for k in session_keys}
+    assert all(ttls[k] > 35 * 86400 for k in lasting)
