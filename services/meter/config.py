@@ -7,7 +7,7 @@ from services.common import config_file
 from services.common.env import env_float, env_int, env_str
 from services.common.mesh_security import MeshSecurity
 from services.common.pricing import PriceBook
-from services.meter.ledger import DEDUP_TTL_SECONDS, SUBJECT_TTL_SECONDS
+from services.meter.ledger import AGGREGATE_TTL_SECONDS, DEDUP_TTL_SECONDS, SUBJECT_TTL_SECONDS
 from services.meter.requestlog.settings import RequestLogSettings
 from services.meter.tiers import TierBook
 
@@ -34,6 +34,8 @@ class MeterConfig:
     """TOKENYARD_USAGE_DEDUP_TTL: seconds a request id is remembered as applied (its record re-sent later
     than this would count again; senders re-deliver within minutes)."""
     subject_ttl: int = SUBJECT_TTL_SECONDS
+    aggregate_ttl: int = AGGREGATE_TTL_SECONDS
+    """TOKENYARD_USAGE_AGGREGATE_DAYS (in days there): how long per-day usage aggregates are kept in Redis."""
     """TOKENYARD_USAGE_SUBJECT_DAYS (in days there): how long per-user and per-session aggregates are kept."""
 
     @classmethod
@@ -50,4 +52,5 @@ class MeterConfig:
                    security=MeshSecurity.from_env(),
                    request_log=RequestLogSettings.from_env(),
                    dedup_ttl=env_int("TOKENYARD_USAGE_DEDUP_TTL", DEDUP_TTL_SECONDS),
-                   subject_ttl=env_int("TOKENYARD_USAGE_SUBJECT_DAYS", SUBJECT_TTL_SECONDS // 86400) * 86400)
+                   subject_ttl=env_int("TOKENYARD_USAGE_SUBJECT_DAYS", SUBJECT_TTL_SECONDS // 86400) * 86400,
+                   aggregate_ttl=env_int("TOKENYARD_USAGE_AGGREGATE_DAYS", AGGREGATE_TTL_SECONDS // 86400) * 86400)

@@ -24,7 +24,7 @@ from services.meter.periods import day_of
 from tokenyard.meter.v1 import meter_pb2
 
 AGGREGATE_TTL_SECONDS = 400 * 86400
-"""Per-day aggregates outlive the longest period a query can ask about."""
+"""Per-day aggregates (TOKENYARD_USAGE_AGGREGATE_DAYS): a year and a month of daily history by default."""
 DEDUP_TTL_SECONDS = 2 * 86400
 """How long a request id is remembered as applied (TOKENYARD_USAGE_DEDUP_TTL)."""
 SUBJECT_TTL_SECONDS = 35 * 86400
@@ -98,11 +98,13 @@ def subject_values(caller) -> dict[str, str]:
 
 class Ledger:
     def __init__(self, client: redis.Redis, pricing: PriceBook | None = None,
-                 dedup_ttl: int = DEDUP_TTL_SECONDS, subject_ttl: int = SUBJECT_TTL_SECONDS) -> None:
+                 dedup_ttl: int = DEDUP_TTL_SECONDS, subject_ttl: int = SUBJECT_TTL_SECONDS,
+                 aggregate_ttl: int = AGGREGATE_TTL_SECONDS) -> None:
         self._redis = client
         self._pricing = pricing or PriceBook()
         self._dedup_ttl = dedup_ttl
-        self._subject_ttl = subject_ttl
+        self._subject_ttl = min(subject_ttl, aggregate_ttl)
+        self._aggregate_ttl = aggregate_ttl
         self._apply = client.register_script(_APPLY)
 
     def cost(self, r: meter_pb2.UsageRecord) -> int:
@@ -131,7 +133,7 @@ class Ledger:
                 index[k] = len(keys_)
             return index[k]
 
-        args: list = [AGGREGATE_TTL_SECONDS, self._dedup_ttl, self._subject_ttl, len(records)]
+        args: list = [self._aggregate_ttl, self._dedup_ttl, self._subject_ttl, len(records)]
         for r, cost in records:
             day = day_of(r.started_at_ms)
             u, c = r.usage, r.caller

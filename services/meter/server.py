@@ -63,7 +63,7 @@ def create_server(cfg: MeterConfig, client: redis.Redis | None = None, tracing: 
                               RequestLogMetrics(metrics.registry) if metrics is not None else None, encode=encode_row)
     request_log = RequestLog(writer, cfg.pricing)
     agent_health = AgentHealth(writer.store, AgentHealthMetrics(metrics.registry) if metrics is not None else None)
-    ledger = Ledger(client, cfg.pricing, cfg.dedup_ttl, cfg.subject_ttl)
+    ledger = Ledger(client, cfg.pricing, cfg.dedup_ttl, cfg.subject_ttl, cfg.aggregate_ttl)
     recorder = Recorder(client, ledger, budgets, cfg.tiers, request_log)
     admitter = Admitter(client, budgets, cfg.pricing, cfg.tiers, cfg.default_max_tokens,
                         int(cfg.reservation_ttl * 1000))
