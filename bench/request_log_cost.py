@@ -25,7 +25,7 @@ def _record(i: int, t0: int) -> meter_pb2.UsageRecord:
         request_id=f"req-{i:09d}", caller=common_pb2.Caller(key_id=f"key_{i % 50:04d}", workspace=f"ws{i % 5}"),
         model="gpt-4o-mini", model_requested="gpt-4o", deployment="openai-east", status="ok", started_at_ms=t0 + i,
         usage=common_pb2.Usage(prompt_tokens=812, completion_tokens=164, total_tokens=976), latency_ms=840,
-        ttft_ms=210, trace_id="4bf92f3577b34da6a3ce929d0e0e4736", attempts=[
+        ttft_ms=210, trace_id="4bf92f3577b34da6a3ce929d0e0e4736", attempt_log=[
             meter_pb2.RequestAttempt(deployment="openai-west", model="gpt-4o", kind="first", outcome="error",
                                      cause="rate_limited", latency_ms=120),
             meter_pb2.RequestAttempt(deployment="openai-east", model="gpt-4o-mini", kind="fallback", outcome="ok",

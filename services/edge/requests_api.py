@@ -23,7 +23,8 @@ from services.edge.middleware import PRINCIPAL, REQUEST_ID
 from services.edge.usage_api import usd
 from tokenyard.meter.v1 import meter_pb2, meter_pb2_grpc
 
-_EXACT = ("key_id", "workspace", "agent_id", "model", "deployment", "status")
+_EXACT = ("key_id", "workspace", "agent_id", "model", "deployment", "status", "client_request_id")
+"""Exact filters; `client_request_id` is beyond REQUESTS_API.md: find a request by the x-request-id its client sent."""
 _FALLBACK = {"true": meter_pb2.ListRequestLogRequest.FALLBACK_ONLY,
              "false": meter_pb2.ListRequestLogRequest.FALLBACK_NONE}
 CSV_FIELDS = ("request_id", "client_request_id", "key_id", "workspace", "agent_id", "session_id", "model_requested",

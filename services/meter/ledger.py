@@ -12,6 +12,11 @@ request that expires after the dedup window (a sender re-delivers within minutes
 Aggregates per day, each with a by-model breakdown: everything; each workspace; and per API key,
 agent, user and session, both across workspaces and inside their workspace (what a workspace's own
 caller may see). Cost is computed here from the price book, in integer micro-dollars.
+
+A record is keyed by (key id, server request id). The record of an extra attempt (`attempt_of` set:
+a hedge that lost, an agent that failed before its fallback answered) adds its tokens and cost, but
+no request and no error: usage counts the client's request once, with its attempts and hedges
+(from the request's own record) as detail.
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ new with every request, so they keep a month, not 400 days (keys, agents and wor
 SHORT_LIVED = ("user", "session")
 
 METRICS = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "cost_micros",
-           "errors")
+           "errors", "attempts", "hedges")
 
 _APPLY = """
 -- Records of one UTC day (one hash slot). Per record: skip it if its marker exists, else set the marker
@@ -137,8 +142,10 @@ class Ledger:
         for r, cost in records:
             day = day_of(r.started_at_ms)
             u, c = r.usage, r.caller
-            error = 0 if r.status in ("ok", "cancelled") else 1
-            values = (1, u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cached_tokens, cost, error)
+            own = 0 if r.attempt_of else 1
+            error = 0 if r.status in ("ok", "cancelled") else own
+            values = (own, u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cached_tokens, cost, error,
+                      max(r.attempts, 1) * own, r.hedges * own)
             incr: list = []
             model = keys.esc(r.model)
             # d:<deployment>: the overview's by-deployment breakdown, kept per day like by-model.
@@ -158,6 +165,6 @@ class Ledger:
                     hashes.append((keys.dim_key(day, kind, value, scope), sign))
                     sets += [sign * ref(keys.index_key(day, kind, scope)), value]
             refs = [ref(h) if isinstance(h, str) else h[1] * ref(h[0]) for h in hashes]
-            args += [ref(keys.record_key(day, r.request_id)), len(hashes), len(incr) // 2,
+            args += [ref(keys.record_key(day, c.key_id, r.request_id)), len(hashes), len(incr) // 2,
                      *refs, *incr, len(sets) // 2, *sets]
         return keys_, args

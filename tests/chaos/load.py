@@ -59,8 +59,9 @@ async def audit(mesh, load: Load, timeout: float = 30.0) -> tuple[int, int]:
     """Waits until every answered request has its record in the request log; returns (missing, recorded):
     answered requests without a record, and how many of all the requests sent have one."""
     async with httpx.AsyncClient(base_url=edge_url(mesh), headers=auth(), timeout=10) as client:
-        async def logged(rid: str) -> bool:
-            return (await client.get(f"/api/v1/requests/{rid}")).status_code == 200
+        async def logged(rid: str) -> bool:  # rid: the client's x-request-id (the server mints its own)
+            page = await client.get("/api/v1/requests", params={"client_request_id": rid})
+            return bool(page.json()["data"])
 
         deadline = time.monotonic() + timeout
         missing = load.answered()

@@ -59,11 +59,17 @@ deployments:
     base_url: {upstream.base_url}
     api_key: sk-upstream-secret-aaaa
     models: ["up-cut-*"]
+  # A hedge always races: the first deployment (priority) takes 3 s to its first token, the second answers.
+  - name: hedge-slow
+    provider: fake
+    models: [{{name: hedge-demo, upstream: fake-slow-3000}}]
+  - name: hedge-fast
+    provider: fake
+    models: [{{name: hedge-demo, upstream: fake-echo}}]
 routing:
+  hedge_budget: 1.0
   groups:
-    # The explorer's fallback case (tests/e2e/test_requests_api_e2e.py): every attempt fails, then fake-echo answers.
-    fake-error-503:
-      fallbacks: [fake-echo]
+    hedge-demo: {{strategy: priority, hedge: {{delay: 0.2, max: 1}}}}
 pricing:
   models:
     fake-slow-20: {{input: 100, output: 1000}}
@@ -93,16 +99,21 @@ def client(base_url):
 
 
 def usage_record(mesh, request_id: str, timeout: float = 10.0) -> dict:
-    """The request log's record of one request (GET /api/v1/requests/{id}, with the mesh's master key),
-    polled until the router's background report and the meter's batched write have landed."""
+    """The request log's record of one request, by the server's id or the client's x-request-id (the
+    explorer's `client_request_id` filter), with the mesh's master key; polled until the router's
+    background report and the meter's batched write have landed."""
     key = mesh.env["TOKENYARD_MASTER_KEY"]
+    base = f"http://127.0.0.1:{mesh.http_port}/api/v1/requests"
+    headers = {"Authorization": f"Bearer {key}"}
     deadline = time.monotonic() + timeout
-    url = f"http://127.0.0.1:{mesh.http_port}/api/v1/requests/{request_id}"
     while time.monotonic() < deadline:
-        resp = httpx.get(url, headers={"Authorization": f"Bearer {key}"}, timeout=10)
+        resp = httpx.get(f"{base}/{request_id}", headers=headers, timeout=10)
         if resp.status_code == 200:
             return resp.json()
         assert resp.status_code == 404, resp.text
+        found = httpx.get(base, params={"client_request_id": request_id}, headers=headers, timeout=10).json()["data"]
+        if found:
+            return found[0]
         time.sleep(0.05)
     raise AssertionError(f"no request log record for {request_id} within {timeout}s")
 

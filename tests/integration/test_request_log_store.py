@@ -26,7 +26,7 @@ def rec(rid: str, at: int, *, key="k1", ws="acme", agent="", model="m", asked=""
     return meter_pb2.UsageRecord(
         request_id=rid, caller=common_pb2.Caller(key_id=key, workspace=ws, agent_id=agent), model=model,
         model_requested=asked or model, deployment=dep, status=status, started_at_ms=at, latency_ms=latency,
-        usage=common_pb2.Usage(prompt_tokens=10, completion_tokens=5, total_tokens=15), attempts=attempts)
+        usage=common_pb2.Usage(prompt_tokens=10, completion_tokens=5, total_tokens=15), attempt_log=attempts)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -23,12 +23,12 @@ _HTTP_BY_STATUS = {"ok": 200, "interrupted": 200, "cancelled": 499, "error": 502
 def row_of(r: meter_pb2.UsageRecord, cost_micros: int, cost_known: bool) -> tuple:
     c, u = r.caller, r.usage
     attempts = [{"deployment": a.deployment, "model": a.model, "kind": a.kind, "outcome": a.outcome,
-                 "cause": a.cause, "latency_ms": a.latency_ms} for a in r.attempts]
+                 "cause": a.cause, "latency_ms": a.latency_ms} for a in r.attempt_log]
     http_status = r.http_status or _HTTP_BY_STATUS.get(r.status, 0)
     return (r.request_id, r.client_request_id, c.key_id, c.workspace, c.agent_id, c.session_id,
             r.model_requested or r.model, r.model, r.deployment, r.status, http_status, u.prompt_tokens,
             u.completion_tokens, u.cached_tokens, int(u.estimated), cost_micros, int(cost_known), r.latency_ms,
-            r.ttft_ms, r.trace_id, r.started_at_ms, int(any(a.kind == "fallback" for a in r.attempts)),
+            r.ttft_ms, r.trace_id, r.started_at_ms, int(any(a.kind == "fallback" for a in r.attempt_log)),
             json.dumps(attempts, separators=(",", ":")))
 
 
@@ -71,11 +71,12 @@ class RequestFilter:
     min_cost_micros: int = 0
     since_ms: int = 0
     until_ms: int = 0
+    client_request_id: str = ""
 
     def where(self, ph: str) -> tuple[str, list]:
         """The WHERE clause (with `ph` placeholders) and its parameters."""
         parts, params = [], []
-        for column in ("key_id", "workspace", "agent_id", "deployment", "status"):
+        for column in ("key_id", "workspace", "agent_id", "deployment", "status", "client_request_id"):
             value = getattr(self, column)
             if value:
                 parts.append(f"{column} = {ph}")
@@ -122,4 +123,5 @@ def create_table_sql(int_type: str) -> list[str]:
     return [f"CREATE TABLE IF NOT EXISTS request_log ({cols}, PRIMARY KEY (request_id))",
             "CREATE INDEX IF NOT EXISTS request_log_time ON request_log (started_at_ms DESC, request_id DESC)",
             "CREATE INDEX IF NOT EXISTS request_log_ws_time ON request_log (workspace, started_at_ms DESC)",
-            "CREATE INDEX IF NOT EXISTS request_log_key_time ON request_log (key_id, started_at_ms DESC)"]
+            "CREATE INDEX IF NOT EXISTS request_log_key_time ON request_log (key_id, started_at_ms DESC)",
+            "CREATE INDEX IF NOT EXISTS request_log_client_id ON request_log (client_request_id)"]

@@ -7,8 +7,9 @@ from services.meter.requestlog.writer import RequestLogWriter
 from tokenyard.meter.v1 import meter_pb2
 
 SKIPPED_STATUSES = ("hedge_lost",)
-"""A losing hedge has its own usage record (it is billed) but is an attempt of its request, not a request:
-it shows in that request's attempt timeline, not as a row of its own."""
+"""A losing hedge, or an agent that failed before its fallback answered, has its own usage record (it is
+billed, `attempt_of` names its request) but is an attempt of that request, not a request: it shows in the
+request's attempt timeline, not as a row of its own."""
 
 
 def encode_row(item: tuple[meter_pb2.UsageRecord, int, bool]) -> tuple:
@@ -25,7 +26,7 @@ class RequestLog:
         """Records applied by the ledger just now, each with its cost; queued, never awaited (the writer
         builds their rows, with `encode_row`, when it writes them)."""
         items = [(r, cost, self._pricing.price(r.model, r.deployment) is not FREE)
-                 for r, cost in records if r.status not in SKIPPED_STATUSES]
+                 for r, cost in records if not r.attempt_of and r.status not in SKIPPED_STATUSES]
         if items:
             self.writer.submit(items)
 

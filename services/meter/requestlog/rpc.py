@@ -24,7 +24,7 @@ def filter_of(req: meter_pb2.ListRequestLogRequest) -> RequestFilter:
     return RequestFilter(limit=req.limit or 50, after=after, key_id=req.key_id, workspace=req.workspace,
                          agent_id=req.agent_id, model=req.model, deployment=req.deployment, status=req.status,
                          has_fallback=_FALLBACK.get(req.has_fallback), min_cost_micros=req.min_cost_micros,
-                         since_ms=req.since_ms, until_ms=req.until_ms)
+                         since_ms=req.since_ms, until_ms=req.until_ms, client_request_id=req.client_request_id)
 
 
 def status_of(status: dict) -> meter_pb2.GetRequestLogStatusResponse:

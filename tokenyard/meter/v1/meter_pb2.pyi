@@ -53,7 +53,7 @@ AGENT_HEALTH_STATUS_DEGRADED: AgentHealthStatus
 AGENT_HEALTH_STATUS_UNHEALTHY: AgentHealthStatus
 
 class UsageRecord(_message.Message):
-    __slots__ = ("request_id", "caller", "model", "deployment", "usage", "latency_ms", "ttft_ms", "status", "started_at_ms", "attempts", "model_requested", "trace_id", "client_request_id", "http_status")
+    __slots__ = ("request_id", "caller", "model", "deployment", "usage", "latency_ms", "ttft_ms", "status", "started_at_ms", "client_request_id", "attempt_of", "attempts", "hedges", "attempt_log", "model_requested", "trace_id", "http_status")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CALLER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -63,10 +63,13 @@ class UsageRecord(_message.Message):
     TTFT_MS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_OF_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    HEDGES_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_LOG_FIELD_NUMBER: _ClassVar[int]
     MODEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
     TRACE_ID_FIELD_NUMBER: _ClassVar[int]
-    CLIENT_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     HTTP_STATUS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     caller: _common_pb2.Caller
@@ -77,12 +80,15 @@ class UsageRecord(_message.Message):
     ttft_ms: int
     status: str
     started_at_ms: int
-    attempts: _containers.RepeatedCompositeFieldContainer[RequestAttempt]
+    client_request_id: str
+    attempt_of: str
+    attempts: int
+    hedges: int
+    attempt_log: _containers.RepeatedCompositeFieldContainer[RequestAttempt]
     model_requested: str
     trace_id: str
-    client_request_id: str
     http_status: int
-    def __init__(self, request_id: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., latency_ms: _Optional[int] = ..., ttft_ms: _Optional[int] = ..., status: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[RequestAttempt, _Mapping]]] = ..., model_requested: _Optional[str] = ..., trace_id: _Optional[str] = ..., client_request_id: _Optional[str] = ..., http_status: _Optional[int] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., latency_ms: _Optional[int] = ..., ttft_ms: _Optional[int] = ..., status: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., client_request_id: _Optional[str] = ..., attempt_of: _Optional[str] = ..., attempts: _Optional[int] = ..., hedges: _Optional[int] = ..., attempt_log: _Optional[_Iterable[_Union[RequestAttempt, _Mapping]]] = ..., model_requested: _Optional[str] = ..., trace_id: _Optional[str] = ..., http_status: _Optional[int] = ...) -> None: ...
 
 class RequestAttempt(_message.Message):
     __slots__ = ("deployment", "model", "kind", "outcome", "cause", "latency_ms")
@@ -115,7 +121,7 @@ class RecordUsageResponse(_message.Message):
     def __init__(self, recorded: _Optional[int] = ..., duplicates: _Optional[int] = ...) -> None: ...
 
 class UsageTotals(_message.Message):
-    __slots__ = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "errors", "cached_tokens", "cost_micros")
+    __slots__ = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "errors", "cached_tokens", "cost_micros", "attempts", "hedges")
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -123,6 +129,8 @@ class UsageTotals(_message.Message):
     ERRORS_FIELD_NUMBER: _ClassVar[int]
     CACHED_TOKENS_FIELD_NUMBER: _ClassVar[int]
     COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    HEDGES_FIELD_NUMBER: _ClassVar[int]
     requests: int
     prompt_tokens: int
     completion_tokens: int
@@ -130,7 +138,9 @@ class UsageTotals(_message.Message):
     errors: int
     cached_tokens: int
     cost_micros: int
-    def __init__(self, requests: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., errors: _Optional[int] = ..., cached_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ...) -> None: ...
+    attempts: int
+    hedges: int
+    def __init__(self, requests: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., errors: _Optional[int] = ..., cached_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ..., attempts: _Optional[int] = ..., hedges: _Optional[int] = ...) -> None: ...
 
 class ModelUsage(_message.Message):
     __slots__ = ("model", "totals")
@@ -244,7 +254,7 @@ class GetUsageSummaryResponse(_message.Message):
     def __init__(self, period: _Optional[_Union[Period, str]] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., totals: _Optional[_Union[UsageTotals, _Mapping]] = ..., by_model: _Optional[_Iterable[_Union[ModelUsage, _Mapping]]] = ..., by_date: _Optional[_Iterable[_Union[DateUsage, _Mapping]]] = ..., by_workspace: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_key: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_agent: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_user: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_session: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_deployment: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., breakdown_sizes: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class AdmitRequest(_message.Message):
-    __slots__ = ("caller", "request_id", "model", "prompt_tokens", "max_tokens", "at_ms", "budgets")
+    __slots__ = ("caller", "request_id", "model", "prompt_tokens", "max_tokens", "at_ms", "budgets", "fallback_agent_ids", "candidate_models")
     CALLER_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -252,6 +262,8 @@ class AdmitRequest(_message.Message):
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     AT_MS_FIELD_NUMBER: _ClassVar[int]
     BUDGETS_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_AGENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_MODELS_FIELD_NUMBER: _ClassVar[int]
     caller: _common_pb2.Caller
     request_id: str
     model: str
@@ -259,7 +271,9 @@ class AdmitRequest(_message.Message):
     max_tokens: int
     at_ms: int
     budgets: _containers.RepeatedCompositeFieldContainer[Budget]
-    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., request_id: _Optional[str] = ..., model: _Optional[str] = ..., prompt_tokens: _Optional[int] = ..., max_tokens: _Optional[int] = ..., at_ms: _Optional[int] = ..., budgets: _Optional[_Iterable[_Union[Budget, _Mapping]]] = ...) -> None: ...
+    fallback_agent_ids: _containers.RepeatedScalarFieldContainer[str]
+    candidate_models: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., request_id: _Optional[str] = ..., model: _Optional[str] = ..., prompt_tokens: _Optional[int] = ..., max_tokens: _Optional[int] = ..., at_ms: _Optional[int] = ..., budgets: _Optional[_Iterable[_Union[Budget, _Mapping]]] = ..., fallback_agent_ids: _Optional[_Iterable[str]] = ..., candidate_models: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class AdmitResponse(_message.Message):
     __slots__ = ("model", "tier", "served_tier", "degraded", "over_quota", "reserved_micros", "completion_token_allowance", "remaining_micros", "budget")
@@ -284,12 +298,14 @@ class AdmitResponse(_message.Message):
     def __init__(self, model: _Optional[str] = ..., tier: _Optional[str] = ..., served_tier: _Optional[str] = ..., degraded: _Optional[bool] = ..., over_quota: _Optional[bool] = ..., reserved_micros: _Optional[int] = ..., completion_token_allowance: _Optional[int] = ..., remaining_micros: _Optional[int] = ..., budget: _Optional[str] = ...) -> None: ...
 
 class ReleaseRequest(_message.Message):
-    __slots__ = ("request_id", "workspace")
+    __slots__ = ("request_id", "workspace", "key_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     workspace: str
-    def __init__(self, request_id: _Optional[str] = ..., workspace: _Optional[str] = ...) -> None: ...
+    key_id: str
+    def __init__(self, request_id: _Optional[str] = ..., workspace: _Optional[str] = ..., key_id: _Optional[str] = ...) -> None: ...
 
 class ReleaseResponse(_message.Message):
     __slots__ = ("released_micros",)
@@ -316,10 +332,12 @@ class Budget(_message.Message):
     def __init__(self, kind: _Optional[_Union[SubjectKind, str]] = ..., id: _Optional[str] = ..., workspace: _Optional[str] = ..., period: _Optional[_Union[Period, str]] = ..., limit_micros: _Optional[int] = ..., spent_micros: _Optional[int] = ..., reserved_micros: _Optional[int] = ...) -> None: ...
 
 class SetBudgetRequest(_message.Message):
-    __slots__ = ("budget",)
+    __slots__ = ("budget", "remove")
     BUDGET_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_FIELD_NUMBER: _ClassVar[int]
     budget: Budget
-    def __init__(self, budget: _Optional[_Union[Budget, _Mapping]] = ...) -> None: ...
+    remove: bool
+    def __init__(self, budget: _Optional[_Union[Budget, _Mapping]] = ..., remove: _Optional[bool] = ...) -> None: ...
 
 class SetBudgetResponse(_message.Message):
     __slots__ = ("budget",)
@@ -460,7 +478,7 @@ class RequestLogEntry(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., client_request_id: _Optional[str] = ..., key_id: _Optional[str] = ..., workspace: _Optional[str] = ..., agent_id: _Optional[str] = ..., session_id: _Optional[str] = ..., model_requested: _Optional[str] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., status: _Optional[str] = ..., http_status: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., cached_tokens: _Optional[int] = ..., estimated: _Optional[bool] = ..., cost_micros: _Optional[int] = ..., cost_known: _Optional[bool] = ..., latency_ms: _Optional[int] = ..., ttft_ms: _Optional[int] = ..., trace_id: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[RequestAttempt, _Mapping]]] = ...) -> None: ...
 
 class ListRequestLogRequest(_message.Message):
-    __slots__ = ("limit", "cursor", "key_id", "workspace", "agent_id", "model", "deployment", "status", "has_fallback", "min_cost_micros", "since_ms", "until_ms")
+    __slots__ = ("limit", "cursor", "key_id", "workspace", "agent_id", "model", "deployment", "status", "has_fallback", "min_cost_micros", "since_ms", "until_ms", "client_request_id")
     class Fallback(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         FALLBACK_UNSPECIFIED: _ClassVar[ListRequestLogRequest.Fallback]
@@ -481,6 +499,7 @@ class ListRequestLogRequest(_message.Message):
     MIN_COST_MICROS_FIELD_NUMBER: _ClassVar[int]
     SINCE_MS_FIELD_NUMBER: _ClassVar[int]
     UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     limit: int
     cursor: str
     key_id: str
@@ -493,7 +512,8 @@ class ListRequestLogRequest(_message.Message):
     min_cost_micros: int
     since_ms: int
     until_ms: int
-    def __init__(self, limit: _Optional[int] = ..., cursor: _Optional[str] = ..., key_id: _Optional[str] = ..., workspace: _Optional[str] = ..., agent_id: _Optional[str] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., status: _Optional[str] = ..., has_fallback: _Optional[_Union[ListRequestLogRequest.Fallback, str]] = ..., min_cost_micros: _Optional[int] = ..., since_ms: _Optional[int] = ..., until_ms: _Optional[int] = ...) -> None: ...
+    client_request_id: str
+    def __init__(self, limit: _Optional[int] = ..., cursor: _Optional[str] = ..., key_id: _Optional[str] = ..., workspace: _Optional[str] = ..., agent_id: _Optional[str] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., status: _Optional[str] = ..., has_fallback: _Optional[_Union[ListRequestLogRequest.Fallback, str]] = ..., min_cost_micros: _Optional[int] = ..., since_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., client_request_id: _Optional[str] = ...) -> None: ...
 
 class ListRequestLogResponse(_message.Message):
     __slots__ = ("entries", "next_cursor")

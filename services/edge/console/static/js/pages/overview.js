@@ -54,10 +54,10 @@ export async function render(view, ctx) {
              { format: (v) => `${v}%` }),
   ];
   ctx.onLeave(() => plots.forEach((p) => p.destroy()));
-  await quotas(view.querySelector("#quotas"));
+  await quotas(view.querySelector("#quotas"), ctx.master);
 }
 
-async function quotas(box) {
+async function quotas(box, master) {
   try {
     const tiers = await api("/api/v1/usage/tiers");
     const limits = Object.fromEntries(tiers.tiers.map((t) => [t.name, t.monthly_tokens]));
@@ -69,13 +69,15 @@ async function quotas(box) {
   } catch (e) {
     box.append(notice(`Tier quotas unavailable: ${e.message}`, "info"));
   }
+  if (!master) return; // budgets are the operator's (master key) view
   try {
     const budgets = await api("/api/v1/budgets");
+    const dollars = (micros) => `$${(Number(micros || 0) / 1e6).toFixed(6)}`;
     box.append(el("div", { class: "card" }, el("h2", {}, "Budgets"), table([
       ["Kind", (b) => b.kind], ["Id", (b) => b.id], ["Period", (b) => b.period],
-      ["Spent", (b) => `${fmt.usd(b.spent_usd)} of ${fmt.usd(b.limit_usd)}`], ["Reserved", (b) => fmt.usd(b.reserved_usd)],
+      ["Spent", (b) => `${dollars(b.spent_micros)} of ${fmt.usd(b.budget_usd)}`], ["Reserved", (b) => dollars(b.reserved_micros)],
     ], budgets.data, { empty: "No budgets set." })));
   } catch (e) {
-    if (e.status !== 404) box.append(notice(`Budgets unavailable: ${e.message}`, "info"));
+    box.append(notice(`Budgets unavailable: ${e.message}`, "info"));
   }
 }
