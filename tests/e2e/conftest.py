@@ -70,6 +70,9 @@ routing:
   hedge_budget: 1.0
   groups:
     hedge-demo: {{strategy: priority, hedge: {{delay: 0.2, max: 1}}}}
+    # The explorer's fallback case (tests/e2e/test_requests_api_e2e.py): every attempt fails, then fake-echo answers.
+    fake-error-503:
+      fallbacks: [fake-echo]
 pricing:
   models:
     fake-slow-20: {{input: 100, output: 1000}}
@@ -78,7 +81,9 @@ tiers:
   premium:  {{model: fake-tool-call, monthly_tokens: 60, price_usd: 20, overage_policy: block}}
 """)
     logs = tmp_path_factory.mktemp("logs")
-    m = Mesh(env={"TOKENYARD_MASTER_KEY": MASTER_KEY, "TOKENYARD_CONFIG": str(cfg), "REDIS_URL": redis_server.url},
+    m = Mesh(env={"TOKENYARD_MASTER_KEY": MASTER_KEY, "TOKENYARD_CONFIG": str(cfg), "REDIS_URL": redis_server.url,
+                  # A fresh request log per run: the explorer tests list what this run sent, nothing older.
+                  "TOKENYARD_REQUEST_LOG_PATH": str(tmp_path_factory.mktemp("request-log") / "requests.db")},
              log_dir=logs)
     m.start()
     yield m

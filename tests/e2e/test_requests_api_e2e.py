@@ -22,16 +22,18 @@ def _api(mesh, key: str = MASTER_KEY) -> httpx.Client:
 
 def _chat(client, model: str, label: str) -> str:
     """One chat with `label` as the client's x-request-id; returns the id the server answered under (the
-    response's x-request-id), which is what the request log is keyed by."""
+    response's x-tokenyard-request-id), which is what the request log is keyed by."""
     raw = client.chat.completions.with_raw_response.create(
         model=model, messages=[{"role": "user", "content": "hello there"}], extra_headers={"x-request-id": label})
     assert raw.parse().choices[0].message.content
-    return raw.headers["x-request-id"]
+    return raw.headers["x-tokenyard-request-id"]
 
 
 def test_a_fallback_request_shows_every_attempt_and_why(mesh, client):
-    rid = _chat(client, "fake-error-503", f"fb-{uuid.uuid4().hex[:10]}")
+    label = f"fb-{uuid.uuid4().hex[:10]}"
+    rid = _chat(client, "fake-error-503", label)
     record = usage_record(mesh, rid)
+    assert record["request_id"] == rid != label and record["client_request_id"] == label
     assert record["model_requested"] == "fake-error-503" and record["model"] == "fake-echo"
     assert record["status"] == "ok" and record["http_status"] == 200
     kinds = [(a["kind"], a["outcome"]) for a in record["attempts"]]

@@ -35,11 +35,11 @@ def sdk(mesh, key: str = MASTER) -> OpenAI:
 
 def chat(client: OpenAI, model: str, label: str) -> str:
     """One chat labelled with the client's x-request-id; returns the server's request id (the response's
-    x-request-id), which keys the request log."""
+    x-tokenyard-request-id), which keys the request log."""
     raw = client.chat.completions.with_raw_response.create(
         model=model, messages=[{"role": "user", "content": "hello console"}], extra_headers={"x-request-id": label})
     raw.parse()
-    return raw.headers["x-request-id"]
+    return raw.headers["x-tokenyard-request-id"]
 
 
 def sign_in(page, key: str) -> None:
