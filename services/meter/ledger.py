@@ -38,7 +38,7 @@ new with every request, so they keep a month, not 400 days (keys, agents and wor
 SHORT_LIVED = ("user", "session")
 
 METRICS = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "cost_micros",
-           "errors", "attempts", "hedges")
+           "errors", "attempts", "hedges", "unknown_cost_requests")
 
 _APPLY = """
 -- Records of one UTC day (one hash slot). Per record: skip it if its marker exists, else set the marker
@@ -113,7 +113,11 @@ class Ledger:
         self._apply = client.register_script(_APPLY)
 
     def cost(self, r: meter_pb2.UsageRecord) -> int:
-        return self._pricing.cost_micros(r.model, r.deployment, r.usage)
+        """The record's cost: as its sender priced it, else from the meter's prices (filled into the record,
+        with whether the price is known)."""
+        if not r.HasField("cost_micros"):
+            r.cost_micros, r.cost_known = self._pricing.quote(r.model, r.deployment, r.usage)
+        return r.cost_micros
 
     def queue_apply(self, pipe: ScriptPipeline, records: list[tuple[meter_pb2.UsageRecord, int]]) -> list[list[int]]:
         """Adds one script call per UTC day of `records` ((record, cost) pairs) to a pipeline. Returns, per call
@@ -140,12 +144,13 @@ class Ledger:
 
         args: list = [self._aggregate_ttl, self._dedup_ttl, self._subject_ttl, len(records)]
         for r, cost in records:
+            known = not r.HasField("cost_known") or r.cost_known
             day = day_of(r.started_at_ms)
             u, c = r.usage, r.caller
             own = 0 if r.attempt_of else 1
             error = 0 if r.status in ("ok", "cancelled") else own
             values = (own, u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cached_tokens, cost, error,
-                      max(r.attempts, 1) * own, r.hedges * own)
+                      max(r.attempts, 1) * own, r.hedges * own, (0 if known else 1) * own)
             incr: list = []
             model = keys.esc(r.model)
             # d:<deployment>: the overview's by-deployment breakdown, kept per day like by-model.

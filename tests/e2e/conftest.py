@@ -74,8 +74,10 @@ routing:
     fake-error-503:
       fallbacks: [fake-echo]
 pricing:
-  models:
-    fake-slow-20: {{input: 100, output: 1000}}
+  deployments:
+    fake:
+      "*": {{input: 0, output: 0}}
+      fake-slow-20: {{input: 100, output: 1000}}
 tiers:
   economy:  {{model: fake-echo, monthly_tokens: 2000000, price_usd: 5, overage_policy: log}}
   premium:  {{model: fake-tool-call, monthly_tokens: 60, price_usd: 20, overage_policy: block}}
@@ -83,8 +85,8 @@ tiers:
     logs = tmp_path_factory.mktemp("logs")
     m = Mesh(env={"TOKENYARD_MASTER_KEY": MASTER_KEY, "TOKENYARD_CONFIG": str(cfg), "REDIS_URL": redis_server.url,
                   # A fresh request log per run: the explorer tests list what this run sent, nothing older.
-                  "TOKENYARD_REQUEST_LOG_PATH": str(tmp_path_factory.mktemp("request-log") / "requests.db")},
-             log_dir=logs)
+                  "TOKENYARD_REQUEST_LOG_PATH": str(tmp_path_factory.mktemp("request-log") / "requests.db"),
+                  "TOKENYARD_USAGE_SPOOL": str(tmp_path_factory.mktemp("journal"))}, log_dir=logs)
     m.start()
     yield m
     m.stop()

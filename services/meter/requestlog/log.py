@@ -1,7 +1,6 @@
 """The meter's request log: applied usage records in, explorer queries out (over whichever store is configured)."""
 from __future__ import annotations
 
-from services.common.pricing import FREE, PriceBook
 from services.meter.requestlog.entry import RequestFilter, entry_of, page, row_of
 from services.meter.requestlog.writer import RequestLogWriter
 from tokenyard.meter.v1 import meter_pb2
@@ -18,14 +17,13 @@ def encode_row(item: tuple[meter_pb2.UsageRecord, int, bool]) -> tuple:
 
 
 class RequestLog:
-    def __init__(self, writer: RequestLogWriter, pricing: PriceBook | None = None) -> None:
+    def __init__(self, writer: RequestLogWriter) -> None:
         self.writer = writer
-        self._pricing = pricing or PriceBook()
 
     def add(self, records: list[tuple[meter_pb2.UsageRecord, int]]) -> None:
         """Records applied by the ledger just now, each with its cost; queued, never awaited (the writer
         builds their rows, with `encode_row`, when it writes them)."""
-        items = [(r, cost, self._pricing.price(r.model, r.deployment) is not FREE)
+        items = [(r, cost, not r.HasField("cost_known") or r.cost_known)  # as the ledger counts it
                  for r, cost in records if not r.attempt_of and r.status not in SKIPPED_STATUSES]
         if items:
             self.writer.submit(items)

@@ -53,7 +53,7 @@ AGENT_HEALTH_STATUS_DEGRADED: AgentHealthStatus
 AGENT_HEALTH_STATUS_UNHEALTHY: AgentHealthStatus
 
 class UsageRecord(_message.Message):
-    __slots__ = ("request_id", "caller", "model", "deployment", "usage", "latency_ms", "ttft_ms", "status", "started_at_ms", "client_request_id", "attempt_of", "attempts", "hedges", "attempt_log", "model_requested", "trace_id", "http_status")
+    __slots__ = ("request_id", "caller", "model", "deployment", "usage", "latency_ms", "ttft_ms", "status", "started_at_ms", "client_request_id", "attempt_of", "attempts", "hedges", "cost_micros", "cost_known", "attempt_log", "model_requested", "trace_id", "http_status")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CALLER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -67,6 +67,8 @@ class UsageRecord(_message.Message):
     ATTEMPT_OF_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     HEDGES_FIELD_NUMBER: _ClassVar[int]
+    COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    COST_KNOWN_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_LOG_FIELD_NUMBER: _ClassVar[int]
     MODEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
     TRACE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -84,11 +86,13 @@ class UsageRecord(_message.Message):
     attempt_of: str
     attempts: int
     hedges: int
+    cost_micros: int
+    cost_known: bool
     attempt_log: _containers.RepeatedCompositeFieldContainer[RequestAttempt]
     model_requested: str
     trace_id: str
     http_status: int
-    def __init__(self, request_id: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., latency_ms: _Optional[int] = ..., ttft_ms: _Optional[int] = ..., status: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., client_request_id: _Optional[str] = ..., attempt_of: _Optional[str] = ..., attempts: _Optional[int] = ..., hedges: _Optional[int] = ..., attempt_log: _Optional[_Iterable[_Union[RequestAttempt, _Mapping]]] = ..., model_requested: _Optional[str] = ..., trace_id: _Optional[str] = ..., http_status: _Optional[int] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., latency_ms: _Optional[int] = ..., ttft_ms: _Optional[int] = ..., status: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., client_request_id: _Optional[str] = ..., attempt_of: _Optional[str] = ..., attempts: _Optional[int] = ..., hedges: _Optional[int] = ..., cost_micros: _Optional[int] = ..., cost_known: _Optional[bool] = ..., attempt_log: _Optional[_Iterable[_Union[RequestAttempt, _Mapping]]] = ..., model_requested: _Optional[str] = ..., trace_id: _Optional[str] = ..., http_status: _Optional[int] = ...) -> None: ...
 
 class RequestAttempt(_message.Message):
     __slots__ = ("deployment", "model", "kind", "outcome", "cause", "latency_ms")
@@ -121,7 +125,7 @@ class RecordUsageResponse(_message.Message):
     def __init__(self, recorded: _Optional[int] = ..., duplicates: _Optional[int] = ...) -> None: ...
 
 class UsageTotals(_message.Message):
-    __slots__ = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "errors", "cached_tokens", "cost_micros", "attempts", "hedges")
+    __slots__ = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "errors", "cached_tokens", "cost_micros", "attempts", "hedges", "unknown_cost_requests")
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -131,6 +135,7 @@ class UsageTotals(_message.Message):
     COST_MICROS_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     HEDGES_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_COST_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     requests: int
     prompt_tokens: int
     completion_tokens: int
@@ -140,7 +145,8 @@ class UsageTotals(_message.Message):
     cost_micros: int
     attempts: int
     hedges: int
-    def __init__(self, requests: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., errors: _Optional[int] = ..., cached_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ..., attempts: _Optional[int] = ..., hedges: _Optional[int] = ...) -> None: ...
+    unknown_cost_requests: int
+    def __init__(self, requests: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., errors: _Optional[int] = ..., cached_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ..., attempts: _Optional[int] = ..., hedges: _Optional[int] = ..., unknown_cost_requests: _Optional[int] = ...) -> None: ...
 
 class ModelUsage(_message.Message):
     __slots__ = ("model", "totals")
