@@ -36,7 +36,10 @@ class BatchResult:
 class Recorder:
     def __init__(self, client: redis.Redis, ledger: Ledger, budgets: BudgetStore, tiers: TierBook,
                  request_log: RequestLog | None = None) -> None:
-        """`request_log`: where each newly applied record goes (queued, off this call's path)."""
+        """`request_log`: where every record of a batch goes once its Redis steps succeeded (queued, off this
+        call's path). Duplicates too: if a first delivery applied the ledger but failed before it got here
+        (Redis dropped mid-pipeline), the retry is a ledger duplicate, and only logging it still gets the
+        request its row; the log's own key (the request id) keeps it to one row."""
         self._redis = client
         self._ledger = ledger
         self._budgets = budgets
@@ -60,11 +63,9 @@ class Recorder:
         for ws, month in tier_workspaces:
             pipe.command("SADD", keys.tier_workspaces_key(month), ws)
         results = await pipe.execute()
-        fresh = [costed[i] for positions, reply in zip(days, results[:len(days)])
-                 for i, flag in zip(positions, reply) if flag == 1]
-        applied = len(fresh)
-        if self._request_log is not None and fresh:
-            self._request_log.add(fresh)
+        applied = sum(1 for reply in results[:len(days)] for flag in reply if flag == 1)
+        if self._request_log is not None:
+            self._request_log.add(costed)
         overages = 0
         for i, r in enumerate(records):
             _settled, over, over_cost = results[len(days) + i]

@@ -61,7 +61,7 @@ async def audit(mesh, load: Load, timeout: float = 30.0) -> tuple[int, int]:
     async with httpx.AsyncClient(base_url=edge_url(mesh), headers=auth(), timeout=10) as client:
         async def logged(rid: str) -> bool:  # rid: the client's x-request-id (the server mints its own)
             page = await client.get("/api/v1/requests", params={"client_request_id": rid})
-            return bool(page.json()["data"])
+            return page.status_code == 200 and bool(page.json()["data"])  # the meter may still be coming back
 
         deadline = time.monotonic() + timeout
         missing = load.answered()

@@ -84,3 +84,20 @@ async def test_per_session_and_per_user_aggregates_keep_a_month_keys_and_agents_
     assert session_keys and lasting
     assert all(0 < ttls[k] <= 35 * 86400 for k in session_keys), {k: ttls[k] for k in session_keys}
     assert all(ttls[k] > 35 * 86400 for k in lasting)
+
+
+async def test_a_record_whose_first_delivery_failed_after_the_ledger_still_gets_its_row(redis_server, redis_client):
+    """Redis dropped mid-pipeline: the ledger step had applied, the call failed, the sender retried. The retry
+    is a ledger duplicate, and it must still give the request its row (once)."""
+    now = int(time.time() * 1000)
+    async with running_meter(redis_server.url) as meter:
+        first = record("half-applied", at_ms=now, key_id="kh", workspace="acme")
+        from services.meter import keys
+        from services.meter.periods import day_of
+        await redis_client.set(keys.record_key(day_of(now), "kh", "half-applied"), "1", ex=60)  # as if applied
+        reply = await meter.RecordUsage(meter_pb2.RecordUsageRequest(records=[first, first]))
+        assert (reply.recorded, reply.duplicates) == (0, 2)
+        entry = (await wait_for_request_log(meter, "half-applied")).entry
+        assert entry.key_id == "kh"
+        listed = await meter.ListRequestLog(meter_pb2.ListRequestLogRequest(key_id="kh"))
+        assert [e.request_id for e in listed.entries] == ["half-applied"]
