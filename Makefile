@@ -56,6 +56,12 @@ $(AGENTS_STAMP):
 test-agents: $(STAMP) $(AGENTS_STAMP) ## Claude Code, Codex CLI and the OpenAI Agents SDK, unchanged, against the mesh (fake models, loopback only)
 	$(BIN)/python -m pytest tests/agents -m agents
 
+# Browser suite (issue 21): Debian's chromium driven by Playwright for Python (Playwright's own browser
+# download is never used); installs chromium with apt when it is missing.
+test-ui: $(STAMP) ## The web console in headless chromium; screenshots in tests/ui/output/
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	$(BIN)/python -m pytest tests/ui -m ui
+
 test-unit: $(STAMP) ## Unit tests only
 	$(BIN)/python -m pytest tests/unit
 
@@ -85,8 +91,9 @@ COMPOSE ?= docker compose
 .env:
 	@umask 077; $(PY) -c 'import base64, os, secrets; \
 	print(f"TOKENYARD_MASTER_KEY=sk-ty-{secrets.token_urlsafe(32)}"); \
-	print(f"TOKENYARD_ENCRYPTION_KEY={base64.b64encode(os.urandom(32)).decode()}")' > .env
-	@echo "wrote .env: TOKENYARD_MASTER_KEY (admin API key) and TOKENYARD_ENCRYPTION_KEY (keep it: it unlocks stored provider keys)"
+	print(f"TOKENYARD_ENCRYPTION_KEY={base64.b64encode(os.urandom(32)).decode()}"); \
+	print(f"TOKENYARD_POSTGRES_PASSWORD={secrets.token_hex(24)}")' > .env
+	@echo "wrote .env: TOKENYARD_MASTER_KEY (admin API key), TOKENYARD_ENCRYPTION_KEY (keep it: it unlocks stored provider keys), TOKENYARD_POSTGRES_PASSWORD (request log)"
 
 up: .env ## Build the image, start Redis, Jaeger and the four services in containers, wait until healthy
 	$(COMPOSE) up --build --detach --wait
@@ -95,6 +102,6 @@ up: .env ## Build the image, start Redis, Jaeger and the four services in contai
 # compose interpolates the whole file even to stop it; placeholders stand in when .env is gone.
 down: ## Stop and remove the compose containers (the Redis volume stays)
 	TOKENYARD_MASTER_KEY=$${TOKENYARD_MASTER_KEY:-unused} TOKENYARD_ENCRYPTION_KEY=$${TOKENYARD_ENCRYPTION_KEY:-unused} \
-	$(COMPOSE) down
+	TOKENYARD_POSTGRES_PASSWORD=$${TOKENYARD_POSTGRES_PASSWORD:-unused} $(COMPOSE) down
 
-.PHONY: help install protos check-protos run test test-agents test-chaos soak test-unit lint clean up down bench bench-quick
+.PHONY: help install protos check-protos run test test-agents test-chaos soak test-ui test-unit lint clean up down bench bench-quick

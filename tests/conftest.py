@@ -42,3 +42,13 @@ def own_usage_journal(tmp_path, monkeypatch):
     """Each test's in-process routers journal usage in a directory of their own: a router recovers (and
     re-sends) whatever it finds in its journal, so a shared one would mix one test's records into another's."""
     monkeypatch.setenv("TOKENYARD_USAGE_SPOOL", str(tmp_path / "usage-journal"))
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL (Debian's package, installed when missing) on a free port, data in a temp dir."""
+    from tests.postgres_server import LocalPostgres
+
+    server = LocalPostgres().start()
+    yield server
+    server.stop()

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 
 import structlog
 
-from services.common.errors import invalid
+from services.common.errors import GatewayError, invalid
 from services.common.logs import redact_text
 from services.router.coalesce import StreamState, has_output, to_response
 from services.router.dispatcher import Dispatcher, Lease, Trace
@@ -117,6 +117,9 @@ class ChatRunner:
                 yield msg
         except (asyncio.CancelledError, GeneratorExit):
             record.status = "cancelled"
+            raise
+        except GatewayError as err:
+            record.http_status = err.http_status
             raise
         finally:
             if record.usage is None:

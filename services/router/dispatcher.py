@@ -50,6 +50,9 @@ class Lease:
     """first / retry / fallback / hedge, for traces and metrics."""
     outcome: str = ""
     span: Any = None
+    cause: str = ""
+    """Why it failed (the upstream error's kind), for the request log's attempt timeline."""
+    ended: float | None = None
 
 
 @dataclass
@@ -63,6 +66,8 @@ class Trace:
     hedges: int = 0
     operation: str = "chat"
     """The GenAI operation (`chat`, `embeddings`) its attempt spans are named after."""
+    leases: list[Lease] = field(default_factory=list)
+    """Every attempt in the order it started (the request log's attempt timeline)."""
 
 
 class Attempts(Protocol):
@@ -174,6 +179,7 @@ class Dispatcher:
         trace.attempts += 1
         trace.tried.append(target.name)
         lease = Lease(target, self._monotonic(), group.model, hedge=hedge)
+        trace.leases.append(lease)
         self.observer.started(lease, group, trace, self._breakers.seen.get(key, ("closed",))[0])
         return lease, None
 
@@ -232,7 +238,7 @@ class Dispatcher:
     def _lost(self, lease: Lease, fns: Attempts) -> None:
         lease.hedge = True
         self._release(lease)
-        self.observer.ended(lease, "hedge_lost")
+        self._ended(lease, "hedge_lost")
         fns.hedge_lost(lease)
 
     async def _call(self, fns: Attempts, lease: Lease, deadline: float, failed: set[str]) -> Any:
@@ -252,7 +258,7 @@ class Dispatcher:
                                     kind="adapter_error") from None
         except asyncio.CancelledError:
             self._release(lease)
-            self.observer.ended(lease, "cancelled")
+            self._ended(lease, "cancelled")
             raise
         except UpstreamError as err:
             # An upstream's error text may quote the key it was sent (the deployment's or the customer's):
@@ -260,7 +266,7 @@ class Dispatcher:
             err.message = redact_text(err.message, lease.target.api_key or "", lease.target.deployment.api_key)
             failed.add(name)
             self._release(lease)
-            self.observer.ended(lease, "error", err)
+            self._ended(lease, "error", err)
             cls = classify(err)
             if cls in (FATAL, CONTEXT_LENGTH, CONTENT_POLICY) or (cls == AUTH and lease.target.api_key is not None):
                 # The upstream is alive; the request (or a customer's own key) was the problem.
@@ -274,6 +280,12 @@ class Dispatcher:
         self.observer.first_token(lease)
         return result
 
+    def _ended(self, lease: Lease, outcome: str, error: UpstreamError | None = None) -> None:
+        if lease.ended is None:
+            lease.ended = self._monotonic()
+            lease.cause = (error.kind or str(error.status or "error")) if error is not None else ""
+        self.observer.ended(lease, outcome, error)
+
     def _release(self, lease: Lease) -> None:
         if not lease.released:
             lease.released = True
@@ -283,7 +295,7 @@ class Dispatcher:
         """The winning attempt ended: count it for health and balancing (a mid-stream break is a failure)."""
         name = lease.target.key
         self._release(lease)
-        self.observer.ended(lease, "ok" if error is None else "interrupted", error)
+        self._ended(lease, "ok" if error is None else "interrupted", error)
         if error is None:
             self._breakers.record(name, True, latency=self._monotonic() - lease.started, ttft=lease.ttft)
         else:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from services.common.pricing import PriceBook
+from services.router import attempt_log
 from services.router.coalesce import StreamState
 from services.router.dispatcher import Lease, Trace
 from services.router.tokens import TokenCounter
@@ -30,13 +31,15 @@ caller must not file usage under a closed period)."""
 class Record:
     """Book-keeping of one request for its usage record."""
 
-    __slots__ = ("model", "deployment", "upstream", "status", "ttft", "usage", "started_ms", "t0", "committed")
+    __slots__ = ("model", "deployment", "upstream", "status", "ttft", "usage", "started_ms", "t0", "committed",
+                 "http_status")
 
     def __init__(self, model: str, started_ms: int, t0: float) -> None:
         self.model, self.deployment, self.upstream, self.status = model, "", "", "error"
         self.ttft: float | None = None
         self.usage: common_pb2.Usage | None = None
         self.started_ms, self.t0 = started_ms, t0
+        self.http_status = 0
         self.committed = False
         """Journaled before the answer's end went out (`commit`); `finish` then has nothing left to do."""
 
@@ -96,6 +99,9 @@ class Metering:
         out = self._usage_record(req.request_id, req, record.deployment, record.usage, record.status, record, ttft)
         if trace is not None:
             out.attempts, out.hedges = trace.attempts, trace.hedges
+            out.attempt_log.extend(attempt_log.attempts(trace, self._monotonic, record.status))
+        out.model_requested, out.http_status = req.model, record.http_status
+        out.trace_id = attempt_log.current_trace_id()
         if getattr(req, "fallback_follows", False) and record.ttft is None and record.status != "cancelled":
             # Another agent answers instead: this call is an attempt of the request, not the request.
             out.request_id, out.attempt_of = f"{req.request_id}-agent{req.agent_attempt}", req.request_id

@@ -14,6 +14,7 @@ import pytest
 from openai import OpenAI
 
 from services.launcher.mesh import Mesh
+from tests.e2e.conftest import usage_record
 from tests.fakes.openai_upstream import ThreadedUpstream
 from tests.fakes.otlp_receiver import OTLPReceiver, ReceivedSpan
 
@@ -123,3 +124,5 @@ def test_one_streamed_request_is_one_trace_across_the_mesh(traced):
     for name in ("edge", "router", "meter", "runtime"):
         text = (mesh.log_dir / f"{name}.log").read_text()
         assert MASTER_KEY not in text and UPSTREAM_KEY not in text
+    # The request log names the same trace, so the console can link a request to it.
+    assert usage_record(mesh, rid)["trace_id"] == trace_id
