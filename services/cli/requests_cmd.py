@@ -141,6 +141,8 @@ def register(app: typer.Typer, deps: Deps) -> None:
                  key_id: Annotated[Optional[str], typer.Option(help="Only this key.")] = None,
                  agent_id: Annotated[Optional[str], typer.Option(help="Only this agent.")] = None,
                  workspace: Annotated[Optional[str], typer.Option(help="Only this workspace.")] = None,
+                 client_request_id: Annotated[Optional[str], typer.Option(
+                     help="Only the request its client sent with this x-request-id.")] = None,
                  since: Annotated[Optional[str], typer.Option(help="ISO-8601 UTC or Unix ms.")] = None,
                  id_: Annotated[Optional[str], typer.Option("--id", help="Show one request, with its attempts.")] = None,
                  interval: Annotated[float, typer.Option(min=0.05, help="Seconds between polls (--follow).")] = 1.0,
@@ -152,7 +154,8 @@ def register(app: typer.Typer, deps: Deps) -> None:
         if id_:
             return _show(deps, api.json("GET", f"/api/v1/requests/{quote(id_, safe='')}"), json_)
         filters = {k: v for k, v in {"model": model, "status": status, "key_id": key_id, "agent_id": agent_id,
-                                     "workspace": workspace, "since": since}.items() if v}
+                                     "workspace": workspace, "client_request_id": client_request_id,
+                                     "since": since}.items() if v}
         if not follow:
             page = list_page(api, {**filters, "limit": limit})
             if json_:

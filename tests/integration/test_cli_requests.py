@@ -53,6 +53,15 @@ def test_filters_reach_the_server_as_the_contract_names_them(api):
     assert server.queries[-1] == {"model": "fake-slow", "status": "error", "key_id": "key_a", "limit": "20"}
 
 
+def test_client_request_id_finds_the_request_its_client_labelled(api):
+    runner, server = api
+    runner.add(record(7, client_request_id="job-42-step-3"))
+    out = run(server.url, "requests", "--client-request-id", "job-42-step-3", "--json")
+    assert out.returncode == 0, out.stderr
+    assert [r["request_id"] for r in json.loads(out.stdout)["data"]] == ["req_0007"]
+    assert server.queries[-1] == {"client_request_id": "job-42-step-3", "limit": "20"}
+
+
 def test_one_request_shows_its_attempts_and_an_unknown_one_is_one_line_and_exit_1(api):
     _, server = api
     out = run(server.url, "requests", "--id", "req_0003")
