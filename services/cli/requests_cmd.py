@@ -29,7 +29,8 @@ def row(r: dict) -> list:
 
 def line(r: dict) -> str:
     cells = ["-" if v is None or v == "" else str(v) for v in row(r)]
-    widths = (24, 28, 18, 14, 11, 4, 7, 7, 11, 8, 0)
+    # request_id: the real API's `req_` + 32 hex digits; every other column at least as wide as its name
+    widths = (24, 36, 18, 14, 11, 4, 7, 10, 11, 10, 0)
     return "  ".join(c.ljust(w) if w else c for c, w in zip(cells, widths)).rstrip()
 
 
