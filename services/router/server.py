@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from dataclasses import dataclass
 
 import grpc
@@ -93,9 +94,11 @@ class RouterApp:
 
 def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=None, registry_poll: float = 1.0,
                   prices: PriceBook | None = None, rng: random.Random | None = None,
-                  sleep=asyncio.sleep, tracing: Tracing | None = None, metrics: Metrics | None = None) -> RouterApp:
+                  sleep=asyncio.sleep, tracing: Tracing | None = None, metrics: Metrics | None = None,
+                  clock=time.time, monotonic=time.monotonic) -> RouterApp:
     """`redis`: a client to use (tests); otherwise one is made from `cfg.redis_url` when set.
-    `tracing`: off by default. `metrics`: when given, RPC metrics and breaker states are recorded in it."""
+    `tracing`: off by default. `metrics`: when given, RPC metrics and breaker states are recorded in it.
+    `clock`/`monotonic`: injected by tests that move time (breaker cooldowns, balancing decay)."""
     tracing = tracing or Tracing()
     counter = counter or TokenCounter()
     if redis is None and cfg.redis_url:
@@ -104,18 +107,18 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
     http_tracing = tracing.http_trace_configs()
     book = UpstreamBook(cfg.deployments, lambda d: build_provider(d, counter, http_tracing),
                         {**cfg.tier_models, **policy.aliases()})
-    stats = LocalStats()
-    breakers = BreakerStore(redis, policy.breaker)
+    stats = LocalStats(monotonic)
+    breakers = BreakerStore(redis, policy.breaker, clock=clock)
     dispatcher = Dispatcher(Planner(book, policy), policy, breakers, stats, Balancer(stats, rng),
-                            HedgeBudget(policy.hedge_budget), rng=rng, sleep=sleep,
+                            HedgeBudget(policy.hedge_budget), rng=rng, sleep=sleep, monotonic=monotonic, clock=clock,
                             observer=AttemptObserver(tracing.tracer if tracing.enabled else None, metrics))
     if metrics is not None:
         metrics.watch_breakers(lambda: {key: seen[0] for key, seen in breakers.seen.items()})
     meter_channel = open_channel(cfg.meter_addr, cfg.security, tracing)
     reporter = UsageReporter(meter_pb2_grpc.MeterServiceStub(meter_channel))
     metering = Metering(reporter, counter, prices if prices is not None else cfg.prices)
-    runner = ChatRunner(book, dispatcher, metering)
-    embedder = EmbedRunner(runner.book_provider, dispatcher, metering)
+    runner = ChatRunner(book, dispatcher, metering, monotonic)
+    embedder = EmbedRunner(runner.book_provider, dispatcher, metering, monotonic)
     nodes = NodeRegistry(redis) if redis is not None else None
     poller = RegistryPoller(nodes, book, registry_poll) if nodes is not None else None
     escalation = escalation_wiring.build(cfg.escalation, runner, prices if prices is not None else cfg.prices, redis)

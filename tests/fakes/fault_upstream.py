@@ -31,6 +31,8 @@ class FaultUpstream:
     status: int = 0
     """When non-zero, every request fails with this HTTP status."""
     retry_after: float | None = None
+    error: dict | None = None
+    """The error object sent with `status` (default `{"message": "injected <status>", "type": "server_error"}`)."""
     ttft: float = 0.0
     """Seconds before the first token."""
     tokens: int = 3
@@ -69,8 +71,8 @@ class FaultUpstream:
                                      status=401)
         if self.status:
             headers = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else None
-            return web.json_response({"error": {"message": f"injected {self.status}", "type": "server_error"}},
-                                     status=self.status, headers=headers)
+            error = self.error or {"message": f"injected {self.status}", "type": "server_error"}
+            return web.json_response({"error": error}, status=self.status, headers=headers)
         return None
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:

@@ -65,7 +65,8 @@ class Router:
 
 
 async def start_router(deployments: list[dict], routing: dict | None = None, redis=None, poll: float = 0.2,
-                       seed: int = 7, sleep=asyncio.sleep) -> Router:
+                       seed: int = 7, sleep=asyncio.sleep, **clocks) -> Router:
+    """`clocks`: `clock=` and `monotonic=` for tests that move time."""
     meter = FakeMeter()
     meter_server, _, meter_port = grpc_server.create_server(
         [lambda s: meter_pb2_grpc.add_MeterServiceServicer_to_server(meter, s)], [], "127.0.0.1:0")
@@ -73,7 +74,7 @@ async def start_router(deployments: list[dict], routing: dict | None = None, red
     deps = tuple(parse_deployment(f"deployments[{i}]", d, {}) for i, d in enumerate(deployments))
     cfg = RouterConfig(deployments=deps, routing=parse_routing(routing), listen="127.0.0.1:0",
                        meter_addr=f"127.0.0.1:{meter_port}")
-    app = create_server(cfg, redis=redis, registry_poll=poll, rng=random.Random(seed), sleep=sleep)
+    app = create_server(cfg, redis=redis, registry_poll=poll, rng=random.Random(seed), sleep=sleep, **clocks)
     await app.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.port}")
     return Router(app, channel, router_pb2_grpc.RouterServiceStub(channel), meter, meter_server)

@@ -25,7 +25,7 @@ from services.router.providers.anthropic_wire import to_anthropic_body
 from services.router.providers.http_pool import UpstreamPool, with_key
 from services.router.providers.base import UpstreamError
 from services.router.coalesce import has_output
-from services.router.providers.openai_chat import SSEDecoder, _error_message, _retry_after
+from services.router.providers.openai_chat import SSEDecoder, upstream_http_error
 from tokenyard.router.v1 import router_pb2
 
 API_VERSION = "2023-06-01"
@@ -123,7 +123,7 @@ class AnthropicMessagesProvider:
         try:
             if resp.status >= 400:
                 raw = await resp.content.read(_MAX_ERROR_BODY)
-                raise UpstreamError(resp.status, _error_message(raw, resp.status), retry_after=_retry_after(resp.headers))
+                raise upstream_http_error(resp.status, raw, resp.headers)
             async for batch in self._read(resp):
                 yield batch
         except asyncio.TimeoutError:

@@ -18,12 +18,16 @@ from tokenyard.router.v1 import router_pb2
 class UpstreamError(Exception):
     """An upstream call failed. `status` is the HTTP status, or 0 for connection errors and timeouts."""
 
-    def __init__(self, status: int, message: str, *, kind: str = "", retry_after: float | None = None) -> None:
+    def __init__(self, status: int, message: str, *, kind: str = "", retry_after: float | None = None,
+                 code: str = "") -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.kind = kind or ("http_%d" % status if status else "connection")
         self.retry_after = retry_after
+        self.code = code
+        """The upstream's own error `type`/`code` (`exceed_context_size_error`, `BadRequestError`...):
+        the router's error table reads it with the message to tell a verdict on the request from a fault."""
 
 
 class Provider(Protocol):

@@ -41,16 +41,27 @@ def _retry_after(headers) -> float | None:
     return None
 
 
-def _error_message(body: bytes, status: int) -> str:
+def error_detail(body: bytes, status: int) -> tuple[str, str]:
+    """(message, the upstream's error type or code) of an error body: OpenAI's `{"error": {...}}`,
+    vLLM's older top-level `{"object": "error", "message", "type"}`, or a bare `{"error": "text"}`."""
     try:
-        err = orjson.loads(body).get("error")
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        doc = None
+    if isinstance(doc, dict):
+        err = doc.get("error", doc)
         if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])
-        if isinstance(err, str):
-            return err
-    except (orjson.JSONDecodeError, AttributeError):
-        pass
-    return f"upstream answered HTTP {status}"
+            code = err.get("type") or err.get("code") or ""
+            return str(err["message"]), str(code) if isinstance(code, str) else ""
+        if isinstance(err, str) and err:
+            return err, ""
+    text = body.decode("utf-8", "replace").strip()
+    return (text[:500] if text and not text.startswith("<") else f"upstream answered HTTP {status}"), ""
+
+
+def upstream_http_error(status: int, body: bytes, headers) -> UpstreamError:
+    message, code = error_detail(body, status)
+    return UpstreamError(status, message, retry_after=_retry_after(headers), code=code)
 
 
 class SSEDecoder:
@@ -110,8 +121,7 @@ class OpenAIChatProvider:
         try:
             raw = await resp.read()
             if resp.status >= 400:
-                raise UpstreamError(resp.status, _error_message(raw[:_MAX_ERROR_BODY], resp.status),
-                                    retry_after=_retry_after(resp.headers))
+                raise upstream_http_error(resp.status, raw[:_MAX_ERROR_BODY], resp.headers)
             return orjson.loads(raw)
         except asyncio.TimeoutError:
             raise UpstreamError(0, "the upstream timed out", kind="timeout") from None
@@ -126,7 +136,7 @@ class OpenAIChatProvider:
         try:
             if resp.status >= 400:
                 raw = await resp.content.read(_MAX_ERROR_BODY)
-                raise UpstreamError(resp.status, _error_message(raw, resp.status), retry_after=_retry_after(resp.headers))
+                raise upstream_http_error(resp.status, raw, resp.headers)
             if resp.content_type == "application/json":
                 # An upstream that ignored `stream: true` answers with one completion: make it one chunk.
                 yield [_completion_as_chunk(orjson.loads(await _read_bounded(resp)))]
@@ -166,7 +176,8 @@ class OpenAIChatProvider:
                 if "error" in chunk and "choices" not in chunk:
                     err = chunk["error"]
                     msg = err.get("message") if isinstance(err, dict) else str(err)
-                    raise UpstreamError(502, f"upstream stream error: {msg}", kind="stream_error")
+                    code = (err.get("type") or "") if isinstance(err, dict) else ""
+                    raise UpstreamError(502, f"upstream stream error: {msg}", kind="stream_error", code=str(code))
                 batch.append(chunk)
                 finished = finished or any(c.get("finish_reason") for c in chunk.get("choices") or ())
             if batch:
