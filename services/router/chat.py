@@ -40,11 +40,12 @@ class _Opened:
 class _ChatAttempts:
     """What one chat attempt is, for the dispatcher: open the stream, read up to the first output."""
 
-    def __init__(self, runner: "ChatRunner", req: router_pb2.ChatRequest, trace: Trace) -> None:
-        self._runner, self._req, self._trace = runner, req, trace
+    def __init__(self, runner: "ChatRunner", req: router_pb2.ChatRequest, trace: Trace, whole: bool) -> None:
+        self._runner, self._req, self._trace, self._whole = runner, req, trace, whole
 
     async def call(self, target: Target, deadline: float) -> _Opened:
-        stream = self._runner.book_provider(target).stream(self._req, target.upstream_model, api_key=target.api_key)
+        stream = self._runner.book_provider(target).stream(self._req, target.upstream_model, api_key=target.api_key,
+                                                           whole=self._whole)
         budget = min(target.deployment.timeouts.first_token, deadline - self._runner.monotonic())
         try:
             return _Opened(stream, await _until_first_output(stream, budget))
@@ -89,7 +90,9 @@ class ChatRunner:
         except KeyError:  # a registered node that expired while this request held its target
             raise UpstreamError(0, "the upstream node left the registry", kind="connection") from None
 
-    async def run(self, req: router_pb2.ChatRequest, timeout: float | None = None) -> AsyncIterator[router_pb2.ChatResponse]:
+    async def run(self, req: router_pb2.ChatRequest, timeout: float | None = None,
+                  whole: bool = False) -> AsyncIterator[router_pb2.ChatResponse]:
+        """`whole`: the client asked for one answer (Complete), so upstreams may be asked for one too."""
         if not req.model:
             raise invalid("`model` is required.", "model")
         if not req.messages:
@@ -100,7 +103,7 @@ class ChatRunner:
         state, trace = StreamState(), Trace(request_id=req.request_id)
         try:
             byok = req.byok if req.HasField("byok") and req.byok.provider else None
-            lease, opened = await self._dispatcher.run(req.model, byok, deadline, _ChatAttempts(self, req, trace), trace)
+            lease, opened = await self._dispatcher.run(req.model, byok, deadline, _ChatAttempts(self, req, trace, whole), trace)
             record.deployment, record.ttft, record.model = lease.target.name, lease.ttft, lease.model
             async for msg in self._relay(req, lease, opened, state, trace, record):
                 yield msg

@@ -19,6 +19,13 @@ from tokenyard.meter.v1 import meter_pb2
 from tokenyard.router.v1 import router_pb2
 
 
+def _max_tokens(req) -> int | None:
+    for name in ("max_completion_tokens", "max_tokens"):
+        if req.HasField(name) and getattr(req, name) > 0:
+            return int(getattr(req, name))
+    return None
+
+
 class Record:
     """Book-keeping of one request for its usage record."""
 
@@ -56,6 +63,9 @@ class Metering:
                                     total_tokens=int(u.get("total_tokens") or prompt + completion),
                                     cached_tokens=int(cached))
         prompt, completion = self._counter.prompt_tokens(req), self._counter.count("".join(state.text))
+        limit = _max_tokens(req)
+        if limit is not None:
+            completion = min(completion, limit)  # the upstream stopped there; another tokenizer's count must not bill more
         return common_pb2.Usage(prompt_tokens=prompt, completion_tokens=completion,
                                 total_tokens=prompt + completion, estimated=True)
 

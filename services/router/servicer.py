@@ -38,7 +38,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     async def Complete(self, request: router_pb2.ChatRequest, context: grpc.aio.ServicerContext):
         answer = None
         try:
-            async with contextlib.aclosing(self._chat(request, context)) as stream:
+            async with contextlib.aclosing(self._chat(request, context, whole=True)) as stream:
                 async for message in stream:
                     if answer is None:
                         answer = message
@@ -53,11 +53,12 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
                 message="The answer ended before it was complete."))
         return answer
 
-    def _chat(self, request: router_pb2.ChatRequest, context: grpc.aio.ServicerContext):
+    def _chat(self, request: router_pb2.ChatRequest, context: grpc.aio.ServicerContext, whole: bool = False):
         if not request.request_id:
             request.request_id = new_id("req_")
-        auto = self._auto is not None and request.model == AUTO_MODEL
-        return (self._auto.auto_chat if auto else self._runner.run)(request, context.time_remaining())
+        if self._auto is not None and request.model == AUTO_MODEL:
+            return self._auto.auto_chat(request, context.time_remaining())
+        return self._runner.run(request, context.time_remaining(), whole=whole)
 
     async def Embed(self, request: router_pb2.EmbedRequest, context: grpc.aio.ServicerContext):
         if not request.request_id:

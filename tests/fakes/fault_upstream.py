@@ -36,6 +36,10 @@ class FaultUpstream:
     ttft: float = 0.0
     """Seconds before the first token."""
     tokens: int = 3
+    stream_usage: bool = True
+    """False: like llama.cpp's servers, usage only in non-streamed answers, never in a stream."""
+    usage: tuple[int, int] = (5, 0)
+    """(prompt, completion) tokens reported; completion 0: `tokens`."""
     calls: list[Call] = field(default_factory=list)
     runner: web.AppRunner | None = None
     port: int = 0
@@ -80,6 +84,14 @@ class FaultUpstream:
         refused = await self._admit(request, body)
         if refused is not None:
             return refused
+        prompt, completion = self.usage[0], self.usage[1] or self.tokens
+        usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+        if body.get("stream") is False:
+            text = "".join(f"{self.name}{i} " for i in range(self.tokens))
+            return web.json_response({"id": f"chatcmpl-{self.name}", "object": "chat.completion",
+                                      "created": int(time.time()), "model": body.get("model", ""), "usage": usage,
+                                      "choices": [{"index": 0, "finish_reason": "stop",
+                                                   "message": {"role": "assistant", "content": text}}]})
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(request)
         head = {"id": f"chatcmpl-{self.name}", "object": "chat.completion.chunk", "created": int(time.time()),
@@ -95,8 +107,8 @@ class FaultUpstream:
             for i in range(self.tokens):
                 await send({**head, "choices": [{"index": 0, "delta": {"content": f"{self.name}{i} "}}]})
             await send({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-            await send({**head, "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": self.tokens,
-                                                         "total_tokens": 5 + self.tokens}})
+            if self.stream_usage:
+                await send({**head, "choices": [], "usage": usage})
             await resp.write(b"data: [DONE]\n\n")
         except asyncio.CancelledError:
             self.calls[-1].cancelled = True

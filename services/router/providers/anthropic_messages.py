@@ -112,7 +112,7 @@ class AnthropicMessagesProvider:
         return with_key(self._headers, "x-api-key", api_key)
 
     async def stream(self, request: router_pb2.ChatRequest, upstream_model: str, *,
-                     api_key: str | None = None) -> AsyncIterator[list[dict]]:
+                     api_key: str | None = None, whole: bool = False) -> AsyncIterator[list[dict]]:
         body = orjson.dumps(to_anthropic_body(request, upstream_model))
         try:
             resp = await self._pool.session().post(self._url, data=body, headers=self._headers_for(api_key))

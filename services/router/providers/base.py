@@ -32,8 +32,11 @@ class UpstreamError(Exception):
 
 class Provider(Protocol):
     async def stream(self, request: router_pb2.ChatRequest, upstream_model: str, *,
-                     api_key: str | None = None) -> AsyncIterator[list[dict]]:
+                     api_key: str | None = None, whole: bool = False) -> AsyncIterator[list[dict]]:
         """Yields batches of chunk dicts; raises UpstreamError. Cancelling it closes the upstream request.
+
+        `whole`: the client asked for one answer; an adapter whose upstream reports exact usage only
+        in non-streamed answers asks for one (and yields it as one batch). Others may ignore it.
 
         `api_key` replaces the deployment's own key for this call only (BYOK); credentials are kept
         apart from the wire format, so the same pooled connections serve every key.

@@ -13,6 +13,7 @@ import aiohttp
 import orjson
 
 from services.router.coalesce import has_output
+from services.router.errors import vendor_key
 from services.router.config import Deployment
 from services.router.providers.http_pool import UpstreamPool, with_key
 from services.router.providers.base import UpstreamError
@@ -131,14 +132,28 @@ class OpenAIChatProvider:
             resp.release()
 
     async def stream(self, request: router_pb2.ChatRequest, upstream_model: str, *,
-                     api_key: str | None = None) -> AsyncIterator[list[dict]]:
-        resp = await self._post(self._url, orjson.dumps(to_openai_body(request, upstream_model)), api_key)
+                     api_key: str | None = None, whole: bool = False) -> AsyncIterator[list[dict]]:
+        try:
+            async for batch in self._call(to_openai_body(request, upstream_model, stream=not whole), api_key):
+                yield batch
+        except UpstreamError as err:
+            if err.kind != "empty_stream" or vendor_key(self._dep.vendor) != "llamacpp":
+                raise
+            # llama-cpp-python answers a streamed request it refuses (a prompt over the context) with
+            # 200 and an empty event stream, the reason only in its log. Asked without streaming, it
+            # says why (400 context_length_exceeded), so a verdict is not mistaken for a broken server.
+            async for batch in self._call(to_openai_body(request, upstream_model, stream=False), api_key):
+                yield batch
+
+    async def _call(self, body: dict, api_key: str | None) -> AsyncIterator[list[dict]]:
+        resp = await self._post(self._url, orjson.dumps(body), api_key)
         try:
             if resp.status >= 400:
                 raw = await resp.content.read(_MAX_ERROR_BODY)
                 raise upstream_http_error(resp.status, raw, resp.headers)
             if resp.content_type == "application/json":
-                # An upstream that ignored `stream: true` answers with one completion: make it one chunk.
+                # Asked not to stream (exact usage: see wire.to_openai_body), or an upstream that ignored
+                # `stream: true`: one completion becomes one chunk.
                 yield [_completion_as_chunk(orjson.loads(await _read_bounded(resp)))]
                 return
             async for batch in self._read_sse(resp):
@@ -188,7 +203,7 @@ class OpenAIChatProvider:
         if finished:
             return  # some servers end after the last chunk without [DONE]
         if first:
-            raise UpstreamError(0, "the upstream closed the stream without data", kind="stream_broken")
+            raise UpstreamError(0, "the upstream closed the stream without data", kind="empty_stream")
         raise UpstreamError(0, "the upstream stream ended without [DONE]", kind="stream_broken")
 
     async def aclose(self) -> None:
