@@ -109,8 +109,17 @@ class OpenAIChatProvider:
         return with_key(self._headers, "Authorization", f"Bearer {api_key}" if api_key else api_key)
 
     async def _post(self, url: str, body: bytes, api_key: str | None) -> aiohttp.ClientResponse:
+        headers = self._headers_for(api_key)
         try:
-            return await self._pool.session().post(url, data=body, headers=self._headers_for(api_key))
+            try:
+                return await self._pool.session().post(url, data=body, headers=headers)
+            except aiohttp.ClientConnectorError:
+                raise  # nothing listens: no second try
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+                # A pooled connection the server had closed while idle (uvicorn, behind llama-cpp-python
+                # and vLLM, closes idle keep-alive connections after 5 s and resets them after an error):
+                # the request never reached it, so it goes once more on a fresh connection.
+                return await self._pool.session().post(url, data=body, headers=headers)
         except asyncio.TimeoutError:
             raise UpstreamError(0, "timed out connecting to the upstream", kind="timeout") from None
         except aiohttp.ClientError as exc:
