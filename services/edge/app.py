@@ -104,7 +104,8 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     escalation = router_pb2_grpc.EscalationServiceStub(router_channel)
     tasks_api.register(app, escalation, relay, Admission(meter), cfg.request_timeout)
     reviews_api.register(app, escalation, cfg.request_timeout)
-    readiness = app[READINESS] = Readiness(router_channel, redis)
+    readiness = app[READINESS] = Readiness(router_channel, redis,
+                                           optional={"meter": meter_channel, "runtime": runtime_channel})
     app.router.add_get("/healthz", readiness.healthz)
     app.router.add_get("/readyz", readiness.readyz)
     app.router.add_get("/metrics", metrics_handler(metrics))
