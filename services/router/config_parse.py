@@ -1,16 +1,24 @@
 """Parses and validates the `deployments:` section of the config file into `Deployment`s.
 
-A deployment whose `api_key_env` / `base_url_env` variable is unset is off, so real upstreams switch
-on by exporting their key or URL. Errors name the field (`deployments[1].weight: ...`).
+Switching: a deployment whose `base_url_env` variable is unset is off (it has nowhere to go), and so
+is one with `api_key_required: true` whose `api_key_env` is unset (a cloud vendor that answers 401
+without a key), so real upstreams switch on by exporting their URL or key. A plain `api_key_env` is
+optional, as the README's add-a-server example says: unset, the deployment runs without a key (a
+self-hosted vLLM or llama.cpp server needs none). Every deployment left off is logged with the
+variable that would switch it on, never silently. Errors name the field (`deployments[1].weight: ...`).
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import structlog
+
 from services.common import config_file
 from services.common.env import ConfigError
 from services.router.config import PROVIDERS, Deployment, ModelRoute, Timeouts
+
+log = structlog.get_logger()
 
 
 def load_deployments(path: Path, env: os._Environ | dict, raw: dict | None = None) -> tuple[Deployment, ...]:
@@ -21,6 +29,7 @@ def load_deployments(path: Path, env: os._Environ | dict, raw: dict | None = Non
     for i, item in enumerate(raw["deployments"]):
         dep = parse_deployment(f"deployments[{i}]", item, env)
         if dep is None:
+            log.info("deployment_off", deployment=item.get("name"), switch_on_with=_switch(item, env))
             continue
         if dep.name in names:
             raise ConfigError(f"deployments[{i}].name: duplicate name {dep.name!r}")
@@ -45,10 +54,17 @@ def parse_deployment(where: str, item: object, env) -> Deployment | None:
         if not base_url:
             return None
     api_key = str(item.get("api_key", ""))
+    required = item.get("api_key_required", False)
+    if not isinstance(required, bool):
+        raise ConfigError(f"{where}.api_key_required: must be true or false")
+    if required and "api_key_env" not in item:
+        raise ConfigError(f"{where}.api_key_required: needs api_key_env (the variable that switches it on)")
     if "api_key_env" in item:
-        api_key = env.get(str(item["api_key_env"]), "")
-        if not api_key:
+        api_key = env.get(str(item["api_key_env"]), "") or api_key
+        if not api_key and required:
             return None
+        if not api_key:
+            log.warning("deployment_without_key", deployment=name, unset=str(item["api_key_env"]))
     if provider != "fake" and not base_url:
         raise ConfigError(f"{where}.base_url: required for provider {provider!r}")
     if base_url and not str(base_url).startswith(("http://", "https://")):
@@ -67,6 +83,14 @@ def parse_deployment(where: str, item: object, env) -> Deployment | None:
         price_out=_number(price, "output", f"{where}.price", 0.0),
         tier=_opt_str(item, "tier", where), region=_opt_str(item, "region", where),
     )
+
+
+def _switch(item: dict, env) -> str:
+    """The unset variable that keeps a deployment off."""
+    for key in ("base_url_env", "api_key_env"):
+        if key in item and not env.get(str(item[key]), ""):
+            return str(item[key])
+    return ""
 
 
 def _parse_models(where: str, models: object) -> tuple[ModelRoute, ...]:
