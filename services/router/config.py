@@ -18,6 +18,9 @@ from services.router.escalation.config import EscalationConfig
 from services.router.policy import RoutingPolicy, parse_routing
 
 PROVIDERS = ("fake", "openai", "anthropic")
+APIS = ("chat", "completions")
+COMPLETIONS_VENDORS = ("vllm", "llamacpp", "llama.cpp")
+"""Vendors whose servers serve OpenAI's legacy completions API next to chat (the default of `apis`)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,9 @@ class Deployment:
     region: str = ""
     source: str = "static"
     """`static` (config file) or `registered` (a self-registered node)."""
+    apis: tuple[str, ...] = ("chat",)
+    """The OpenAI APIs the deployment serves: `chat`, and `completions` (vLLM, llama.cpp, OpenAI's
+    completion models), where `/v1/completions` goes as it is instead of being rewritten as chat."""
 
     def serves(self, model: str) -> str | None:
         """The upstream name for `model` when this deployment serves it, else None."""

@@ -16,7 +16,7 @@ import structlog
 
 from services.common import config_file
 from services.common.env import ConfigError
-from services.router.config import PROVIDERS, Deployment, ModelRoute, Timeouts
+from services.router.config import APIS, COMPLETIONS_VENDORS, PROVIDERS, Deployment, ModelRoute, Timeouts
 
 log = structlog.get_logger()
 
@@ -72,17 +72,29 @@ def parse_deployment(where: str, item: object, env) -> Deployment | None:
     price = item.get("price") or {}
     if not isinstance(price, dict):
         raise ConfigError(f"{where}.price: must be a mapping with `input` and `output` (USD per 1M tokens)")
+    vendor = _opt_str(item, "vendor", where) or provider
     return Deployment(
+        apis=_parse_apis(f"{where}.apis", item.get("apis"), vendor, provider),
         name=name, provider=provider, models=_parse_models(f"{where}.models", item.get("models")),
         base_url=str(base_url).rstrip("/"), api_key=api_key, timeouts=_parse_timeouts(f"{where}.timeouts", item),
         max_connections=_positive_int(item, "max_connections", where, 256),
-        vendor=_opt_str(item, "vendor", where) or provider,
+        vendor=vendor,
         weight=_number(item, "weight", where, 1.0, positive=True),
         max_concurrency=_non_negative_int(item, "max_concurrency", where),
         price_in=_number(price, "input", f"{where}.price", 0.0),
         price_out=_number(price, "output", f"{where}.price", 0.0),
         tier=_opt_str(item, "tier", where), region=_opt_str(item, "region", where),
     )
+
+
+def _parse_apis(where: str, raw: object, vendor: str, provider: str) -> tuple[str, ...]:
+    if raw is None:
+        return ("chat", "completions") if provider == "openai" and vendor in COMPLETIONS_VENDORS else ("chat",)
+    if not isinstance(raw, list) or not raw or any(a not in APIS for a in raw):
+        raise ConfigError(f"{where}: must be a non-empty list of {', '.join(APIS)}")
+    if "completions" in raw and provider != "openai":
+        raise ConfigError(f"{where}: `completions` needs provider openai (the OpenAI wire format)")
+    return tuple(dict.fromkeys(raw))
 
 
 def _switch(item: dict, env) -> str:

@@ -55,6 +55,7 @@ class FaultUpstream:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_post("/v1/completions", self._completions)
         self.runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", self.port or 0)
@@ -113,6 +114,28 @@ class FaultUpstream:
         except asyncio.CancelledError:
             self.calls[-1].cancelled = True
             raise
+        return resp
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        """The legacy completions API: continues the prompt (as `<prompt>|<name>-cont`)."""
+        body = orjson.loads(await request.read())
+        refused = await self._admit(request, body)
+        if refused is not None:
+            return refused
+        text = f"{body['prompt']}|{self.name}-cont"
+        usage = {"prompt_tokens": 4, "completion_tokens": 2, "total_tokens": 6}
+        head = {"id": f"cmpl-{self.name}", "object": "text_completion", "created": int(time.time()),
+                "model": body.get("model", "")}
+        if not body.get("stream"):
+            return web.json_response({**head, "usage": usage, "choices": [
+                {"index": 0, "text": text, "logprobs": None, "finish_reason": "stop"}]})
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        for piece, finish in ((text[:3], None), (text[3:], None), ("", "stop")):
+            chunk = {**head, "choices": [{"index": 0, "text": piece, "logprobs": None, "finish_reason": finish}]}
+            await resp.write(b"data: " + orjson.dumps(chunk) + b"\n\n")
+        await resp.write(b"data: " + orjson.dumps({**head, "choices": [], "usage": usage}) + b"\n\n")
+        await resp.write(b"data: [DONE]\n\n")
         return resp
 
     async def _embeddings(self, request: web.Request) -> web.Response:

@@ -91,3 +91,12 @@ def test_a_dead_deployment_fails_over_to_the_live_one(client):
     assert answer.choices[0].message.content is not None
     assert raw.headers["x-tokenyard-deployment"] == "llama-ha"
     assert raw.headers["x-tokenyard-attempts"] == "2"  # the dead one first (priority), then the live one
+
+
+def test_completions_reach_the_servers_own_completions_api(client, llama):
+    prompt = "The three primary colours are"
+    ours = client.completions.create(model="gemma", prompt=prompt, max_tokens=12, temperature=0)
+    direct = httpx.post(llama.base_url + "/completions", timeout=120, json={
+        "model": "gemma", "prompt": prompt, "max_tokens": 12, "temperature": 0}).json()
+    assert ours.choices[0].text == direct["choices"][0]["text"]
+    assert ours.usage.prompt_tokens == direct["usage"]["prompt_tokens"]

@@ -13,6 +13,8 @@ import aiohttp
 import orjson
 
 from services.router.coalesce import has_output
+from services.router.completions_wire import completion_as_chunk, serves_completions, text_chunk_as_chat, \
+    to_completions_body
 from services.router.errors import vendor_key
 from services.router.config import Deployment
 from services.router.providers.http_pool import UpstreamPool, with_key
@@ -63,6 +65,9 @@ def error_detail(body: bytes, status: int) -> tuple[str, str]:
 def upstream_http_error(status: int, body: bytes, headers) -> UpstreamError:
     message, code = error_detail(body, status)
     return UpstreamError(status, message, retry_after=_retry_after(headers), code=code)
+
+
+_COMPLETIONS = (completion_as_chunk, text_chunk_as_chat)
 
 
 class SSEDecoder:
@@ -142,6 +147,12 @@ class OpenAIChatProvider:
 
     async def stream(self, request: router_pb2.ChatRequest, upstream_model: str, *,
                      api_key: str | None = None, whole: bool = False) -> AsyncIterator[list[dict]]:
+        if serves_completions(request, self._dep.apis):
+            # /v1/completions to a server that has it: the prompt verbatim, not rewritten as chat.
+            body = to_completions_body(request, upstream_model, stream=not whole)
+            async for batch in self._call(body, api_key, self._base + "/completions", _COMPLETIONS):
+                yield batch
+            return
         try:
             async for batch in self._call(to_openai_body(request, upstream_model, stream=not whole), api_key):
                 yield batch
@@ -154,8 +165,11 @@ class OpenAIChatProvider:
             async for batch in self._call(to_openai_body(request, upstream_model, stream=False), api_key):
                 yield batch
 
-    async def _call(self, body: dict, api_key: str | None) -> AsyncIterator[list[dict]]:
-        resp = await self._post(self._url, orjson.dumps(body), api_key)
+    async def _call(self, body: dict, api_key: str | None, url: str = "",
+                    wire: tuple = None) -> AsyncIterator[list[dict]]:
+        """One POST; `wire`: (whole answer -> chunk, streamed chunk -> chat chunk) for a non-chat API."""
+        whole_as_chunk, each = wire or (_completion_as_chunk, None)
+        resp = await self._post(url or self._url, orjson.dumps(body), api_key)
         try:
             if resp.status >= 400:
                 raw = await resp.content.read(_MAX_ERROR_BODY)
@@ -163,9 +177,9 @@ class OpenAIChatProvider:
             if resp.content_type == "application/json":
                 # Asked not to stream (exact usage: see wire.to_openai_body), or an upstream that ignored
                 # `stream: true`: one completion becomes one chunk.
-                yield [_completion_as_chunk(orjson.loads(await _read_bounded(resp)))]
+                yield [whole_as_chunk(orjson.loads(await _read_bounded(resp)))]
                 return
-            async for batch in self._read_sse(resp):
+            async for batch in self._read_sse(resp, each):
                 yield batch
         except asyncio.TimeoutError:
             raise UpstreamError(0, "the upstream timed out", kind="timeout") from None
@@ -176,7 +190,7 @@ class OpenAIChatProvider:
             # must see its connection closed when the client went away.
             resp.close()
 
-    async def _read_sse(self, resp: aiohttp.ClientResponse) -> AsyncIterator[list[dict]]:
+    async def _read_sse(self, resp: aiohttp.ClientResponse, each=None) -> AsyncIterator[list[dict]]:
         decoder = SSEDecoder()
         first, finished, idle = True, False, None
         chunks = resp.content.iter_any()
@@ -202,7 +216,7 @@ class OpenAIChatProvider:
                     msg = err.get("message") if isinstance(err, dict) else str(err)
                     code = (err.get("type") or "") if isinstance(err, dict) else ""
                     raise UpstreamError(502, f"upstream stream error: {msg}", kind="stream_error", code=str(code))
-                batch.append(chunk)
+                batch.append(each(chunk) if each is not None else chunk)
                 finished = finished or any(c.get("finish_reason") for c in chunk.get("choices") or ())
             if batch:
                 first = False
