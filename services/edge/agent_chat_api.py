@@ -15,6 +15,7 @@ import grpc
 import orjson
 from aiohttp import web
 
+from services.common.rpc_end import call_ended
 from services.edge.agents_api import SSE_HEADERS, BadRequest, call, handler, json_body
 from services.edge.completions_format import Assembler, ChunkWriter
 from services.edge.errors import json_error, rpc_error_response
@@ -99,6 +100,7 @@ class AgentChatHandler:
             if msg.HasField("final"):
                 await resp.write(writer.error_end(msg.final, {0}) if msg.final.error.code
                                  else writer.usage(msg.final) + _DONE)
+                await call_ended(rpc)
                 return resp
             try:
                 msg = await rpc.read()
@@ -120,6 +122,7 @@ class AgentChatHandler:
         if msg is grpc.aio.EOF:
             return json_error(502, "The agent's answer ended unexpectedly.", "upstream_error",
                               code="stream_interrupted", headers=headers)
+        await call_ended(rpc)
         if msg.final.error.code:
             return json_error(502, msg.final.error.message, msg.final.error.type, code=msg.final.error.code,
                               headers=headers)

@@ -15,7 +15,7 @@ import pytest
 
 from tests.real.conftest import MASTER_KEY
 
-pytestmark = pytest.mark.real
+pytestmark = [pytest.mark.real, pytest.mark.timeout(240)]  # the first test waits for the server and mesh
 ADMIN = {"Authorization": f"Bearer {MASTER_KEY}"}
 QUESTION = [{"role": "user", "content": "Name three colours of the rainbow."}]
 

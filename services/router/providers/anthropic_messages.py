@@ -25,6 +25,7 @@ from services.router.providers.anthropic_wire import to_anthropic_body
 from services.router.providers.http_pool import UpstreamPool, with_key
 from services.router.providers.base import UpstreamError
 from services.router.coalesce import has_output
+from services.common.tracing import end_http_span
 from services.router.providers.openai_chat import SSEDecoder, upstream_http_error
 from tokenyard.router.v1 import router_pb2
 
@@ -132,6 +133,7 @@ class AnthropicMessagesProvider:
             raise UpstreamError(0, f"the upstream stream broke: {type(exc).__name__}", kind="stream_broken") from None
         finally:
             resp.close()  # never return an unfinished body to the pool; the upstream sees the close
+            end_http_span(resp)
 
     async def _read(self, resp: aiohttp.ClientResponse) -> AsyncIterator[list[dict]]:
         decoder, tr = SSEDecoder(), _Translator(int(self._clock()))

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import orjson
 
+from services.common.tracing import end_http_span
 from services.router.coalesce import has_output
 from services.router.completions_wire import completion_as_chunk, serves_completions, text_chunk_as_chat, \
     to_completions_body
@@ -144,6 +145,7 @@ class OpenAIChatProvider:
             raise UpstreamError(0, f"bad embeddings response: {type(exc).__name__}", kind="connection") from None
         finally:
             resp.release()
+            end_http_span(resp)
 
     async def stream(self, request: router_pb2.ChatRequest, upstream_model: str, *,
                      api_key: str | None = None, whole: bool = False) -> AsyncIterator[list[dict]]:
@@ -189,6 +191,7 @@ class OpenAIChatProvider:
             # close(), not release(): an unfinished body must not go back to the pool, and the upstream
             # must see its connection closed when the client went away.
             resp.close()
+            end_http_span(resp)
 
     async def _read_sse(self, resp: aiohttp.ClientResponse, each=None) -> AsyncIterator[list[dict]]:
         decoder = SSEDecoder()
