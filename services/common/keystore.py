@@ -16,6 +16,8 @@ import orjson
 import redis.asyncio as redis
 
 _PREFIX = "ty-"
+_FORMAT = 2
+"""Record format: 2 tells a budget of 0 (nothing may be spent) from none (null)."""
 
 
 def digest(token: str) -> str:
@@ -24,7 +26,7 @@ def digest(token: str) -> str:
 
 @dataclass(frozen=True)
 class KeyRecord:
-    """What a virtual key may do. Money in micro-dollars; 0 means no limit."""
+    """What a virtual key may do. Rate limits: 0 means no limit. Money in micro-dollars."""
 
     key_id: str
     workspace: str
@@ -35,7 +37,8 @@ class KeyRecord:
     """Allowed model names; empty allows every model."""
     rpm: int = 0
     tpm: int = 0
-    budget_micros: int = 0
+    budget_micros: int | None = None
+    """The key's budget per `budget_period`: None is unlimited, 0 allows nothing to be spent."""
     budget_period: str = "month"
     expires_at: int = 0
     """Unix seconds; 0 never expires."""
@@ -54,11 +57,13 @@ class KeyRecord:
         return out
 
     def to_redis(self) -> dict[str, str]:
-        return {"json": orjson.dumps(self.public()).decode()}
+        return {"json": orjson.dumps({**self.public(), "format": _FORMAT}).decode()}
 
     @classmethod
     def from_redis(cls, raw: dict) -> "KeyRecord":
         data = orjson.loads(raw[b"json"] if b"json" in raw else raw["json"])
+        if data.get("format", 1) < 2 and not data.get("budget_micros"):
+            data["budget_micros"] = None  # before format 2, a budget of 0 was written for "no budget"
         known = {f.name for f in fields(cls)}
         data = {k: v for k, v in data.items() if k in known}
         data["models"] = tuple(data.get("models") or ())

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from services.edge.agents_api import call, handler, query_int, to_json
 from services.edge.errors import json_error, rpc_error_response
-from services.edge.middleware import REQUEST_ID, require_master
+from services.edge.middleware import require_master, id_headers
 from tokenyard.runtime.v1 import runtime_pb2 as pb
 from tokenyard.runtime.v1 import runtime_pb2_grpc
 
@@ -56,7 +56,7 @@ class DriveHandler:
         try:
             resp = await upload
         except grpc.aio.AioRpcError as err:
-            return rpc_error_response(err, {"x-request-id": request[REQUEST_ID]})
+            return rpc_error_response(err, id_headers(request))
         return web.json_response(to_json(resp.file), status=201)
 
     @handler
@@ -75,12 +75,12 @@ class DriveHandler:
         try:
             first = await stream.read()
         except grpc.aio.AioRpcError as err:
-            return rpc_error_response(err, {"x-request-id": request[REQUEST_ID]})
+            return rpc_error_response(err, id_headers(request))
         meta = first.meta
         resp = web.StreamResponse(headers={
             "Content-Type": meta.content_type or "application/octet-stream", "Content-Length": str(meta.size),
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(meta.name)}",
-            "x-request-id": request[REQUEST_ID]})
+            **id_headers(request)})
         await resp.prepare(request)
         try:
             while (msg := await stream.read()) is not grpc.aio.EOF:

@@ -15,7 +15,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from services.edge.errors import json_error, rpc_error_response
-from services.edge.middleware import REQUEST_ID, require_master
+from services.edge.middleware import REQUEST_ID, require_master, id_headers
 from tokenyard.runtime.v1 import runtime_pb2 as pb
 from tokenyard.runtime.v1 import runtime_pb2_grpc
 
@@ -71,7 +71,7 @@ async def call(request: web.Request, rpc, req: Message, *, master: bool = True, 
     try:
         return await rpc(req, timeout=kw.pop("timeout", TIMEOUT), **kw)
     except grpc.aio.AioRpcError as err:
-        raise BadRequest(rpc_error_response(err, {"x-request-id": request[REQUEST_ID]})) from None
+        raise BadRequest(rpc_error_response(err, id_headers(request))) from None
 
 
 def query_int(request: web.Request, name: str, default: int, lo: int = 0, hi: int = 2**31 - 1) -> int:
@@ -194,8 +194,8 @@ class AgentsHandler:
         try:
             first = await stream.read()
         except grpc.aio.AioRpcError as err:
-            return rpc_error_response(err, {"x-request-id": request[REQUEST_ID]})
-        resp = web.StreamResponse(headers={**SSE_HEADERS, "x-request-id": request[REQUEST_ID]})
+            return rpc_error_response(err, id_headers(request))
+        resp = web.StreamResponse(headers={**SSE_HEADERS, **id_headers(request)})
         await resp.prepare(request)
         try:
             msg = first
@@ -213,13 +213,12 @@ class AgentsHandler:
 
 
 def register(app: web.Application, runtime: runtime_pb2_grpc.RuntimeServiceStub, request_timeout: float,
-             drive_max_file_size: int) -> None:
+             drive_max_file_size: int, chat_handler) -> None:
     """Adds every runtime-backed route. Fixed paths come before `{agent_id}` so `running` is not an id."""
-    from services.edge.agent_chat_api import AgentChatHandler
     from services.edge.agent_drive_api import DriveHandler
     from services.edge.sessions_api import SessionsHandler
 
-    agents, chat, drive = AgentsHandler(runtime), AgentChatHandler(runtime, request_timeout), DriveHandler(runtime, drive_max_file_size)
+    agents, chat, drive = AgentsHandler(runtime), chat_handler, DriveHandler(runtime, drive_max_file_size)
     r, base = app.router, "/api/v1/agents"
     r.add_post(base, agents.create)
     r.add_get(base, agents.list)

@@ -12,7 +12,9 @@ from services.common.keystore import KeyStore
 from services.common.metrics import Metrics, metrics_handler
 from services.common.tracing import Tracing
 from services.edge.admission import Admission
+from services.edge.agent_chat_api import AgentChatHandler
 from services.edge.agent_model import AgentModel
+from services.edge.budgets_api import BudgetsHandler
 from services.edge.auth import Authenticator
 from services.edge import agents_api, openapi
 from services.edge import reviews_api, tasks_api
@@ -30,6 +32,7 @@ from services.edge.limits import AgentLimitStore, Limits
 from services.edge.ratelimit import RateLimiter
 from services.edge.agent_limits_api import AgentLimitsHandler
 from services.edge.relay import ChatRelay
+from services.edge.tokenizer_book import TokenizerBook
 from services.edge.usage_api import UsageHandler
 from tokenyard.meter.v1 import meter_pb2_grpc
 from tokenyard.router.v1 import router_pb2_grpc
@@ -65,7 +68,9 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     agent_limits = AgentLimitStore(redis)
     limits = Limits(RateLimiter(redis, lambda: int(time.time() * 1000)), agent_limits)
     runtime = runtime_pb2_grpc.RuntimeServiceStub(runtime_channel)
-    relay = ChatRelay(cfg, router, limits, Admission(meter), AgentModel(runtime, cfg.request_timeout), metrics)
+    agent_model = AgentModel(runtime, cfg.request_timeout)
+    tokenizers = TokenizerBook(router)
+    relay = ChatRelay(cfg, router, limits, Admission(meter, redis), agent_model, metrics, tokenizers)
     chat, completions, messages = OpenAIChat(cfg.max_messages), OpenAICompletions(), AnthropicMessages()
     embeddings = EmbeddingsHandler(router, relay)
     models = ModelsHandler(router)
@@ -98,11 +103,16 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     agent_limits_api = AgentLimitsHandler(agent_limits)
     app.router.add_get("/api/v1/agents/{agent_id}/limits", agent_limits_api.get)
     app.router.add_put("/api/v1/agents/{agent_id}/limits", agent_limits_api.put)
-    agents_api.register(app, runtime, cfg.request_timeout, cfg.drive_max_file_size)
+    agents_api.register(app, runtime, cfg.request_timeout, cfg.drive_max_file_size,
+                        AgentChatHandler(runtime, cfg.request_timeout, relay, agent_model))
+    budgets = BudgetsHandler(meter)
+    app.router.add_get("/api/v1/budgets", budgets.list)
+    app.router.add_put("/api/v1/budgets/{kind}/{id}", budgets.put)
+    app.cleanup_ctx.append(tokenizers.context)
     app.router.add_get("/api/v1/health/upstreams", UpstreamHealthHandler(router).get)
     # Cost-first tier escalation (issue 9): task API, review queue, audit log, learning cycles, metrics.
     escalation = router_pb2_grpc.EscalationServiceStub(router_channel)
-    tasks_api.register(app, escalation, relay, Admission(meter), cfg.request_timeout)
+    tasks_api.register(app, escalation, relay, Admission(meter, redis), cfg.request_timeout)
     reviews_api.register(app, escalation, cfg.request_timeout)
     readiness = app[READINESS] = Readiness(router_channel, redis,
                                            optional={"meter": meter_channel, "runtime": runtime_channel})

@@ -10,8 +10,9 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
+from services.edge.dialects.base import Parsed
 from services.edge.errors import from_rpc_error, json_error
-from services.edge.middleware import PRINCIPAL, REQUEST_ID
+from services.edge.middleware import CLIENT_REQUEST_ID, PRINCIPAL, REQUEST_ID, id_headers
 from services.edge.relay import ChatRelay
 from services.edge.translate import describe
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
@@ -53,7 +54,7 @@ class EmbeddingsHandler:
 
     async def handle(self, request: web.Request) -> web.Response:
         rid, principal = request[REQUEST_ID], request[PRINCIPAL]
-        headers = {"x-request-id": rid}
+        headers = id_headers(request)
         try:
             body = EmbeddingRequest.model_validate_json(await request.read())
         except ValidationError as exc:
@@ -62,13 +63,22 @@ class EmbeddingsHandler:
         inputs = _inputs(body.input)
         if any(not i.text and not i.tokens for i in inputs):
             return json_error(400, "`input` must not contain empty strings.", param="input", code="invalid_value")
-        estimate = sum(len(i.text) // 4 + len(i.tokens) + 1 for i in inputs)
+        # UTF-8 bytes bound the tokens of any tokenizer (services/common/prompt_tokens.py); token arrays are exact.
+        estimate = sum(len(i.text.encode()) + len(i.tokens) + 1 for i in inputs)
         refused = await self._relay.admit(principal, body.model, estimate, headers)
         if refused is not None:
             status, error = refused
             return json_error(status, error["message"], error["type"], error["param"], error["code"], headers)
+        # Budgets as for chat: reserved before the call, settled by the router's usage record of this id.
+        parsed = Parsed(router_pb2.ChatRequest(request_id=rid, model=body.model, caller=principal.caller,
+                                               max_tokens=0), False, False, estimate)
+        admitted = await self._relay.admit_budget(principal, parsed, None, headers)
+        if isinstance(admitted, tuple):
+            status, error, extra = admitted
+            return json_error(status, error["message"], error["type"], error.get("param"), error.get("code"), extra)
         req = router_pb2.EmbedRequest(request_id=rid, model=body.model, inputs=inputs, user=body.user or "",
-                                      encoding_format=body.encoding_format, caller=principal.caller)
+                                      encoding_format=body.encoding_format, caller=principal.caller,
+                                      client_request_id=request[CLIENT_REQUEST_ID])
         if body.dimensions is not None:
             req.dimensions = body.dimensions
         if body.model_extra:
@@ -80,6 +90,7 @@ class EmbeddingsHandler:
         try:
             resp = await self._router.Embed(req, timeout=self._timeout)
         except grpc.aio.AioRpcError as err:
+            self._relay.release(principal, parsed, admitted, None)
             status, err_body, extra = from_rpc_error(err)
             return web.Response(status=status, body=orjson.dumps(err_body), content_type="application/json",
                                 headers={**headers, **extra})

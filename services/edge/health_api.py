@@ -6,7 +6,7 @@ import grpc
 from aiohttp import web
 
 from services.edge.errors import rpc_error_response
-from services.edge.middleware import REQUEST_ID, require_master
+from services.edge.middleware import require_master, id_headers
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
 
 
@@ -30,7 +30,7 @@ class UpstreamHealthHandler:
         try:
             health = await self._router.GetHealth(router_pb2.GetHealthRequest(), timeout=5)
         except grpc.aio.AioRpcError as err:
-            return rpc_error_response(err, {"x-request-id": request[REQUEST_ID]})
+            return rpc_error_response(err, id_headers(request))
         return web.json_response({"object": "upstream_health", "degraded": health.degraded,
                                   "state_store": health.state_store,
                                   "data": [_deployment(d) for d in health.deployments]})

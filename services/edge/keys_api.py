@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from aiohttp import web
@@ -22,7 +23,8 @@ class KeyUpdate(BaseModel):
     models: Annotated[list[Annotated[str, Field(min_length=1, max_length=256)]], Field(max_length=1000)] | None = None
     rpm: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
     tpm: Annotated[int, Field(ge=0, le=10_000_000_000)] | None = None
-    budget_usd: Annotated[float, Field(ge=0, le=1e9)] | None = None
+    budget_usd: Annotated[Decimal, Field(ge=0, le=1_000_000_000, decimal_places=6)] | None = None
+    """0: nothing may be spent; null (or absent on create): unlimited; absent on PATCH: unchanged."""
     budget_period: Literal["day", "week", "month"] | None = None
     expires_at: Annotated[int, Field(ge=0, le=2**40)] | None = None
     """Unix seconds; 0 never expires."""
@@ -37,8 +39,8 @@ class KeyCreate(KeyUpdate):
 
 def _attrs(body: KeyUpdate) -> dict:
     data = body.model_dump(exclude_none=True, exclude={"workspace", "expires_in_seconds", "budget_usd"})
-    if body.budget_usd is not None:
-        data["budget_micros"] = round(body.budget_usd * 1_000_000)
+    if "budget_usd" in body.model_fields_set:
+        data["budget_micros"] = None if body.budget_usd is None else int(body.budget_usd * 1_000_000)
     return data
 
 

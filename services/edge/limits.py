@@ -67,26 +67,26 @@ class Limits:
         self._limiter = limiter
         self._agents = agents
 
-    async def _subjects(self, principal: Principal) -> list[tuple[str, str, int, int]]:
-        """(kind, limiter subject, rpm, tpm) for every limit that applies."""
+    async def _subjects(self, principal: Principal, agent_id: str = "") -> list[tuple[str, str, int, int]]:
+        """(kind, limiter subject, rpm, tpm) for every limit that applies: the key's, the key's own agent's,
+        and the agent called (`agent/<id>`, agent chat), which may differ from the key's."""
         out = []
         record = principal.record
         if record is not None and (record.rpm or record.tpm):
             out.append(("key", principal.caller.key_id, record.rpm, record.tpm))
-        agent = principal.caller.agent_id
-        if agent:
+        for agent in dict.fromkeys(a for a in (principal.caller.agent_id, agent_id) if a):
             limit = await self._agents.get(agent)
             if limit.rpm or limit.tpm:
                 out.append(("agent", f"agent:{agent}", limit.rpm, limit.tpm))
         return out
 
-    async def admit(self, principal: Principal, tokens: int, headers: dict) -> dict | None:
+    async def admit(self, principal: Principal, tokens: int, headers: dict, agent_id: str = "") -> dict | None:
         """The OpenAI error for a refused request (headers get Retry-After), else None; adds x-ratelimit-*."""
-        if principal.record is None and not principal.caller.agent_id:
+        if principal.record is None and not principal.caller.agent_id and not agent_id:
             return None
         try:
             charged = []
-            for kind, subject, rpm, tpm in await self._subjects(principal):
+            for kind, subject, rpm, tpm in await self._subjects(principal, agent_id):
                 decision = await self._limiter.admit(subject, rpm, tpm, tokens)
                 headers.update(decision.headers)
                 if not decision.allowed:
@@ -99,11 +99,11 @@ class Limits:
             log.warning("rate_limit_store_unavailable", error=str(exc))
         return None
 
-    async def settle(self, principal: Principal, estimated: int, actual: int) -> None:
-        if actual == estimated or (principal.record is None and not principal.caller.agent_id):
+    async def settle(self, principal: Principal, estimated: int, actual: int, agent_id: str = "") -> None:
+        if actual == estimated or (principal.record is None and not principal.caller.agent_id and not agent_id):
             return
         try:
-            for _kind, subject, _rpm, tpm in await self._subjects(principal):
+            for _kind, subject, _rpm, tpm in await self._subjects(principal, agent_id):
                 await self._limiter.settle(subject, tpm, actual - estimated)
         except _REDIS_DOWN:
             pass

@@ -1,15 +1,23 @@
-"""Request id, authentication and the catch-all that turns any failure into the OpenAI error shape."""
+"""Request ids, authentication and the catch-all that turns any failure into the OpenAI error shape.
+
+Every request gets the server's own id (`REQUEST_ID`, from `secrets`): with the key id it is what the
+meter keys usage, reservations and settlement by, so a client can neither replay an id to ride on
+an earlier request's metering nor collide with another tenant. The client's `x-request-id`, when it
+is a safe label, is kept apart (`CLIENT_REQUEST_ID`): logged, traced, on the usage record, and echoed
+back as `x-request-id` (DESIGN.md); `x-tokenyard-request-id` always carries the server's id.
+"""
 from __future__ import annotations
 
 import asyncio
 import re
+import secrets
+from collections.abc import Callable
 
 import orjson
 import redis.exceptions
 import structlog
 from aiohttp import web
 
-from services.common.ids import new_id
 from services.edge.auth import Authenticator, Principal
 from services.edge.dialects.anthropic_messages import anthropic_error
 from services.edge.errors import json_error
@@ -17,6 +25,10 @@ from services.edge.errors import json_error
 log = structlog.get_logger()
 
 REQUEST_ID = "ty.request_id"
+"""The server's id of the request."""
+CLIENT_REQUEST_ID = "ty.client_request_id"
+"""The client's x-request-id when it sent a safe one, else ""."""
+SERVER_ID_HEADER = "x-tokenyard-request-id"
 PRINCIPAL = "ty.principal"
 CALLER = "ty.caller"
 """The principal's tokenyard.common.v1.Caller (key id, workspace, agent, tier), for handlers that need only that."""
@@ -24,9 +36,20 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json", "/metrics"})
 
 
-def request_id_of(request: web.Request) -> str:
+def server_request_id() -> str:
+    """128 random bits from `secrets`: ids that key money must not be guessable or predictable."""
+    return "req_" + secrets.token_hex(16)
+
+
+def client_request_id_of(request: web.Request) -> str:
     given = request.headers.get("x-request-id", "")
-    return given if _SAFE_ID.match(given) else new_id("req_")
+    return given if _SAFE_ID.match(given) else ""
+
+
+def id_headers(request: web.Request) -> dict[str, str]:
+    """The ids every response carries: x-request-id (the client's, else the server's) and the server's."""
+    rid = request[REQUEST_ID]
+    return {"x-request-id": request.get(CLIENT_REQUEST_ID) or rid, SERVER_ID_HEADER: rid}
 
 
 def bearer(request: web.Request) -> str:
@@ -48,16 +71,18 @@ def require_master(request: web.Request) -> web.Response | None:
     return json_error(403, "This endpoint needs the master key.", code="forbidden")
 
 
-def make_middleware(auth: Authenticator, body_timeout: float = 30.0):
+def make_middleware(auth: Authenticator, body_timeout: float = 30.0,
+                    new_request_id: Callable[[], str] = server_request_id):
     @web.middleware
     async def edge_middleware(request: web.Request, handler):
-        rid = request_id_of(request)
+        rid = new_request_id()
         request[REQUEST_ID] = rid
+        request[CLIENT_REQUEST_ID] = client_request_id_of(request)
         try:
             if request.path not in _PUBLIC:
                 denied = await _authenticate(request, auth)
                 if denied is not None:
-                    denied.headers["x-request-id"] = rid
+                    denied.headers.update(id_headers(request))
                     return _anthropic_shape(denied) if request.path == "/v1/messages" else denied
             slow = await _read_body(request, body_timeout)
             resp = slow if slow is not None else await handler(request)
@@ -72,7 +97,7 @@ def make_middleware(auth: Authenticator, body_timeout: float = 30.0):
             resp = json_error(500, f"Internal error; report request id {rid} if it persists.", "api_error",
                               code="internal_error")
         if not resp.prepared:
-            resp.headers["x-request-id"] = rid
+            resp.headers.update(id_headers(request))
         return resp
 
     return edge_middleware
@@ -113,7 +138,7 @@ async def _authenticate(request: web.Request, auth: Authenticator) -> web.Respon
 def _anthropic_shape(resp: web.Response) -> web.Response:
     """Anthropic SDKs read `{"type": "error", "error": {"type", "message"}}`."""
     error = orjson.loads(resp.body)["error"]
-    keep = {k: v for k, v in resp.headers.items() if k.lower() in ("x-request-id", "retry-after")}
+    keep = {k: v for k, v in resp.headers.items() if k.lower() in ("x-request-id", SERVER_ID_HEADER, "retry-after")}
     return anthropic_error(resp.status, error, keep)
 
 

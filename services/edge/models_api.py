@@ -5,7 +5,7 @@ import grpc
 from aiohttp import web
 
 from services.edge.errors import json_error, rpc_error_response
-from services.edge.middleware import PRINCIPAL, REQUEST_ID
+from services.edge.middleware import PRINCIPAL, id_headers
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
 
 
@@ -17,7 +17,7 @@ class ModelsHandler:
         try:
             listed = await self._router.ListModels(router_pb2.ListModelsRequest(), timeout=5)
         except grpc.aio.AioRpcError as err:
-            return rpc_error_response(err, {"x-request-id": request[REQUEST_ID]})
+            return rpc_error_response(err, id_headers(request))
         principal = request[PRINCIPAL]
         return [{"id": m.id, "object": "model", "created": 0, "owned_by": m.owned_by or "tokenyard"}
                 for m in listed.models if principal.sees(m.id)]

@@ -19,7 +19,7 @@ from opentelemetry import trace
 
 from services.common.metrics import Metrics
 from services.common.tracing import Tracing, extract
-from services.edge.middleware import REQUEST_ID
+from services.edge.middleware import CLIENT_REQUEST_ID, REQUEST_ID
 
 log = structlog.get_logger()
 _UNOBSERVED = frozenset({"/metrics", "/healthz", "/readyz"})
@@ -74,6 +74,8 @@ def make_observer(tracing: Tracing, metrics: Metrics):
             if span is not None and span.is_recording():
                 span.set_attribute("http.response.status_code", status)
                 span.set_attribute("tokenyard.request_id", request.get(REQUEST_ID, ""))
+                if request.get(CLIENT_REQUEST_ID):
+                    span.set_attribute("tokenyard.client_request_id", request[CLIENT_REQUEST_ID])
                 if status >= 500:
                     span.set_status(trace.StatusCode.ERROR, f"HTTP {status}")
                 span.end()

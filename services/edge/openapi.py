@@ -14,6 +14,7 @@ from services.edge.agent_limits_api import AgentLimitsBody
 from services.edge.dialects.anthropic_messages import MessagesRequest
 from services.edge.dialects.openai_completions import CompletionRequest
 from services.edge.embeddings_api import EmbeddingRequest
+from services.edge.budgets_api import BudgetPut
 from services.edge.keys_api import KeyCreate, KeyUpdate
 from services.edge.reviews_api import LearningRun, ReviewAction
 from services.edge.tasks_api import ClassifyTask, CompletionTask
@@ -53,6 +54,10 @@ OPERATIONS: list[Operation] = [
     Operation("get", "/api/v1/keys/{key_id}", "One virtual key (master key)"),
     Operation("patch", "/api/v1/keys/{key_id}", "Update a virtual key (master key)", KeyUpdate),
     Operation("delete", "/api/v1/keys/{key_id}", "Revoke a virtual key (master key)"),
+    Operation("put", "/api/v1/budgets/{kind}/{id}", "Set (a number; 0 allows nothing) or remove (null) the budget of a "
+              "key, agent or workspace (master key)", BudgetPut),
+    Operation("get", "/api/v1/budgets", "Budgets with spent and reserved in their current period (master key)",
+              query={"workspace": {"type": "string"}}),
     Operation("get", "/api/v1/usage", "Usage totals with by-model and by-date breakdowns (json or csv)",
               query={"period": _PERIOD, "format": _FORMAT, "workspace": _STR, "key_id": _STR, "agent_id": _STR,
                      "user": _STR, "session_id": _STR}),

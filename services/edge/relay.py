@@ -1,6 +1,7 @@
 """The flow every chat-like endpoint shares, whatever its client dialect:
 
-authenticate (middleware) -> parse/validate -> model allowed? -> rate limits -> router stream ->
+authenticate (middleware) -> parse/validate -> (agent: plan its chain) -> bound the prompt's tokens ->
+model allowed? -> rate limits -> budgets (meter Admit) -> router (or runtime, for an agent) stream ->
 SSE or assembled body -> correct the token charge with actual usage -> one log line.
 
 The first router message is awaited before any HTTP byte goes out, so a failure before the first
@@ -21,12 +22,14 @@ from services.common.metrics import Metrics
 from services.edge.config import EdgeConfig
 from services.edge.dialects.base import Dialect, Invalid, Parsed
 from services.edge.errors import from_rpc_error
-from services.edge.admission import Admission
-from services.edge.agent_model import AgentModel, is_agent_model
+from services.common.prompt_tokens import PromptTokenBound
+from services.edge.admission import Admission, AgentPlan, caller_for
+from services.edge.agent_model import PREFIX, AgentModel, is_agent_model
 from services.edge.auth import Principal
 from services.edge.completions_format import routing_headers
-from services.edge.middleware import PRINCIPAL, REQUEST_ID
+from services.edge.middleware import CLIENT_REQUEST_ID, PRINCIPAL, REQUEST_ID, id_headers
 from services.edge.limits import Limits
+from services.edge.tokenizer_book import TokenizerBook
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
 
 log = structlog.get_logger()
@@ -38,10 +41,29 @@ def _err(message: str, type_: str, code: str, param: str | None = None) -> dict:
     return {"message": message, "type": type_, "param": param, "code": code}
 
 
+def _max_tokens(req) -> int:
+    if req.HasField("max_completion_tokens"):
+        return req.max_completion_tokens
+    return req.max_tokens if req.HasField("max_tokens") else 0
+
+
+def _as_sent(req: router_pb2.ChatRequest, plan: AgentPlan | None) -> router_pb2.ChatRequest:
+    """The prompt as the upstream will see it: an agent's system prompt, session history and tools included."""
+    if plan is None or not (plan.preamble or plan.tools_json):
+        return req
+    out = router_pb2.ChatRequest(messages=[*plan.preamble, *req.messages], tools=req.tools)
+    if plan.tools_json:
+        out.tools.add(type="function", parameters_json=plan.tools_json)
+    return out
+
+
 class ChatRelay:
     def __init__(self, cfg: EdgeConfig, router: router_pb2_grpc.RouterServiceStub, limits: Limits,
-                 admission: Admission, agents: AgentModel, metrics: Metrics | None = None) -> None:
+                 admission: Admission, agents: AgentModel, metrics: Metrics | None = None,
+                 tokenizers: TokenizerBook | None = None, bound: PromptTokenBound | None = None) -> None:
         self._cfg = cfg
+        self._tokenizers = tokenizers or TokenizerBook(router)
+        self._bound = bound or PromptTokenBound()
         self._agents = agents
         self._metrics = metrics or Metrics()
         self._router = router
@@ -58,34 +80,30 @@ class ChatRelay:
     async def handle(self, request: web.Request, dialect: Dialect) -> web.StreamResponse:
         t0 = time.monotonic()
         rid, principal = request[REQUEST_ID], request[PRINCIPAL]
-        headers = {"x-request-id": rid}
+        headers = id_headers(request)
         try:
             parsed = dialect.parse(await request.read(), rid, principal.caller)
         except Invalid as exc:
             return dialect.error(exc.status, _err(exc.message, "invalid_request_error", exc.code, exc.param), headers)
-        refused = await self.admit(principal, parsed.request.model, parsed.estimated_tokens, headers)
-        if refused is not None:
-            return dialect.error(*refused, headers)
-        admitted = None
-        # Agent calls are metered (the router records them) but not reserved ahead: the agent picks the model.
-        if self._admission.needed(principal, parsed.request.model) and not is_agent_model(parsed.request.model):
-            admitted = await self._admission.admit(principal, parsed)
-            if isinstance(admitted, tuple):
-                status_code, error, extra = admitted
-                return dialect.error(status_code, error, {**headers, **extra})
-            budget_capped = self._apply_admission(parsed, admitted, headers)
-        else:
-            budget_capped = False
+        req = parsed.request
+        req.client_request_id = request[CLIENT_REQUEST_ID]
+        plan = None
+        if is_agent_model(req.model):
+            plan = await self._agents.plan(principal, req.model[len(PREFIX):], req.metadata.get("session_id", ""))
+            if isinstance(plan, tuple):
+                return dialect.error(plan[0], plan[1], {**headers, **plan[2]})
+        admitted = await self.admit_request(principal, parsed, plan, headers)
+        if isinstance(admitted, tuple):
+            return dialect.error(*admitted)
+        budget_capped = admitted is not None and self.apply_admission(parsed, admitted, headers, plan is None)
         unary = False
-        if is_agent_model(parsed.request.model):
-            call = await self._agents.open(principal, parsed)
-            if isinstance(call, tuple):
-                return dialect.error(call[0], call[1], {**headers, **call[2]})
+        if plan is not None:
+            call = self._agents.open(parsed, plan)
         elif parsed.stream:
-            call = self._router.Chat(parsed.request, timeout=self._cfg.request_timeout)
+            call = self._router.Chat(req, timeout=self._cfg.request_timeout)
         else:
             # The whole answer in one message: no stream to read message by message.
-            call, unary = self._router.Complete(parsed.request, timeout=self._cfg.request_timeout), True
+            call, unary = self._router.Complete(req, timeout=self._cfg.request_timeout), True
         status, final = "error", None
         try:
             try:
@@ -93,10 +111,9 @@ class ChatRelay:
             except grpc.aio.AioRpcError as err:
                 code, body, extra = from_rpc_error(err)
                 status = err.code().name
-                if admitted is not None and admitted.reserved_micros:
-                    self._admission.release(parsed.request.request_id, principal.caller.workspace)
+                self.release(principal, parsed, admitted, plan)
                 return dialect.error(code, body["error"], {**headers, **extra})
-            self._metrics.ttft.labels(parsed.request.model).observe(time.monotonic() - t0)
+            self._metrics.ttft.labels(req.model).observe(time.monotonic() - t0)
             if first is grpc.aio.EOF:
                 return dialect.error(502, _err("The upstream returned no answer.", "upstream_error", "empty_stream"),
                                      headers)
@@ -112,28 +129,70 @@ class ChatRelay:
                 # After the final message the call ends by itself; cancelling it then would race its OK.
                 call.cancel()
                 status = "cancelled" if status == "error" else status
-            self.settle(principal, parsed.estimated_tokens, final.usage.total_tokens if final is not None else 0)
-            self._log(rid, principal.caller.key_id, parsed, final, status, t0)
-            self._count(parsed.request.model, final)
+            if final is not None and final.deployment.startswith("remote:"):
+                self.release(principal, parsed, admitted, plan)  # a remote agent: no router record settles it
+            self.settle(principal, parsed.estimated_tokens, final.usage.total_tokens if final is not None else 0,
+                        plan.agent_id if plan is not None else "")
+            self._log(request, principal.caller.key_id, parsed, final, status, t0)
+            self._count(req.model, final)
 
-    async def admit(self, principal: Principal, model: str, tokens: int, headers: dict) -> tuple[int, dict] | None:
+    async def admit_request(self, principal: Principal, parsed: Parsed, plan: AgentPlan | None, headers: dict):
+        """Every chat-like path's admission, agent calls included: model access, rate limits (key and
+        agent) and budgets (key, agents, workspace), before the first upstream byte. Sets the prompt's
+        token bound first: it is what TPM is charged and the budget reserved from. Returns the meter's
+        AdmitResponse (None when no budget check applies) or (status, error, headers) when refused."""
+        req = parsed.request
+        models = plan.models if plan is not None else (req.model,)
+        await self._tokenizers.ensure_loaded()
+        families = {f for m in models for f in self._tokenizers.families(m)}
+        prompt = self._bound.bound(_as_sent(req, plan), families)
+        # A losing hedge is billed for the prompt it read: reserve the prompt once per possible hedge too.
+        prompt *= 1 + max((self._tokenizers.hedges(m) for m in models), default=0)
+        parsed.estimated_tokens = prompt + _max_tokens(req)
+        refused = await self.admit(principal, req.model, parsed.estimated_tokens, headers,
+                                   plan.agent_id if plan is not None else "")
+        if refused is not None:
+            return (*refused, headers)
+        return await self.admit_budget(principal, parsed, plan, headers)
+
+    async def admit_budget(self, principal: Principal, parsed: Parsed, plan: AgentPlan | None, headers: dict):
+        """The budget half of admission (the meter's Admit), for a request whose tokens are already bounded."""
+        req = parsed.request
+        if plan is None and not self._admission.needed(principal, req.model):
+            return None
+        if plan is not None and not plan.models:
+            return None  # only remote agents: nothing of ours to meter
+        admitted = await self._admission.admit(principal, parsed, plan)
+        if isinstance(admitted, tuple):
+            status_code, error, extra = admitted
+            return status_code, error, {**headers, **extra}
+        return admitted
+
+    def release(self, principal: Principal, parsed: Parsed, admitted, plan: AgentPlan | None) -> None:
+        if admitted is not None and admitted.reserved_micros:
+            caller = caller_for(principal, plan)
+            self._admission.release(parsed.request.request_id, caller.workspace, caller.key_id)
+
+    async def admit(self, principal: Principal, model: str, tokens: int, headers: dict,
+                    agent_id: str = "") -> tuple[int, dict] | None:
         """(status, error) when the caller may not make this call now; adds the rate-limit headers."""
         if not principal.may_use(model):
             return 404, _err(f"The model `{model}` does not exist or you do not have access to it.",
                              "invalid_request_error", "model_not_found", "model")
-        refused = await self._limits.admit(principal, tokens, headers)
+        refused = await self._limits.admit(principal, tokens, headers, agent_id)
         return None if refused is None else (429, refused)
 
-    def settle(self, principal: Principal, estimated: int, actual: int) -> None:
+    def settle(self, principal: Principal, estimated: int, actual: int, agent_id: str = "") -> None:
         """Corrects the token charge to the actual usage, off the response path."""
-        if actual != estimated and (principal.record is not None or principal.caller.agent_id):
-            self._spawn(self._limits.settle(principal, estimated, actual))
+        if actual != estimated and (principal.record is not None or principal.caller.agent_id or agent_id):
+            self._spawn(self._limits.settle(principal, estimated, actual, agent_id))
 
     @staticmethod
-    def _apply_admission(parsed: Parsed, admitted, headers: dict) -> bool:
-        """Routes to the model the meter chose; caps output at what the budget affords. True when capped."""
+    def apply_admission(parsed: Parsed, admitted, headers: dict, route: bool = True) -> bool:
+        """Routes to the model the meter chose (not for agents, which pick their own); caps output at
+        what the budget affords. True when capped."""
         req = parsed.request
-        if admitted.model:
+        if admitted.model and route:
             req.model = admitted.model
         if admitted.served_tier:
             headers["x-tokenyard-tier"] = admitted.served_tier
@@ -229,9 +288,11 @@ class ChatRelay:
         task.add_done_callback(self._background.discard)
 
     @staticmethod
-    def _log(rid: str, key_id: str, parsed: Parsed, final: router_pb2.ChatFinal | None, status: str, t0: float) -> None:
+    def _log(request: web.Request, key_id: str, parsed: Parsed, final: router_pb2.ChatFinal | None, status: str,
+             t0: float) -> None:
         usage = final.usage if final is not None else None
-        log.info("request", request_id=rid, key_id=key_id, model=parsed.request.model, stream=parsed.stream,
+        log.info("request", request_id=request[REQUEST_ID], client_request_id=request[CLIENT_REQUEST_ID],
+                 key_id=key_id, model=parsed.request.model, stream=parsed.stream,
                  deployment=final.deployment if final is not None else "", status=status,
                  prompt_tokens=usage.prompt_tokens if usage else 0,
                  completion_tokens=usage.completion_tokens if usage else 0,

@@ -19,7 +19,7 @@ from google.protobuf.json_format import MessageToDict
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.edge.errors import json_error, rpc_error_response
-from services.edge.middleware import REQUEST_ID, require_master
+from services.edge.middleware import require_master, id_headers
 from services.edge.translate import describe
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
 
@@ -110,7 +110,7 @@ class ReviewsHandler:
             "cost_saved_usd": r.cost_saved_micros / 1e6})
 
     async def _call(self, request: web.Request, rpc, shape) -> web.Response:
-        headers = {"x-request-id": request[REQUEST_ID]}
+        headers = id_headers(request)
         if (denied := require_master(request)) is not None:
             return denied
         try:

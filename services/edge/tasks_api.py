@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from services.edge.admission import Admission
 from services.edge.dialects.base import Parsed
 from services.edge.errors import json_error, rpc_error_response
-from services.edge.middleware import PRINCIPAL, REQUEST_ID
+from services.edge.middleware import PRINCIPAL, REQUEST_ID, id_headers
 from services.edge.relay import ChatRelay
 from services.edge.translate import describe
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
@@ -94,13 +94,15 @@ class TasksHandler:
 
     async def _run(self, request: web.Request, model: type[BaseModel], call) -> web.StreamResponse:
         rid, principal = request[REQUEST_ID], request[PRINCIPAL]
-        headers = {"x-request-id": rid}
+        headers = id_headers(request)
         try:
             body = model.model_validate_json(await request.read())
         except ValidationError as exc:
             message, param, code = describe(exc)
             return json_error(400, message, param=param, code=code, headers=headers)
-        estimated = len(body.input) // 4 + 8 + (getattr(body, "max_tokens", None) or 0)
+        # tier/auto may reach any tier's model: UTF-8 bytes bound every tokenizer (prompt_tokens.py).
+        estimated = len(body.input.encode()) + len((getattr(body, "system", None) or "").encode()) + 64 + (
+            getattr(body, "max_tokens", None) or 0)
         refused = await self._relay.admit(principal, AUTO_MODEL, estimated, headers)
         if refused is not None:
             status, error = refused
@@ -116,7 +118,7 @@ class TasksHandler:
             return await call(body, rid, principal.caller, headers)
         except grpc.aio.AioRpcError as err:
             if admitted.reserved_micros:
-                self._admission.release(rid, principal.caller.workspace)
+                self._admission.release(rid, principal.caller.workspace, principal.caller.key_id)
             return rpc_error_response(err, headers)
 
 

@@ -7,7 +7,9 @@
 
 The master key sees everything (and may narrow with `workspace=`); a virtual key sees only its own
 workspace, and asking for another one is 403, so no handler can leak across workspaces by accident.
-Money is integer micro-dollars (`cost_micros`) plus an exact decimal string (`cost_usd`).
+Money is integer micro-dollars (`cost_micros`) plus an exact decimal string (`cost_usd`). `requests`
+counts each client request once; `attempts` (upstream calls, retries and hedges included) and `hedges`
+are its detail, and a losing hedge's tokens and cost are in the totals (its upstream billed them).
 """
 from __future__ import annotations
 
@@ -18,14 +20,14 @@ import grpc
 from aiohttp import web
 
 from services.edge.errors import json_error, rpc_error_response
-from services.edge.middleware import PRINCIPAL, REQUEST_ID
+from services.edge.middleware import PRINCIPAL, id_headers
 from tokenyard.meter.v1 import meter_pb2, meter_pb2_grpc
 
 PERIODS = {"day": meter_pb2.PERIOD_DAY, "week": meter_pb2.PERIOD_WEEK, "month": meter_pb2.PERIOD_MONTH}
 _POLICIES = {meter_pb2.OVERAGE_POLICY_LOG: "log", meter_pb2.OVERAGE_POLICY_DEGRADE: "degrade",
              meter_pb2.OVERAGE_POLICY_BLOCK: "block"}
 _CSV_FIELDS = ("date", "model", "requests", "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens",
-               "cost_micros", "cost_usd", "errors")
+               "cost_micros", "cost_usd", "errors", "attempts", "hedges")
 _FILTERS = ("key_id", "agent_id", "user", "session_id")
 
 
@@ -37,7 +39,7 @@ def usd(micros: int) -> str:
 def _totals(t: meter_pb2.UsageTotals) -> dict:
     return {"requests": t.requests, "prompt_tokens": t.prompt_tokens, "completion_tokens": t.completion_tokens,
             "total_tokens": t.total_tokens, "cached_tokens": t.cached_tokens, "cost_micros": t.cost_micros,
-            "cost_usd": usd(t.cost_micros), "errors": t.errors}
+            "cost_usd": usd(t.cost_micros), "errors": t.errors, "attempts": t.attempts, "hedges": t.hedges}
 
 
 def _report(resp, period: str) -> dict:
@@ -91,7 +93,7 @@ class UsageHandler:
         try:
             return await rpc(message, timeout=self._timeout), None
         except grpc.aio.AioRpcError as err:
-            return None, rpc_error_response(err, {"x-request-id": request[REQUEST_ID]})
+            return None, rpc_error_response(err, id_headers(request))
 
     async def get(self, request: web.Request) -> web.Response:
         return await self._usage(request, {f: request.query.get(f, "") for f in _FILTERS})

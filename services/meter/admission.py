@@ -94,14 +94,27 @@ class Admitter:
                 return cheaper
         return served
 
+    def _models(self, req, out: meter_pb2.AdmitResponse) -> list[str]:
+        """The routed model and, for agent chat, every model the agent chain may use (tiers resolved)."""
+        models = [out.model]
+        for m in req.candidate_models:
+            tier = self.tiers.get(m[len("tier/"):]) if m.startswith("tier/") else None
+            models.append(tier.model if tier is not None else m)
+        return list(dict.fromkeys(m for m in models if m))
+
+    def _worst(self, models: list[str], prompt_tokens: int, completion: int) -> int:
+        return max(self.pricing.worst_case_micros(m, prompt_tokens, completion) for m in models)
+
     async def _reserve(self, req, out: meter_pb2.AdmitResponse, at_ms: int, now_ms: int) -> None:
         completion = req.max_tokens or self.default_max_tokens
-        full = self.pricing.worst_case_micros(out.model, req.prompt_tokens, completion)
+        models = self._models(req, out)
+        full = self._worst(models, req.prompt_tokens, completion)
         least = 0
         if not req.max_tokens:
-            least = self.pricing.worst_case_micros(out.model, req.prompt_tokens, MIN_COMPLETION_TOKENS)
+            least = self._worst(models, req.prompt_tokens, MIN_COMPLETION_TOKENS)
         r = await self.budgets.reserve(req.caller, req.request_id, day_of(at_ms), now_ms, self.reservation_ttl_ms,
-                                       full, max(least, 1) if least else 0, _inline_budgets(req))
+                                       full, max(least, 1) if least else 0, _inline_budgets(req),
+                                       tuple(a for a in req.fallback_agent_ids if a))
         if not r.admitted:
             log.info("budget_refused", request_id=req.request_id, budget=r.budget, remaining_micros=r.remaining_micros,
                      needed_micros=full)
@@ -109,16 +122,16 @@ class Admitter:
                           f"{_describe(r.budget)} budget. Lower max_tokens or raise the budget.", "budget_exceeded")
         out.reserved_micros, out.remaining_micros, out.budget = r.reserved_micros, r.remaining_micros, r.budget
         if r.remaining_micros >= 0 or r.reserved_micros:
-            out.completion_token_allowance = _allowance(self.pricing, out.model, req.prompt_tokens,
+            out.completion_token_allowance = _allowance(self.pricing, models, req.prompt_tokens,
                                                         r.reserved_micros, completion)
 
 
-def _allowance(pricing: PriceBook, model: str, prompt_tokens: int, reserved: int, asked: int) -> int:
+def _allowance(pricing: PriceBook, models: list[str], prompt_tokens: int, reserved: int, asked: int) -> int:
     """Completion tokens the reservation pays for at the dearest price, at most what was asked."""
-    per_million = max(p.output for p in pricing.candidates(model))
+    per_million = max(p.output for m in models for p in pricing.candidates(m))
     if per_million == 0:
         return asked
-    prompt_cost = pricing.worst_case_micros(model, prompt_tokens, 0)
+    prompt_cost = max(pricing.worst_case_micros(m, prompt_tokens, 0) for m in models)
     return max(0, min(asked, (reserved - prompt_cost) * 1_000_000 // per_million))
 
 
@@ -126,8 +139,9 @@ def _inline_budgets(req) -> dict[str, int]:
     out = {}
     for b in req.budgets:
         kind, period = _KINDS.get(b.kind), _PERIODS.get(b.period)
-        if kind is None or period is None or not b.id or b.limit_micros <= 0:
-            raise invalid("each budget needs kind, id, period and limit_micros > 0", "budgets")
+        if kind is None or period is None or not b.id or b.limit_micros < 0:
+            raise invalid("each budget needs kind, id, period and limit_micros >= 0 (0: nothing may be spent)",
+                          "budgets")
         out[keys.budget_field(kind, b.id, period)] = b.limit_micros
     return out
 

@@ -5,7 +5,11 @@ forever), then checks every budget that applies against spent + reserved and, on
 room, adds the amount to `reserved` of each: two racing requests can never both take the last room,
 whichever edge or replica they come through.
 
-SETTLE runs once per request id (a marker key): it gives back the reservation, adds the actual cost
+Reservations and settle markers are keyed by the request's (key id, server request id) reference.
+A budget whose limit is 0 admits nothing, and an exhausted budget (nothing left) refuses even a
+request priced at 0: "nothing may be spent" holds whatever the price table says.
+
+SETTLE runs once per record (a marker key): it gives back the reservation, adds the actual cost
 to `spent` of every subject and period, and counts the tokens against a tier quota, writing an
 overage record when they cross it.
 
@@ -55,6 +59,7 @@ for i = 4, #KEYS do
 end
 if not found then return {1, 0, -1, ''} end
 local amount = tonumber(ARGV[4])
+if remaining <= 0 then return {0, 0, remaining, tight} end
 if amount > 0 and amount > remaining then
   local least = tonumber(ARGV[5])
   if least > 0 and remaining >= least then amount = remaining
@@ -77,11 +82,12 @@ return give_back(KEYS[1], KEYS[2], ARGV[1])
 """
 
 # KEYS: marker, resv, deadlines, quota, overage totals, overage log, tier subjects, spend keys...
-# ARGV: rid, cost, tokens, quota limit (0: none), marker ttl, spend ttl, tier|subject, at_ms
+# ARGV: reservation ref, cost, tokens, quota limit (0: none), marker ttl, spend ttl, tier|subject, at_ms,
+#       '1' to give the reservation back ('0': an extra attempt, which leaves it to its request), request id
 SETTLE = RELEASE_FN + """
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 0, 0} end
 redis.call('SET', KEYS[1], '1', 'EX', ARGV[5])
-give_back(KEYS[2], KEYS[3], ARGV[1])
+if ARGV[9] == '1' then give_back(KEYS[2], KEYS[3], ARGV[1]) end
 local cost, tokens, limit = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 for k = 8, #KEYS do
   redis.call('HINCRBY', KEYS[k], 'spent', cost)
@@ -99,7 +105,7 @@ if limit > 0 then
     redis.call('HINCRBY', KEYS[5], ARGV[7] .. '|tokens', over)
     redis.call('HINCRBY', KEYS[5], ARGV[7] .. '|cost', over_cost)
     redis.call('EXPIRE', KEYS[5], ARGV[6])
-    redis.call('LPUSH', KEYS[6], cjson.encode({request_id = ARGV[1], tier_subject = ARGV[7],
+    redis.call('LPUSH', KEYS[6], cjson.encode({request_id = ARGV[10], tier_subject = ARGV[7],
       tokens_over = over, cost_micros = over_cost, at_ms = tonumber(ARGV[8])}))
     redis.call('LTRIM', KEYS[6], 0, 999)
     redis.call('EXPIRE', KEYS[6], ARGV[6])

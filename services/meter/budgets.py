@@ -40,15 +40,17 @@ class Settlement:
     overage_cost_micros: int = 0
 
 
-def subjects(caller) -> list[tuple[str, str]]:
-    out = [("key", caller.key_id), ("agent", caller.agent_id), ("workspace", caller.workspace)]
-    return [(k, v) for k, v in out if v]
+def subjects(caller, extra_agents: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    out = [("key", caller.key_id), ("agent", caller.agent_id), *(("agent", a) for a in extra_agents),
+           ("workspace", caller.workspace)]
+    return list(dict.fromkeys((k, v) for k, v in out if v))
 
 
-def candidates(caller, at: date) -> list[tuple[str, str]]:
-    """(budget field, spend key) for every subject and period of a caller at a date."""
+def candidates(caller, at: date, extra_agents: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(budget field, spend key) for every subject and period of a caller (and of the fallback agents
+    that may answer for it) at a date."""
     out = []
-    for kind, sid in subjects(caller):
+    for kind, sid in subjects(caller, extra_agents):
         for period in PERIODS:
             start, _ = period_range(period, at)
             out.append((keys.budget_field(kind, sid, period),
@@ -64,43 +66,51 @@ class BudgetStore:
         self._settle = client.register_script(budget_scripts.SETTLE)
 
     async def reserve(self, caller, request_id: str, at: date, now_ms: int, ttl_ms: int, full_micros: int,
-                      least_micros: int, inline: dict[str, int] | None = None) -> Reservation:
-        """Reserves `full_micros` (or, if least_micros > 0, as much as is left down to least_micros).
+                      least_micros: int, inline: dict[str, int] | None = None,
+                      extra_agents: tuple[str, ...] = ()) -> Reservation:
+        """Reserves `full_micros` (or, if least_micros > 0, as much as is left down to least_micros)
+        under (caller.key_id, request_id).
 
         `inline` maps budget fields to limits the caller brought along (e.g. from its key record);
-        they take precedence over stored limits for the same subject and period."""
+        they take precedence over stored limits for the same subject and period. `extra_agents`:
+        fallback agents whose budgets must afford the request too."""
         ws = caller.workspace
-        cands = candidates(caller, at)
+        cands = candidates(caller, at, extra_agents)
         inline = inline or {}
         status, amount, remaining, tight = await self._reserve(
             keys=[keys.budgets_key(ws), keys.reservations_key(ws), keys.reservation_deadlines_key(ws),
                   *[k for _, k in cands]],
-            args=[request_id, now_ms, now_ms + ttl_ms, full_micros, least_micros, MONEY_TTL_SECONDS,
-                  *[f for f, _ in cands], *[str(inline.get(f, "")) for f, _ in cands]])
+            args=[keys.request_ref(caller.key_id, request_id), now_ms, now_ms + ttl_ms, full_micros, least_micros,
+                  MONEY_TTL_SECONDS, *[f for f, _ in cands], *[str(inline.get(f, "")) for f, _ in cands]])
         tight = tight.decode() if isinstance(tight, bytes) else tight
         return Reservation(bool(status), int(amount), int(remaining), tight)
 
-    async def release(self, workspace: str, request_id: str) -> int:
+    async def release(self, workspace: str, key_id: str, request_id: str) -> int:
         return int(await self._release(keys=[keys.reservations_key(workspace),
-                                             keys.reservation_deadlines_key(workspace)], args=[request_id]))
+                                             keys.reservation_deadlines_key(workspace)],
+                                       args=[keys.request_ref(key_id, request_id)]))
 
     def queue_settle(self, pipe: ScriptPipeline, record, cost: int, at: date, tier_subject: str, quota: int,
                      month: str) -> None:
         """Adds the settle script for one usage record to a pipeline (result: [applied, over, over_cost])."""
-        ws, rid = record.caller.workspace, record.request_id
+        ws, kid, rid = record.caller.workspace, record.caller.key_id, record.request_id
         spend = [k for _, k in candidates(record.caller, at)]
         subject = tier_subject.split("|", 1)[1] if tier_subject else "_"
+        # An extra attempt (a lost hedge, an agent that failed before its fallback answered) adds its
+        # cost but leaves the request's reservation to the record of the request itself.
+        reservation = keys.request_ref(kid, record.attempt_of or rid)
         pipe.script(
             self._settle,
-            [keys.settled_key(ws, rid), keys.reservations_key(ws), keys.reservation_deadlines_key(ws),
+            [keys.settled_key(ws, kid, rid), keys.reservations_key(ws), keys.reservation_deadlines_key(ws),
              keys.quota_key(ws, subject, month), keys.overage_totals_key(ws, month),
              keys.overage_log_key(ws, month), keys.tier_subjects_key(ws, month), *spend],
-            [rid, cost, record.usage.total_tokens, quota, MONEY_TTL_SECONDS, MONEY_TTL_SECONDS,
-             tier_subject or "_|_", record.started_at_ms])
+            [reservation, cost, record.usage.total_tokens, quota, MONEY_TTL_SECONDS, MONEY_TTL_SECONDS,
+             tier_subject or "_|_", record.started_at_ms, "0" if record.attempt_of else "1", rid])
 
-    async def set_limit(self, workspace: str, kind: str, sid: str, period: str, limit_micros: int) -> None:
+    async def set_limit(self, workspace: str, kind: str, sid: str, period: str, limit_micros: int | None) -> None:
+        """limit_micros 0: nothing may be spent; None: no budget (unlimited)."""
         field = keys.budget_field(kind, sid, period)
-        if limit_micros > 0:
+        if limit_micros is not None:
             await self._redis.hset(keys.budgets_key(workspace), field, limit_micros)
             await self._redis.sadd(keys.budget_workspaces_key(), workspace)
         else:

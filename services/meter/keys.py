@@ -6,6 +6,10 @@ Two hash-tag families, so each Lua script touches a single Redis Cluster slot:
   tier quotas and overages (the budget scripts). Keys, agents and their workspace share it, so one
   script can reserve against all three atomically.
 Ids are escaped so an id containing `:` can never collide with another key.
+
+A request is identified by (key id, server request id) everywhere money or usage is keyed: its
+record, its reservation and its settle marker. The server's id is random, and the key id scopes it
+anyway, so two tenants (or an internal gRPC client that picks its own ids) can never collide.
 """
 from __future__ import annotations
 
@@ -30,8 +34,13 @@ def day_tag(day: date) -> str:
     return f"ty:{{u:{day.isoformat()}}}"
 
 
-def record_key(day: date, request_id: str) -> str:
-    return f"{day_tag(day)}:req:{esc(request_id)}"
+def request_ref(key_id: str, request_id: str) -> str:
+    """One request's identity: its key id and the server's request id (escaped, so unambiguous)."""
+    return f"{esc(key_id)}:{esc(request_id)}"
+
+
+def record_key(day: date, key_id: str, request_id: str) -> str:
+    return f"{day_tag(day)}:req:{request_ref(key_id, request_id)}"
 
 
 def scope_key(day: date, workspace: str | None = None) -> str:
@@ -70,17 +79,17 @@ def spend_key(workspace: str, kind: str, subject_id: str, period: str, start: da
 
 
 def reservations_key(workspace: str) -> str:
-    """Hash: request id -> `amount|spend key|spend key...` of open reservations."""
+    """Hash: request_ref -> `amount|spend key|spend key...` of open reservations."""
     return f"{ws_tag(workspace)}:resv"
 
 
 def reservation_deadlines_key(workspace: str) -> str:
-    """Sorted set: request id scored by the Unix ms after which its reservation is given back."""
+    """Sorted set: request_ref scored by the Unix ms after which its reservation is given back."""
     return f"{ws_tag(workspace)}:resv:deadlines"
 
 
-def settled_key(workspace: str, request_id: str) -> str:
-    return f"{ws_tag(workspace)}:settled:{esc(request_id)}"
+def settled_key(workspace: str, key_id: str, request_id: str) -> str:
+    return f"{ws_tag(workspace)}:settled:{request_ref(key_id, request_id)}"
 
 
 def quota_key(workspace: str, subject: str, month: str) -> str:

@@ -8,6 +8,11 @@ record's own UTC day (`{u:DATE}`), so the script runs on Redis Cluster too.
 Aggregates per day, each with a by-model breakdown: everything; each workspace; and per API key,
 agent, user and session, both across workspaces and inside their workspace (what a workspace's own
 caller may see). Cost is computed here from the price book, in integer micro-dollars.
+
+A record is keyed by (key id, server request id). The record of an extra attempt (`attempt_of` set:
+a hedge that lost, an agent that failed before its fallback answered) adds its tokens and cost, but
+no request and no error: usage counts the client's request once, with its attempts and hedges
+(from the request's own record) as detail.
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from tokenyard.meter.v1 import meter_pb2
 RECORD_TTL_SECONDS = 400 * 86400  # records outlive the longest period a query can ask about
 
 METRICS = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "cost_micros",
-           "errors")
+           "errors", "attempts", "hedges")
 
 _APPLY = """
 -- Records of one UTC day (one hash slot). Per record: skip it if its key exists, else write it and add
@@ -121,15 +126,18 @@ class Ledger:
         for r, cost in records:
             day = day_of(r.started_at_ms)
             u, c = r.usage, r.caller
-            record = ["request_id", r.request_id, "key_id", c.key_id, "workspace", c.workspace,
+            record = ["request_id", r.request_id, "client_request_id", r.client_request_id,
+                      "attempt_of", r.attempt_of, "key_id", c.key_id, "workspace", c.workspace,
                       "agent_id", c.agent_id, "tier", c.tier, "user", c.user, "session_id", c.session_id,
                       "model", r.model, "deployment", r.deployment, "prompt_tokens", u.prompt_tokens,
                       "completion_tokens", u.completion_tokens, "total_tokens", u.total_tokens,
                       "cached_tokens", u.cached_tokens, "estimated", int(u.estimated), "cost_micros", cost,
                       "latency_ms", r.latency_ms, "ttft_ms", r.ttft_ms, "status", r.status,
                       "started_at_ms", r.started_at_ms]
-            error = 0 if r.status in ("ok", "cancelled") else 1
-            values = (1, u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cached_tokens, cost, error)
+            own = 0 if r.attempt_of else 1
+            error = 0 if r.status in ("ok", "cancelled") else own
+            values = (own, u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cached_tokens, cost, error,
+                      max(r.attempts, 1) * own, r.hedges * own)
             incr: list = []
             model = keys.esc(r.model)
             for prefix in ("", f"m:{model}:"):
@@ -144,11 +152,11 @@ class Ledger:
                 for kind, value in dims.items():
                     hashes.append(keys.dim_key(day, kind, value, scope))
                     sets += [ref(keys.index_key(day, kind, scope)), value]
-            args += [ref(keys.record_key(day, r.request_id)), len(record), len(hashes), len(incr) // 2, *record,
+            args += [ref(keys.record_key(day, c.key_id, r.request_id)), len(record), len(hashes), len(incr) // 2, *record,
                      *[ref(h) for h in hashes], *incr, len(sets) // 2, *sets]
         return keys_, args
 
-    async def record(self, request_id: str, started_at_ms: int) -> dict[str, str]:
-        raw = await self._redis.hgetall(keys.record_key(day_of(started_at_ms), request_id))
+    async def record(self, key_id: str, request_id: str, started_at_ms: int) -> dict[str, str]:
+        raw = await self._redis.hgetall(keys.record_key(day_of(started_at_ms), key_id, request_id))
         return {k.decode(): v.decode() for k, v in raw.items()}
 

@@ -118,8 +118,8 @@ class MeterServicer(meter_pb2_grpc.MeterServiceServicer):
     async def Release(self, request: meter_pb2.ReleaseRequest, context):
         if not request.request_id:
             raise invalid("request_id is required", "request_id")
-        return meter_pb2.ReleaseResponse(released_micros=await self._budgets.release(request.workspace,
-                                                                                     request.request_id))
+        return meter_pb2.ReleaseResponse(released_micros=await self._budgets.release(
+            request.workspace, request.key_id, request.request_id))
 
     @_guarded
     async def SetBudget(self, request: meter_pb2.SetBudgetRequest, context):
@@ -130,9 +130,11 @@ class MeterServicer(meter_pb2_grpc.MeterServiceServicer):
         if not b.id or (kind == "workspace" and b.id != b.workspace):
             raise invalid("budget.id is required (for a workspace budget, equal to budget.workspace)", "budget.id")
         if b.limit_micros < 0:
-            raise invalid("budget.limit_micros must be >= 0 (0 removes the budget)", "budget.limit_micros")
-        await self._budgets.set_limit(b.workspace, kind, b.id, period, b.limit_micros)
-        log.info("budget_set", kind=kind, id=b.id, workspace=b.workspace, period=period, limit_micros=b.limit_micros)
+            raise invalid("budget.limit_micros must be >= 0 (0: nothing may be spent; `remove` removes it)",
+                          "budget.limit_micros")
+        limit = None if request.remove else b.limit_micros
+        await self._budgets.set_limit(b.workspace, kind, b.id, period, limit)
+        log.info("budget_set", kind=kind, id=b.id, workspace=b.workspace, period=period, limit_micros=limit)
         return meter_pb2.SetBudgetResponse(budget=b)
 
     @_guarded

@@ -75,7 +75,7 @@ class EmbedRunner:
         finally:
             if record.usage is None:
                 record.usage = common_pb2.Usage()
-            self._metering.embed(req, record)
+            self._metering.embed(req, record, trace)
 
 
 def _validate(req: router_pb2.EmbedRequest) -> None:

@@ -2,7 +2,10 @@
 token usage of a stream (as reported, or counted when the upstream reports none), and its cost.
 
 A losing hedge is billed by its upstream for the prompt it read, so it gets its own record under
-`<request_id>-hedge<n>`: the meter's idempotency (by request id) then keeps both records.
+`<request_id>-hedge<n>` with `attempt_of` naming the request: the meter bills its tokens but counts
+the client's request once. Likewise an agent's call that fails before its first token while another
+agent of the chain follows (`fallback_follows`) is an attempt of the request, `<request_id>-agent<n>`,
+and leaves the request's budget reservation to the agent that answers.
 """
 from __future__ import annotations
 
@@ -70,24 +73,37 @@ class Metering:
                                 total_tokens=prompt + completion, estimated=True)
 
     def finish(self, req, record: Record, trace: Trace) -> None:
-        self._reporter.submit(self._usage_record(req.request_id, req, record.deployment, record.usage,
-                                                 record.status, record, record.ttft))
+        out = self._usage_record(req.request_id, req, record.deployment, record.usage, record.status, record,
+                                 record.ttft)
+        out.attempts, out.hedges = trace.attempts, trace.hedges
+        if getattr(req, "fallback_follows", False) and record.ttft is None and record.status != "cancelled":
+            # Another agent answers instead: this call is an attempt of the request, not the request.
+            out.request_id, out.attempt_of = f"{req.request_id}-agent{req.agent_attempt}", req.request_id
+            out.attempts = out.hedges = 0
+        elif getattr(req, "attempt_of", ""):
+            out.attempt_of, out.attempts, out.hedges = req.attempt_of, 0, 0
+        self._reporter.submit(out)
 
     def hedge_lost(self, req, lease: Lease, trace: Trace) -> None:
         """The upstream read the prompt before it was cancelled: bill an estimate of it."""
         prompt = self._counter.prompt_tokens(req) if isinstance(req, router_pb2.ChatRequest) else 0
         usage = common_pb2.Usage(prompt_tokens=prompt, total_tokens=prompt, estimated=True)
         record = Record(lease.model or req.model, int(self._clock() * 1000), lease.started)
-        self._reporter.submit(self._usage_record(f"{req.request_id}-hedge{trace.hedges}", req, lease.target.name,
-                                                 usage, "hedge_lost", record, lease.ttft))
+        out = self._usage_record(f"{req.request_id}-hedge{trace.hedges}", req, lease.target.name, usage,
+                                 "hedge_lost", record, lease.ttft)
+        out.attempt_of = req.request_id
+        self._reporter.submit(out)
 
-    def embed(self, req: router_pb2.EmbedRequest, record: Record) -> None:
-        self._reporter.submit(self._usage_record(req.request_id, req, record.deployment, record.usage,
-                                                 record.status, record, None))
+    def embed(self, req: router_pb2.EmbedRequest, record: Record, trace: Trace | None = None) -> None:
+        out = self._usage_record(req.request_id, req, record.deployment, record.usage, record.status, record, None)
+        if trace is not None:
+            out.attempts, out.hedges = trace.attempts, trace.hedges
+        self._reporter.submit(out)
 
     def _usage_record(self, request_id: str, req, deployment: str, usage, status: str, record: Record,
                       ttft: float | None) -> meter_pb2.UsageRecord:
         return meter_pb2.UsageRecord(
             request_id=request_id, caller=req.caller, model=record.model, deployment=deployment,
             usage=usage or common_pb2.Usage(), latency_ms=int((self._monotonic() - record.t0) * 1000),
-            ttft_ms=int(ttft * 1000) if ttft is not None else 0, status=status, started_at_ms=record.started_ms)
+            ttft_ms=int(ttft * 1000) if ttft is not None else 0, status=status, started_at_ms=record.started_ms,
+            client_request_id=req.client_request_id)

@@ -64,6 +64,10 @@ class Registry:
             self._cache[model] = found
         return found
 
+    def patterns(self) -> list[str]:
+        """The `prefix*` families served, longest prefix first."""
+        return list(dict.fromkeys(prefix + "*" for prefix, _ in self._families))
+
     def models(self) -> list[tuple[str, str]]:
         """(public name, owner) for every exactly named model and alias."""
         listed = dict(self._owners)

@@ -109,7 +109,8 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
                         {**cfg.tier_models, **policy.aliases()})
     stats = LocalStats(monotonic)
     breakers = BreakerStore(redis, policy.breaker, clock=clock)
-    dispatcher = Dispatcher(Planner(book, policy), policy, breakers, stats, Balancer(stats, rng),
+    planner = Planner(book, policy)
+    dispatcher = Dispatcher(planner, policy, breakers, stats, Balancer(stats, rng),
                             HedgeBudget(policy.hedge_budget), rng=rng, sleep=sleep, monotonic=monotonic, clock=clock,
                             observer=AttemptObserver(tracing.tracer if tracing.enabled else None, metrics))
     if metrics is not None:
@@ -123,7 +124,7 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
     poller = RegistryPoller(nodes, book, registry_poll) if nodes is not None else None
     escalation = escalation_wiring.build(cfg.escalation, runner, prices if prices is not None else cfg.prices, redis)
     servicer = RouterServicer(runner, embedder, book, HealthReporter(book, breakers, stats, policy.breaker), nodes,
-                              escalation.servicer)
+                              escalation.servicer, planner)
     server, health, port = grpc_server.create_server(
         [lambda s: router_pb2_grpc.add_RouterServiceServicer_to_server(servicer, s),
          lambda s: router_pb2_grpc.add_EscalationServiceServicer_to_server(escalation.servicer, s)],

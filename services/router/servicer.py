@@ -6,21 +6,25 @@ import contextlib
 import grpc
 
 from services.common.errors import GatewayError, invalid
-from services.common.ids import new_id
+import secrets
 from services.router.chat import ChatRunner
 from services.router.coalesce import merge_response
 from services.router.embed import EmbedRunner
 from services.router.escalation.config import AUTO_MODEL
 from services.router.health import HealthReporter
+from services.router import tokenizers
 from services.router.node_registry import NodeRegistry, RegistrationError
+from services.router.plan import Planner
+from services.router.policy import RoutingPolicy
 from services.router.upstreams import UpstreamBook
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
 
 
 class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     def __init__(self, runner: ChatRunner, embedder: EmbedRunner, book: UpstreamBook, health: HealthReporter,
-                 nodes: NodeRegistry | None, auto=None) -> None:
+                 nodes: NodeRegistry | None, auto=None, planner: Planner | None = None) -> None:
         self._runner = runner
+        self._planner = planner or Planner(book, RoutingPolicy())
         self._auto = auto
         """EscalationServicer: serves `model: "tier/auto"` (issue 9); None: tier/auto is an unknown model."""
         self._embedder = embedder
@@ -55,22 +59,21 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
 
     def _chat(self, request: router_pb2.ChatRequest, context: grpc.aio.ServicerContext, whole: bool = False):
         if not request.request_id:
-            request.request_id = new_id("req_")
+            request.request_id = "req_" + secrets.token_hex(16)
         if self._auto is not None and request.model == AUTO_MODEL:
             return self._auto.auto_chat(request, context.time_remaining())
         return self._runner.run(request, context.time_remaining(), whole=whole)
 
     async def Embed(self, request: router_pb2.EmbedRequest, context: grpc.aio.ServicerContext):
         if not request.request_id:
-            request.request_id = new_id("req_")
+            request.request_id = "req_" + secrets.token_hex(16)
         try:
             return await self._embedder.run(request, context.time_remaining())
         except GatewayError as err:
             await err.abort(context)
 
     async def ListModels(self, request: router_pb2.ListModelsRequest, context: grpc.aio.ServicerContext):
-        return router_pb2.ListModelsResponse(
-            models=[router_pb2.ModelInfo(id=name, owned_by=owner) for name, owner in self._book.registry.models()])
+        return tokenizers.list_models(self._planner, self._book.registry)
 
     async def GetHealth(self, request: router_pb2.GetHealthRequest, context: grpc.aio.ServicerContext):
         return await self._health.report()

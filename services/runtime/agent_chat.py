@@ -27,6 +27,8 @@ from tokenyard.runtime.v1 import runtime_pb2
 
 log = structlog.get_logger()
 # Router failures that are the caller's fault: another agent would fail the same way, so no fallback.
+MAX_CHAIN = 8
+"""The agent and at most 7 fallbacks are tried; keep equal to services.edge.agent_model.MAX_CHAIN."""
 _NO_FALLBACK = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}
 
 
@@ -69,7 +71,8 @@ class AgentChat:
         model = agent.model or agent.llm.model or (f"tier/{agent.tier}" if agent.tier else "")
         if not model and agent.kind != runtime_pb2.AGENT_KIND_REMOTE:
             raise AgentFailed("the agent has no model configured")
-        out = router_pb2.ChatRequest(request_id=req.request_id, model=model, user=req.user, tools=_tools(agent))
+        out = router_pb2.ChatRequest(request_id=req.request_id, client_request_id=req.client_request_id, model=model,
+                                     user=req.user, tools=_tools(agent))
         if agent.system_prompt:
             out.messages.add(role="system", content=agent.system_prompt)
         out.messages.extend(router_pb2.Message(role=m.role, content=m.content) for m in history)
@@ -117,12 +120,17 @@ class AgentChat:
             session = await self._sessions.create(primary.id, req.user)
         history = list(session.messages) if session else []
         sid = session.id if session else ""
-        chain = list(dict.fromkeys([primary.id, *primary.fallback_agents]))
+        # At most MAX_CHAIN agents: the edge reserves the budget for these and no more (services/edge/agent_model.py).
+        chain = list(dict.fromkeys([primary.id, *primary.fallback_agents]))[:MAX_CHAIN]
         errors: list[str] = []
-        for agent_id in chain:
+        for position, agent_id in enumerate(chain):
             try:
                 agent = primary if agent_id == primary.id else await self._registry.get(agent_id)
-                first, rest = await self._open(agent, await self.build(agent, history, req, sid), timeout)
+                chat = await self.build(agent, history, req, sid)
+                # The router meters a call that fails before its first token as an attempt of this request
+                # when another agent follows, so the one reservation stays for the agent that answers.
+                chat.fallback_follows, chat.agent_attempt = position + 1 < len(chain), position
+                first, rest = await self._open(agent, chat, timeout)
             except GatewayError as exc:
                 errors.append(f"{agent_id}: {exc.message}")
                 continue

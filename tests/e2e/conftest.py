@@ -14,7 +14,8 @@ import time
 import pytest
 import redis.asyncio as aioredis
 
-from services.meter.ledger import Ledger
+from services.meter import keys
+from services.meter.periods import day_of
 from services.common.redis_server import free_port
 from services.launcher.mesh import ROOT, Mesh, wait_for_port
 from tests.fakes.openai_upstream import ThreadedUpstream
@@ -61,6 +62,17 @@ deployments:
     base_url: {upstream.base_url}
     api_key: sk-upstream-secret-aaaa
     models: ["up-cut-*"]
+  # A hedge always races: the first deployment (priority) takes 3 s to its first token, the second answers.
+  - name: hedge-slow
+    provider: fake
+    models: [{{name: hedge-demo, upstream: fake-slow-3000}}]
+  - name: hedge-fast
+    provider: fake
+    models: [{{name: hedge-demo, upstream: fake-echo}}]
+routing:
+  hedge_budget: 1.0
+  groups:
+    hedge-demo: {{strategy: priority, hedge: {{delay: 0.2, max: 1}}}}
 pricing:
   models:
     fake-slow-20: {{input: 100, output: 1000}}
@@ -90,15 +102,24 @@ def client(base_url):
 
 
 def usage_record(redis_url: str, request_id: str, timeout: float = 10.0) -> dict[str, str]:
-    """The meter's record of one request, polled until the router's background report lands."""
+    """The meter's record of one request, found by the server's id or the client's x-request-id (a
+    record is keyed by key id and server id, so this scans today's records), polled until the router's
+    background report lands."""
+
+    async def find(client) -> dict[str, str] | None:
+        pattern = keys.record_key(day_of(int(time.time() * 1000)), "*", "*")
+        async for k in client.scan_iter(match=pattern, count=1000):
+            raw = {f.decode(): v.decode() for f, v in (await client.hgetall(k)).items()}
+            if request_id in (raw.get("request_id"), raw.get("client_request_id")) and not raw.get("attempt_of"):
+                return raw
+        return None
 
     async def poll() -> dict[str, str]:
         client = aioredis.Redis.from_url(redis_url)
-        ledger = Ledger(client)
         try:
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
-                record = await ledger.record(request_id, int(time.time() * 1000))
+                record = await find(client)
                 if record:
                     return record
                 await asyncio.sleep(0.05)

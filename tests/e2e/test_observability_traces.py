@@ -86,7 +86,9 @@ def test_one_streamed_request_is_one_trace_across_the_mesh(traced):
     edge = _one(spans, service="tokenyard-edge", kind=SERVER)
     assert edge.parent_id == client_span  # the client's traceparent was continued, not replaced
     assert edge.attributes["http.route"] == "/v1/chat/completions"
-    assert edge.attributes["tokenyard.request_id"] == rid
+    # The client's id is a label on the trace; the request's identity is the server's own id.
+    assert edge.attributes["tokenyard.client_request_id"] == rid
+    assert edge.attributes["tokenyard.request_id"].startswith("req_")
     edge_call = _one(spans, service="tokenyard-edge", kind=CLIENT, name="tokenyard.router.v1.RouterService/Chat")
     assert edge_call.parent_id == edge.span_id
     router = _one(spans, service="tokenyard-router", kind=SERVER, name="tokenyard.router.v1.RouterService/Chat")
@@ -120,7 +122,7 @@ def test_one_streamed_request_is_one_trace_across_the_mesh(traced):
 
     # The edge's one line for this request names the trace and its span, and no secret is in any log.
     lines = [json.loads(line) for line in (mesh.log_dir / "edge.log").read_text().splitlines() if line.startswith("{")]
-    request_line = next(line for line in lines if line.get("event") == "request" and line.get("request_id") == rid)
+    request_line = next(line for line in lines if line.get("event") == "request" and line.get("client_request_id") == rid)
     assert request_line["trace_id"] == trace_id and request_line["span_id"] == edge.span_id
     assert request_line["deployment"] == "traced-upstream" and request_line["status"] == "ok"
     assert request_line["completion_tokens"] == 5 and request_line["key_id"]

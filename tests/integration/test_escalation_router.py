@@ -30,6 +30,9 @@ async def test_refused_cheap_answer_escalates_and_the_better_answer_is_served(re
         # Both tiers were metered: the first under the request id, the second under <id>-esc1.
         await router.wait_records(2)
         assert set(router.meter.records) == {resp.id, f"{resp.id}-esc1"}
+        # One client task: the dearer tier's call is billed as an attempt of it, not a request of its own.
+        assert (router.meter.records[resp.id].attempt_of, router.meter.records[f"{resp.id}-esc1"].attempt_of) == (
+            "", resp.id)
         assert resp.usage.total_tokens == sum(a.usage.total_tokens for a in resp.attempts)
     finally:
         await router.stop()

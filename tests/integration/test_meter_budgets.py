@@ -82,8 +82,8 @@ async def test_release_gives_the_reservation_back_once(redis_client, redis_serve
         await meter.Admit(admit("r1"))
         with pytest.raises(grpc.aio.AioRpcError):
             await meter.Admit(admit("r2"))
-        released = await meter.Release(meter_pb2.ReleaseRequest(request_id="r1", workspace="acme"))
-        again = await meter.Release(meter_pb2.ReleaseRequest(request_id="r1", workspace="acme"))
+        released = await meter.Release(meter_pb2.ReleaseRequest(request_id="r1", workspace="acme", key_id="k1"))
+        again = await meter.Release(meter_pb2.ReleaseRequest(request_id="r1", workspace="acme", key_id="k1"))
         assert (released.released_micros, again.released_micros) == (WORST, 0)
         assert (await meter.Admit(admit("r2"))).reserved_micros == WORST
 

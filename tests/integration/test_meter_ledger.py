@@ -136,5 +136,5 @@ async def test_one_batch_over_two_days_sums_each_day_and_keeps_every_record(mete
     assert (first.totals.requests, first.totals.prompt_tokens, first.totals.errors) == (4, 1000, 1)
     assert (second.totals.requests, second.totals.prompt_tokens, second.totals.errors) == (2, 1100, 0)
     assert {m.model: m.totals.requests for m in first.by_model} == {"gpt-4o": 2, "gpt-4o-mini": 2}
-    stored = await Ledger(redis_client).record("b5", day2)
+    stored = await Ledger(redis_client).record("kb", "b5", day2)
     assert (stored["model"], stored["prompt_tokens"], stored["key_id"]) == ("gpt-4o-mini", "600", "kb")

@@ -21,6 +21,9 @@ async def test_a_hedge_wins_against_a_slow_primary_and_both_calls_are_metered(re
         assert r.meter.records["req-hedge"].deployment == "fast"
         loser = r.meter.records["req-hedge-hedge1"]
         assert loser.deployment == "slow" and loser.status == "hedge_lost" and loser.usage.prompt_tokens > 0
+        # The loser is billed as an attempt of the request; the request's own record carries the detail.
+        assert loser.attempt_of == "req-hedge"
+        assert (r.meter.records["req-hedge"].attempts, r.meter.records["req-hedge"].hedges) == (2, 1)
         for _ in range(50):  # the losing upstream call was cancelled, not left running
             if slow.calls[0].cancelled:
                 break

@@ -42,8 +42,8 @@ async def run_tier(chat: ChatRunner, req: router_pb2.ChatRequest, tier: TierSpec
     call = router_pb2.ChatRequest()
     call.CopyFrom(req)
     call.model = tier.model
-    if n:
-        call.request_id = f"{req.request_id}-esc{n}"
+    if n:  # a dearer tier for the same task: billed, but one request in usage
+        call.request_id, call.attempt_of = f"{req.request_id}-esc{n}", req.request_id
     out, t0 = Attempt(tier.name, tier.model), monotonic()
     text: list[str] = []
     calls: dict[int, list[str]] = {}

@@ -42,7 +42,7 @@ OVERAGE_POLICY_DEGRADE: OveragePolicy
 OVERAGE_POLICY_BLOCK: OveragePolicy
 
 class UsageRecord(_message.Message):
-    __slots__ = ("request_id", "caller", "model", "deployment", "usage", "latency_ms", "ttft_ms", "status", "started_at_ms")
+    __slots__ = ("request_id", "caller", "model", "deployment", "usage", "latency_ms", "ttft_ms", "status", "started_at_ms", "client_request_id", "attempt_of", "attempts", "hedges")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CALLER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -52,6 +52,10 @@ class UsageRecord(_message.Message):
     TTFT_MS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_OF_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    HEDGES_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     caller: _common_pb2.Caller
     model: str
@@ -61,7 +65,11 @@ class UsageRecord(_message.Message):
     ttft_ms: int
     status: str
     started_at_ms: int
-    def __init__(self, request_id: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., latency_ms: _Optional[int] = ..., ttft_ms: _Optional[int] = ..., status: _Optional[str] = ..., started_at_ms: _Optional[int] = ...) -> None: ...
+    client_request_id: str
+    attempt_of: str
+    attempts: int
+    hedges: int
+    def __init__(self, request_id: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., latency_ms: _Optional[int] = ..., ttft_ms: _Optional[int] = ..., status: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., client_request_id: _Optional[str] = ..., attempt_of: _Optional[str] = ..., attempts: _Optional[int] = ..., hedges: _Optional[int] = ...) -> None: ...
 
 class RecordUsageRequest(_message.Message):
     __slots__ = ("records",)
@@ -78,7 +86,7 @@ class RecordUsageResponse(_message.Message):
     def __init__(self, recorded: _Optional[int] = ..., duplicates: _Optional[int] = ...) -> None: ...
 
 class UsageTotals(_message.Message):
-    __slots__ = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "errors", "cached_tokens", "cost_micros")
+    __slots__ = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "errors", "cached_tokens", "cost_micros", "attempts", "hedges")
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -86,6 +94,8 @@ class UsageTotals(_message.Message):
     ERRORS_FIELD_NUMBER: _ClassVar[int]
     CACHED_TOKENS_FIELD_NUMBER: _ClassVar[int]
     COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    HEDGES_FIELD_NUMBER: _ClassVar[int]
     requests: int
     prompt_tokens: int
     completion_tokens: int
@@ -93,7 +103,9 @@ class UsageTotals(_message.Message):
     errors: int
     cached_tokens: int
     cost_micros: int
-    def __init__(self, requests: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., errors: _Optional[int] = ..., cached_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ...) -> None: ...
+    attempts: int
+    hedges: int
+    def __init__(self, requests: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., errors: _Optional[int] = ..., cached_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ..., attempts: _Optional[int] = ..., hedges: _Optional[int] = ...) -> None: ...
 
 class ModelUsage(_message.Message):
     __slots__ = ("model", "totals")
@@ -192,7 +204,7 @@ class GetUsageSummaryResponse(_message.Message):
     def __init__(self, period: _Optional[_Union[Period, str]] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., totals: _Optional[_Union[UsageTotals, _Mapping]] = ..., by_model: _Optional[_Iterable[_Union[ModelUsage, _Mapping]]] = ..., by_date: _Optional[_Iterable[_Union[DateUsage, _Mapping]]] = ..., by_workspace: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_key: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_agent: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_user: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_session: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ...) -> None: ...
 
 class AdmitRequest(_message.Message):
-    __slots__ = ("caller", "request_id", "model", "prompt_tokens", "max_tokens", "at_ms", "budgets")
+    __slots__ = ("caller", "request_id", "model", "prompt_tokens", "max_tokens", "at_ms", "budgets", "fallback_agent_ids", "candidate_models")
     CALLER_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -200,6 +212,8 @@ class AdmitRequest(_message.Message):
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     AT_MS_FIELD_NUMBER: _ClassVar[int]
     BUDGETS_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_AGENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    CANDIDATE_MODELS_FIELD_NUMBER: _ClassVar[int]
     caller: _common_pb2.Caller
     request_id: str
     model: str
@@ -207,7 +221,9 @@ class AdmitRequest(_message.Message):
     max_tokens: int
     at_ms: int
     budgets: _containers.RepeatedCompositeFieldContainer[Budget]
-    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., request_id: _Optional[str] = ..., model: _Optional[str] = ..., prompt_tokens: _Optional[int] = ..., max_tokens: _Optional[int] = ..., at_ms: _Optional[int] = ..., budgets: _Optional[_Iterable[_Union[Budget, _Mapping]]] = ...) -> None: ...
+    fallback_agent_ids: _containers.RepeatedScalarFieldContainer[str]
+    candidate_models: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., request_id: _Optional[str] = ..., model: _Optional[str] = ..., prompt_tokens: _Optional[int] = ..., max_tokens: _Optional[int] = ..., at_ms: _Optional[int] = ..., budgets: _Optional[_Iterable[_Union[Budget, _Mapping]]] = ..., fallback_agent_ids: _Optional[_Iterable[str]] = ..., candidate_models: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class AdmitResponse(_message.Message):
     __slots__ = ("model", "tier", "served_tier", "degraded", "over_quota", "reserved_micros", "completion_token_allowance", "remaining_micros", "budget")
@@ -232,12 +248,14 @@ class AdmitResponse(_message.Message):
     def __init__(self, model: _Optional[str] = ..., tier: _Optional[str] = ..., served_tier: _Optional[str] = ..., degraded: _Optional[bool] = ..., over_quota: _Optional[bool] = ..., reserved_micros: _Optional[int] = ..., completion_token_allowance: _Optional[int] = ..., remaining_micros: _Optional[int] = ..., budget: _Optional[str] = ...) -> None: ...
 
 class ReleaseRequest(_message.Message):
-    __slots__ = ("request_id", "workspace")
+    __slots__ = ("request_id", "workspace", "key_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     workspace: str
-    def __init__(self, request_id: _Optional[str] = ..., workspace: _Optional[str] = ...) -> None: ...
+    key_id: str
+    def __init__(self, request_id: _Optional[str] = ..., workspace: _Optional[str] = ..., key_id: _Optional[str] = ...) -> None: ...
 
 class ReleaseResponse(_message.Message):
     __slots__ = ("released_micros",)
@@ -264,10 +282,12 @@ class Budget(_message.Message):
     def __init__(self, kind: _Optional[_Union[SubjectKind, str]] = ..., id: _Optional[str] = ..., workspace: _Optional[str] = ..., period: _Optional[_Union[Period, str]] = ..., limit_micros: _Optional[int] = ..., spent_micros: _Optional[int] = ..., reserved_micros: _Optional[int] = ...) -> None: ...
 
 class SetBudgetRequest(_message.Message):
-    __slots__ = ("budget",)
+    __slots__ = ("budget", "remove")
     BUDGET_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_FIELD_NUMBER: _ClassVar[int]
     budget: Budget
-    def __init__(self, budget: _Optional[_Union[Budget, _Mapping]] = ...) -> None: ...
+    remove: bool
+    def __init__(self, budget: _Optional[_Union[Budget, _Mapping]] = ..., remove: _Optional[bool] = ...) -> None: ...
 
 class SetBudgetResponse(_message.Message):
     __slots__ = ("budget",)

@@ -81,7 +81,7 @@ class MeterServiceServicer:
 
     def RecordUsage(self, request, context):
         """Records usage, one record per request, in batches (the router sends what has queued up).
-        Idempotent by request_id: a record already applied changes nothing, so senders may retry freely.
+        Idempotent by (caller.key_id, request_id): a record already applied changes nothing, so senders may retry freely.
         Applying a record also settles its budget reservation (see Admit) and counts its tokens against
         the caller's monthly tier quota, each exactly once.
         """
@@ -119,8 +119,8 @@ class MeterServiceServicer:
         is reserved atomically against every budget of the key, the agent and the workspace, for
         every period that has one. Refusal: RESOURCE_EXHAUSTED, HTTP 429, type `insufficient_quota`,
         code `budget_exceeded` (carried in the GatewayError trailing metadata, as all Tokenyard errors).
-        The reservation is keyed by request_id (Admit is idempotent by it) and is settled to the actual
-        cost when the router's usage record for the same request_id arrives. If the request never
+        The reservation is keyed by (caller.key_id, request_id) (Admit is idempotent by them) and is settled
+        to the actual cost when the router's usage record for the same key id and request_id arrives. If the request never
         reaches the router, call Release; a reservation nobody settles expires after the meter's
         reservation TTL. Send the same request_id to the router as ChatRequest.request_id.
         """
@@ -136,7 +136,7 @@ class MeterServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SetBudget(self, request, context):
-        """Sets (limit_micros > 0) or removes (limit_micros = 0) a hard budget.
+        """Sets a hard budget (limit_micros >= 0; 0: nothing may be spent) or removes it (`remove`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

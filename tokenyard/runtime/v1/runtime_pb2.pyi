@@ -485,7 +485,7 @@ class CleanupSessionsResponse(_message.Message):
     def __init__(self, deleted: _Optional[int] = ...) -> None: ...
 
 class AgentChatRequest(_message.Message):
-    __slots__ = ("agent_id", "session_id", "new_session", "messages", "request_id", "caller", "temperature", "max_tokens", "user")
+    __slots__ = ("agent_id", "session_id", "new_session", "messages", "request_id", "caller", "temperature", "max_tokens", "user", "client_request_id")
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     NEW_SESSION_FIELD_NUMBER: _ClassVar[int]
@@ -495,6 +495,7 @@ class AgentChatRequest(_message.Message):
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
     MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     session_id: str
     new_session: bool
@@ -504,7 +505,8 @@ class AgentChatRequest(_message.Message):
     temperature: float
     max_tokens: int
     user: str
-    def __init__(self, agent_id: _Optional[str] = ..., session_id: _Optional[str] = ..., new_session: _Optional[bool] = ..., messages: _Optional[_Iterable[_Union[_router_pb2.Message, _Mapping]]] = ..., request_id: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., temperature: _Optional[float] = ..., max_tokens: _Optional[int] = ..., user: _Optional[str] = ...) -> None: ...
+    client_request_id: str
+    def __init__(self, agent_id: _Optional[str] = ..., session_id: _Optional[str] = ..., new_session: _Optional[bool] = ..., messages: _Optional[_Iterable[_Union[_router_pb2.Message, _Mapping]]] = ..., request_id: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., temperature: _Optional[float] = ..., max_tokens: _Optional[int] = ..., user: _Optional[str] = ..., client_request_id: _Optional[str] = ...) -> None: ...
 
 class RemoteHealth(_message.Message):
     __slots__ = ("agent_id", "status", "success_rate", "consecutive_failures", "calls", "last_failure_at_ms")
