@@ -27,7 +27,9 @@ from tokenyard.meter.v1 import meter_pb2
 RECORD_TTL_SECONDS = 400 * 86400  # records outlive the longest period a query can ask about
 
 METRICS = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "cost_micros",
-           "errors", "attempts", "hedges")
+           "errors", "attempts", "hedges", "estimated_tokens")
+"""`estimated_tokens`: the part of total_tokens the router counted itself (the upstream reported none),
+so the usage API shows how much of a bill is exact."""
 
 _APPLY = """
 -- Records of one UTC day (one hash slot). Per record: skip it if its key exists, else write it and add
@@ -137,7 +139,7 @@ class Ledger:
             own = 0 if r.attempt_of else 1
             error = 0 if r.status in ("ok", "cancelled") else own
             values = (own, u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cached_tokens, cost, error,
-                      max(r.attempts, 1) * own, r.hedges * own)
+                      max(r.attempts, 1) * own, r.hedges * own, u.total_tokens if u.estimated else 0)
             incr: list = []
             model = keys.esc(r.model)
             for prefix in ("", f"m:{model}:"):

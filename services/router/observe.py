@@ -105,6 +105,8 @@ class AttemptObserver:
         if usage is not None:
             span.set_attribute("gen_ai.usage.input_tokens", usage.prompt_tokens)
             span.set_attribute("gen_ai.usage.output_tokens", usage.completion_tokens)
+            # The upstream reported none: the router counted them (tokens.py), and the trace says so.
+            span.set_attribute("tokenyard.usage.estimated", usage.estimated)
 
     def ended(self, lease: "Lease", outcome: str, error: "UpstreamError | None" = None) -> None:
         """The attempt is over (ok, error, cancelled, hedge_lost, interrupted); only the first call counts."""
