@@ -118,7 +118,7 @@ class ChatRunner:
 
     async def _relay(self, req, lease: Lease, opened: _Opened, state: StreamState, trace: Trace,
                      record) -> AsyncIterator[router_pb2.ChatResponse]:
-        error = None
+        error, complete = None, False
         try:
             msg = to_response([chunk for batch in opened.held for chunk in batch], state)
             if msg is not None:
@@ -127,6 +127,7 @@ class ChatRunner:
                 msg = to_response(batch, state)
                 if msg is not None:
                     yield msg
+            complete = True
         except UpstreamError as err:
             # After the first token: never hand the rest to another model. End with the error.
             error = err
@@ -135,12 +136,22 @@ class ChatRunner:
         finally:
             await opened.stream.aclose()
             record.usage = self.metering.usage(req, state)
+            if complete and record.usage.estimated:  # not while a client that left is being cleaned up
+                record.usage = await self._counted_by_server(req, lease, state, record.usage)
             self._dispatcher.observer.completed(lease, record.usage, state)
             self._dispatcher.finish(lease, error)
         record.status = "ok" if error is None else "interrupted"
         yield self._final(record, state, trace, None if error is None else router_pb2.ChatError(
             type="upstream_error", code="stream_interrupted",
             message="The upstream stream broke after it had started; the answer is incomplete."))
+
+    async def _counted_by_server(self, req, lease: Lease, state: StreamState, usage):
+        """A stream that reported no usage, from a self-hosted server: counted by its own tokenizer
+        (bounded: server_tokens gives up after 2 s and the router's own estimate stands)."""
+        count = getattr(self.book_provider(lease.target), "count_tokens", None)
+        if count is None:
+            return usage
+        return await self.metering.usage_counted(req, state, lambda text: count(text, lease.target.upstream_model))
 
     def _final(self, record, state: StreamState, trace: Trace, error) -> router_pb2.ChatResponse:
         final = router_pb2.ChatFinal(

@@ -56,6 +56,7 @@ class FaultUpstream:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_post("/v1/completions", self._completions)
+        app.router.add_post("/extras/tokenize/count", self._token_count)  # llama-cpp-python's tokenizer
         self.runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", self.port or 0)
@@ -137,6 +138,12 @@ class FaultUpstream:
         await resp.write(b"data: " + orjson.dumps({**head, "choices": [], "usage": usage}) + b"\n\n")
         await resp.write(b"data: [DONE]\n\n")
         return resp
+
+    async def _token_count(self, request: web.Request) -> web.Response:
+        """This fake's "tokenizer": one token per whitespace-separated word."""
+        body = orjson.loads(await request.read())
+        self.calls.append(Call(request.path, "", request.headers.get("Authorization", ""), body))
+        return web.json_response({"count": len(body["input"].split())})
 
     async def _embeddings(self, request: web.Request) -> web.Response:
         body = orjson.loads(await request.read())

@@ -40,3 +40,19 @@ async def test_an_estimate_is_marked_and_never_exceeds_max_tokens(redis_client):
     finally:
         await r.stop()
         await up.stop()
+
+
+async def test_a_stream_without_usage_is_counted_by_the_servers_own_tokenizer(redis_client):
+    up = await FaultUpstream("a", stream_usage=False, tokens=6).start()
+    r = await start_router([openai_dep("a", up, ["m"], vendor="llamacpp")], redis=redis_client)
+    try:
+        text, final = await r.chat("m", "hello there")
+        assert text == "a0 a1 a2 a3 a4 a5 "
+        u = final.usage
+        # The server's tokenizer (one token per word here): 6 for the answer, 2 for the prompt plus
+        # the chat template's guessed overhead (3 per message, 3 to prime the reply).
+        assert (u.completion_tokens, u.prompt_tokens, u.estimated) == (6, 2 + 3 + 3, True)
+        assert {c.path for c in up.calls} == {"/v1/chat/completions", "/extras/tokenize/count"}
+    finally:
+        await r.stop()
+        await up.stop()

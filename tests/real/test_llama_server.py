@@ -47,6 +47,12 @@ def test_a_streamed_chat_says_its_usage_is_an_estimate_and_keeps_it_within_max_t
     # llama-cpp-python sends no usage in a stream, even when asked: the router counts, and says so.
     assert usage is not None and (usage.model_extra or {}).get("estimated") is True
     assert 0 < usage.completion_tokens <= 16 and usage.prompt_tokens > 0
+    # Counted by Gemma's own tokenizer (the server's), not the router's o200k.
+    def count(s: str) -> int:
+        return httpx.post(llama.base_url.removesuffix("/v1") + "/extras/tokenize/count", timeout=30,
+                          json={"input": s}).json()["count"]
+
+    assert usage.completion_tokens == min(count("".join(text)) - count(""), 16)  # less its BOS token
 
 
 @pytest.mark.parametrize("stream", [False, True])

@@ -17,6 +17,7 @@ from services.router.coalesce import has_output
 from services.router.completions_wire import completion_as_chunk, serves_completions, text_chunk_as_chat, \
     to_completions_body
 from services.router.errors import vendor_key
+from services.router.server_tokens import ServerTokenizer
 from services.router.config import Deployment
 from services.router.providers.http_pool import UpstreamPool, with_key
 from services.router.providers.base import UpstreamError
@@ -110,6 +111,13 @@ class OpenAIChatProvider:
         if deployment.api_key:
             headers["Authorization"] = f"Bearer {deployment.api_key}"
         self._headers = headers
+        self._tokenizer = (ServerTokenizer(self._pool.session, deployment.base_url, vendor_key(deployment.vendor),
+                                           {k: v for k, v in headers.items() if k != "Accept"})
+                           if vendor_key(deployment.vendor) in ("llamacpp", "vllm") else None)
+
+    async def count_tokens(self, text: str, upstream_model: str) -> int | None:
+        """Tokens by the server's own tokenizer (self-hosted servers that have one), else None."""
+        return None if self._tokenizer is None else await self._tokenizer.count(text, upstream_model)
 
     def _headers_for(self, api_key: str | None) -> dict[str, str]:
         return with_key(self._headers, "Authorization", f"Bearer {api_key}" if api_key else api_key)
