@@ -20,12 +20,9 @@ CHANNEL_OPTIONS = (
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 1_000),
-    # Keepalive finds a peer that vanished without a FIN (a killed pod, a dropped NAT entry) in ~15 s,
-    # not at the next call's timeout.
-    ("grpc.keepalive_time_ms", 10_000),
-    ("grpc.keepalive_timeout_ms", 5_000),
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
     ("grpc.keepalive_permit_without_calls", 1),
-    ("grpc.http2.max_pings_without_data", 0),
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
     # A peer address that resolves to several hosts (a Kubernetes headless Service) is balanced
@@ -36,9 +33,7 @@ CHANNEL_OPTIONS = (
     ("grpc.http2.bdp_probe", 0),
 )
 SERVER_OPTIONS = CHANNEL_OPTIONS + (
-    # Servers accept the clients' 10 s keepalive pings (a stricter server would GOAWAY "too_many_pings").
-    ("grpc.http2.min_ping_interval_without_data_ms", 5_000),
-    ("grpc.http2.min_recv_ping_interval_without_data_ms", 5_000),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
     # Clients re-resolve DNS when a connection ends; a GOAWAY every 5 minutes lets them find new
     # replicas. In-flight streams are not cut (no max_connection_age_grace).
     ("grpc.max_connection_age_ms", 300_000),

@@ -123,17 +123,8 @@ class OpenAIChatProvider:
         return with_key(self._headers, "Authorization", f"Bearer {api_key}" if api_key else api_key)
 
     async def _post(self, url: str, body: bytes, api_key: str | None) -> aiohttp.ClientResponse:
-        headers = self._headers_for(api_key)
         try:
-            try:
-                return await self._pool.session().post(url, data=body, headers=headers)
-            except aiohttp.ClientConnectorError:
-                raise  # nothing listens: no second try
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-                # A pooled connection the server had closed while idle (uvicorn, behind llama-cpp-python
-                # and vLLM, closes idle keep-alive connections after 5 s and resets them after an error):
-                # the request never reached it, so it goes once more on a fresh connection.
-                return await self._pool.session().post(url, data=body, headers=headers)
+            return await self._pool.session().post(url, data=body, headers=self._headers_for(api_key))
         except asyncio.TimeoutError:
             raise UpstreamError(0, "timed out connecting to the upstream", kind="timeout") from None
         except aiohttp.ClientError as exc:
@@ -172,8 +163,20 @@ class OpenAIChatProvider:
             # llama-cpp-python answers a streamed request it refuses (a prompt over the context) with
             # 200 and an empty event stream, the reason only in its log. Asked without streaming, it
             # says why (400 context_length_exceeded), so a verdict is not mistaken for a broken server.
-            async for batch in self._call(to_openai_body(request, upstream_model, stream=False), api_key):
-                yield batch
+            # uvicorn drops its connections after that failed stream, so the re-ask may draw a pooled
+            # connection that is closing: then it goes once more, on a fresh one (nothing was answered).
+            body = to_openai_body(request, upstream_model, stream=False)
+            for last in (False, True):
+                yielded = False
+                try:
+                    async for batch in self._call(body, api_key):
+                        yielded = True
+                        yield batch
+                    return
+                except UpstreamError as again:
+                    if last or yielded or again.kind != "connection" or "Disconnected" not in again.message \
+                            and "ClientOSError" not in again.message:
+                        raise
 
     async def _call(self, body: dict, api_key: str | None, url: str = "",
                     wire: tuple = None) -> AsyncIterator[list[dict]]:
