@@ -2,9 +2,13 @@
 
 | section       | read by | holds                                         |
 |---------------|---------|-----------------------------------------------|
-| `deployments` | router  | upstreams and the models they serve           |
-| `pricing`     | meter, router | $ per 1M tokens per model               |
-| `tiers`       | meter, edge   | managed tiers, quotas, overage policy   |
+| `deployments` | router (meter: their prices) | upstreams and the models they serve |
+| `routing`     | router        | retries, breakers, hedging, groups      |
+| `pricing`     | meter, router | overrides of genai-prices, $ per 1M tokens |
+| `tiers`       | meter, router | managed tiers, quotas, overage policy   |
+| `tiers_escalation` | router   | cost-first tier escalation              |
+
+Each section is a pydantic model (services.common.config_models): unknown fields are errors.
 """
 from __future__ import annotations
 

@@ -34,6 +34,7 @@ from services.edge.agent_limits_api import AgentLimitsHandler
 from services.edge.relay import ChatRelay
 from services.edge.tokenizer_book import TokenizerBook
 from services.edge.usage_api import UsageHandler
+from services.edge.stream_usage_guard import StreamUsageGuard
 from tokenyard.meter.v1 import meter_pb2_grpc
 from tokenyard.router.v1 import router_pb2_grpc
 from tokenyard.runtime.v1 import runtime_pb2_grpc
@@ -70,7 +71,8 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     runtime = runtime_pb2_grpc.RuntimeServiceStub(runtime_channel)
     agent_model = AgentModel(runtime, cfg.request_timeout)
     tokenizers = TokenizerBook(router)
-    relay = ChatRelay(cfg, router, limits, Admission(meter, redis), agent_model, metrics, tokenizers)
+    relay = ChatRelay(cfg, router, limits, Admission(meter, redis), agent_model, metrics, tokenizers,
+                      usage_guard=StreamUsageGuard(meter))
     chat, completions, messages = OpenAIChat(cfg.max_messages), OpenAICompletions(), AnthropicMessages()
     embeddings = EmbeddingsHandler(router, relay)
     models = ModelsHandler(router)

@@ -20,13 +20,24 @@ def routing_dict(final: router_pb2.ChatFinal) -> dict:
     """Tokenyard's extension on the last chunk: who served the answer, how, and what it cost."""
     return {"deployment": final.deployment, "attempts": final.attempts, "fallbacks": final.fallbacks,
             "hedges": final.hedges, "tried": list(final.tried_deployments),
-            "cost_micros": final.cost_micros, "cost_usd": final.cost_micros / 1_000_000}
+            **cost_fields(final.cost_micros, final.cost_unknown)}
+
+
+def cost_fields(micros: int, unknown: bool) -> dict:
+    """What an answer cost, or that the model has no known price: never a fake zero."""
+    if unknown:
+        return {"cost_micros": None, "cost_usd": None, "cost_known": False}
+    return {"cost_micros": micros, "cost_usd": micros / 1_000_000, "cost_known": True}
+
+
+def cost_header(micros: int, unknown: bool) -> str:
+    return "unknown" if unknown else f"{micros / 1_000_000:.6f}"
 
 
 def routing_headers(final: router_pb2.ChatFinal) -> dict[str, str]:
     out = {"x-tokenyard-deployment": final.deployment, "x-tokenyard-attempts": str(final.attempts),
            "x-tokenyard-fallbacks": str(final.fallbacks), "x-tokenyard-hedges": str(final.hedges),
-           "x-tokenyard-cost-usd": f"{final.cost_micros / 1_000_000:.6f}"}
+           "x-tokenyard-cost-usd": cost_header(final.cost_micros, final.cost_unknown)}
     if final.HasField("escalation"):  # `tier/auto`: the quality gate's decision on the answer served
         esc = final.escalation
         out.update({"x-tokenyard-status": esc.status, "x-tokenyard-confidence": f"{esc.confidence:g}",

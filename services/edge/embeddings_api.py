@@ -10,6 +10,7 @@ import orjson
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
+from services.edge.completions_format import cost_header
 from services.edge.dialects.base import Parsed
 from services.edge.errors import from_rpc_error, json_error
 from services.edge.middleware import CLIENT_REQUEST_ID, PRINCIPAL, REQUEST_ID, id_headers
@@ -99,5 +100,6 @@ class EmbeddingsHandler:
         data = [{"object": "embedding", "index": e.index, "embedding": encode(e.values)} for e in resp.data]
         out = {"object": "list", "data": data, "model": resp.model or body.model,
                "usage": {"prompt_tokens": resp.usage.prompt_tokens, "total_tokens": resp.usage.total_tokens}}
-        headers.update({"x-tokenyard-deployment": resp.deployment, "x-tokenyard-attempts": str(resp.attempts)})
+        headers.update({"x-tokenyard-deployment": resp.deployment, "x-tokenyard-attempts": str(resp.attempts),
+                        "x-tokenyard-cost-usd": cost_header(resp.cost_micros, resp.cost_unknown)})
         return web.Response(body=orjson.dumps(out), content_type="application/json", headers=headers)

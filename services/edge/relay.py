@@ -29,6 +29,7 @@ from services.edge.auth import Principal
 from services.edge.completions_format import routing_headers
 from services.edge.middleware import CLIENT_REQUEST_ID, PRINCIPAL, REQUEST_ID, id_headers
 from services.edge.limits import Limits
+from services.edge.stream_usage_guard import StreamUsageGuard
 from services.edge.tokenizer_book import TokenizerBook
 from tokenyard.router.v1 import router_pb2, router_pb2_grpc
 
@@ -60,7 +61,8 @@ def _as_sent(req: router_pb2.ChatRequest, plan: AgentPlan | None) -> router_pb2.
 class ChatRelay:
     def __init__(self, cfg: EdgeConfig, router: router_pb2_grpc.RouterServiceStub, limits: Limits,
                  admission: Admission, agents: AgentModel, metrics: Metrics | None = None,
-                 tokenizers: TokenizerBook | None = None, bound: PromptTokenBound | None = None) -> None:
+                 tokenizers: TokenizerBook | None = None, bound: PromptTokenBound | None = None,
+                 usage_guard: StreamUsageGuard | None = None) -> None:
         self._cfg = cfg
         self._tokenizers = tokenizers or TokenizerBook(router)
         self._bound = bound or PromptTokenBound()
@@ -70,6 +72,8 @@ class ChatRelay:
         self._limits = limits
         self._admission = admission
         self._background: set[asyncio.Task] = set()
+        self._usage_guard = usage_guard
+        """Records the usage of a stream whose router died mid-answer (services/edge/stream_usage_guard.py)."""
 
     def handler(self, dialect: Dialect):
         """The aiohttp handler serving `dialect` on this relay."""
@@ -101,6 +105,8 @@ class ChatRelay:
             call = self._agents.open(parsed, plan)
         elif parsed.stream:
             call = self._router.Chat(req, timeout=self._cfg.request_timeout)
+            if self._usage_guard is not None:
+                call = self._usage_guard.watch(call, parsed, req.caller)
         else:
             # The whole answer in one message: no stream to read message by message.
             call, unary = self._router.Complete(req, timeout=self._cfg.request_timeout), True

@@ -90,6 +90,7 @@ class Mesh:
             "TOKENYARD_EDGE_URL": env.get("TOKENYARD_EDGE_URL") or f"http://127.0.0.1:{self.http_port}",
             "TOKENYARD_RUNTIME_STATE": env.get("TOKENYARD_RUNTIME_STATE") or str(self.data_dir / "runtime"),
             "DRIVE_STORAGE_PATH": env.get("DRIVE_STORAGE_PATH") or str(self.data_dir / "drive"),
+            "TOKENYARD_USAGE_SPOOL": env.get("TOKENYARD_USAGE_SPOOL") or str(self.data_dir / "usage-spool"),
             "PYTHONPATH": str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
         })
         return env

@@ -17,6 +17,7 @@ from services.meter import keys
 from services.meter.budgets import BudgetStore
 from services.meter.periods import day_of, month_of
 from services.meter.tiers import Tier, TierBook
+from services.meter.unpriced import refuse_unpriced
 from tokenyard.meter.v1 import meter_pb2
 
 log = structlog.get_logger()
@@ -108,13 +109,17 @@ class Admitter:
     async def _reserve(self, req, out: meter_pb2.AdmitResponse, at_ms: int, now_ms: int) -> None:
         completion = req.max_tokens or self.default_max_tokens
         models = self._models(req, out)
-        full = self._worst(models, req.prompt_tokens, completion)
+        unpriced = [m for m in models if not self.pricing.known(m)]
+        # Unpriced: reserve a placeholder micro-dollar, which tells whether a budget applies (refused below).
+        full = self._worst(models, req.prompt_tokens, completion) if not unpriced else 1
         least = 0
         if not req.max_tokens:
             least = self._worst(models, req.prompt_tokens, MIN_COMPLETION_TOKENS)
         r = await self.budgets.reserve(req.caller, req.request_id, day_of(at_ms), now_ms, self.reservation_ttl_ms,
                                        full, max(least, 1) if least else 0, _inline_budgets(req),
                                        tuple(a for a in req.fallback_agent_ids if a))
+        if r.remaining_micros >= 0 and unpriced:
+            await refuse_unpriced(self.budgets, req, unpriced[0])  # a budget cannot bound an unknown price
         if not r.admitted:
             log.info("budget_refused", request_id=req.request_id, budget=r.budget, remaining_micros=r.remaining_micros,
                      needed_micros=full)
@@ -128,7 +133,7 @@ class Admitter:
 
 def _allowance(pricing: PriceBook, models: list[str], prompt_tokens: int, reserved: int, asked: int) -> int:
     """Completion tokens the reservation pays for at the dearest price, at most what was asked."""
-    per_million = max(p.output for m in models for p in pricing.candidates(m))
+    per_million = max(pricing.output_micros_per_million(m, prompt_tokens) for m in models)
     if per_million == 0:
         return asked
     prompt_cost = max(pricing.worst_case_micros(m, prompt_tokens, 0) for m in models)

@@ -25,7 +25,7 @@ local function give_back(resv, deadlines, rid)
     local first = true
     for part in string.gmatch(v, '[^|]+') do
       if first then amount = tonumber(part); first = false
-      else redis.call('HINCRBY', part, 'reserved', -amount) end
+      elseif amount ~= 0 then redis.call('HINCRBY', part, 'reserved', -amount) end  -- Lua's -0 is no integer
     end
     redis.call('HDEL', resv, rid)
   end

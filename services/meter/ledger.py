@@ -27,7 +27,7 @@ from tokenyard.meter.v1 import meter_pb2
 RECORD_TTL_SECONDS = 400 * 86400  # records outlive the longest period a query can ask about
 
 METRICS = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "cost_micros",
-           "errors", "attempts", "hedges", "estimated_tokens")
+           "errors", "attempts", "hedges", "unknown_cost_requests", "estimated_tokens")
 """`estimated_tokens`: the part of total_tokens the router counted itself (the upstream reported none),
 so the usage API shows how much of a bill is exact."""
 
@@ -98,7 +98,11 @@ class Ledger:
         self._apply = client.register_script(_APPLY)
 
     def cost(self, r: meter_pb2.UsageRecord) -> int:
-        return self._pricing.cost_micros(r.model, r.deployment, r.usage)
+        """The record's cost: as its sender priced it, else from the meter's prices (filled into the record,
+        with whether the price is known)."""
+        if not r.HasField("cost_micros"):
+            r.cost_micros, r.cost_known = self._pricing.quote(r.model, r.deployment, r.usage)
+        return r.cost_micros
 
     def queue_apply(self, pipe: ScriptPipeline, records: list[tuple[meter_pb2.UsageRecord, int]]) -> list[list[int]]:
         """Adds one script call per UTC day of `records` ((record, cost) pairs) to a pipeline. Returns, per call
@@ -126,6 +130,7 @@ class Ledger:
 
         args: list = [RECORD_TTL_SECONDS, len(records)]
         for r, cost in records:
+            known = not r.HasField("cost_known") or r.cost_known
             day = day_of(r.started_at_ms)
             u, c = r.usage, r.caller
             record = ["request_id", r.request_id, "client_request_id", r.client_request_id,
@@ -133,13 +138,15 @@ class Ledger:
                       "agent_id", c.agent_id, "tier", c.tier, "user", c.user, "session_id", c.session_id,
                       "model", r.model, "deployment", r.deployment, "prompt_tokens", u.prompt_tokens,
                       "completion_tokens", u.completion_tokens, "total_tokens", u.total_tokens,
-                      "cached_tokens", u.cached_tokens, "estimated", int(u.estimated), "cost_micros", cost,
+                      "cached_tokens", u.cached_tokens, "cache_write_tokens", u.cache_write_tokens,
+                      "estimated", int(u.estimated), "cost_micros", cost, "cost_known", int(known),
                       "latency_ms", r.latency_ms, "ttft_ms", r.ttft_ms, "status", r.status,
                       "started_at_ms", r.started_at_ms]
             own = 0 if r.attempt_of else 1
             error = 0 if r.status in ("ok", "cancelled") else own
             values = (own, u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cached_tokens, cost, error,
-                      max(r.attempts, 1) * own, r.hedges * own, u.total_tokens if u.estimated else 0)
+                      max(r.attempts, 1) * own, r.hedges * own, (0 if known else 1) * own,
+                      u.total_tokens if u.estimated else 0)
             incr: list = []
             model = keys.esc(r.model)
             for prefix in ("", f"m:{model}:"):

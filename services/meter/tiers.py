@@ -7,20 +7,23 @@ only logs). A caller may use its own tier or a cheaper one, never a dearer one.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from services.common.env import ConfigError
-from services.common.pricing import micros_per_million
+from pydantic import Field
+
+from services.common.config_models import Section, parse
+from services.common.pricing import Micros
 
 TIER_PREFIX = "tier/"
 AUTO_MODEL = "tier/auto"
 POLICIES = ("log", "degrade", "block")
 
 # The issue's defaults, used when the config file has no `tiers:` section.
-DEFAULT_TIERS = {
+DEFAULT_TIERS = {"tiers": {
     "economy": {"model": "MiniMax-M2.5", "monthly_tokens": 2_000_000, "price_usd": 5, "overage_policy": "log"},
     "standard": {"model": "gpt-4o-mini", "monthly_tokens": 5_000_000, "price_usd": 10, "overage_policy": "log"},
     "premium": {"model": "gpt-4o", "monthly_tokens": 10_000_000, "price_usd": 20, "overage_policy": "log"},
-}
+}}
 
 
 @dataclass(frozen=True)
@@ -60,29 +63,19 @@ class TierBook:
 
     @classmethod
     def from_config(cls, raw: dict | None) -> "TierBook":
-        raw = DEFAULT_TIERS if raw is None else raw
-        if not isinstance(raw, dict):
-            raise ConfigError("tiers: must be a mapping of tier name -> {model, monthly_tokens, price_usd}")
-        tiers = [_tier(str(name), spec) for name, spec in raw.items()]
+        """The `tiers:` section (the issue's defaults when absent); errors name the field (`tiers.gold.model`)."""
+        section = parse(TiersSection, DEFAULT_TIERS if raw is None else {"tiers": raw}, "")
+        tiers = [Tier(name, t.model, t.monthly_tokens, t.price_usd, t.overage_policy) for name, t in section.tiers.items()]
         return cls(tuple(sorted(tiers, key=lambda t: (t.price_micros, t.name))))
 
 
-def _tier(name: str, spec: object) -> Tier:
-    where = f"tiers.{name}"
-    if not isinstance(spec, dict):
-        raise ConfigError(f"{where}: must be a mapping with model, monthly_tokens, price_usd")
-    unknown = set(spec) - {"model", "monthly_tokens", "price_usd", "overage_policy"}
-    if unknown:
-        raise ConfigError(f"{where}.{sorted(unknown)[0]}: unknown field")
-    model = spec.get("model")
-    if not isinstance(model, str) or not model:
-        raise ConfigError(f"{where}.model: required, a model name")
-    tokens = spec.get("monthly_tokens")
-    if not isinstance(tokens, int) or isinstance(tokens, bool) or tokens <= 0:
-        raise ConfigError(f"{where}.monthly_tokens: required, a positive integer")
-    policy = spec.get("overage_policy", "log")
-    if policy not in POLICIES:
-        raise ConfigError(f"{where}.overage_policy: must be one of {', '.join(POLICIES)}, got {policy!r}")
-    # $ per month, exact: the same parser as prices ($X -> X * 1e6 micro-dollars).
-    price = micros_per_million(f"{where}.price_usd", spec.get("price_usd", 0))
-    return Tier(name, model, tokens, price, policy)
+class TierSpec(Section):
+    model: str = Field(min_length=1)
+    monthly_tokens: int = Field(gt=0)
+    price_usd: Micros = 0
+    """$ per month, exact (the price parser: $X -> X * 1e6 micro-dollars)."""
+    overage_policy: Literal["log", "degrade", "block"] = "log"
+
+
+class TiersSection(Section):
+    tiers: dict[str, TierSpec]

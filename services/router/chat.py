@@ -105,6 +105,7 @@ class ChatRunner:
             byok = req.byok if req.HasField("byok") and req.byok.provider else None
             lease, opened = await self._dispatcher.run(req.model, byok, deadline, _ChatAttempts(self, req, trace, whole), trace)
             record.deployment, record.ttft, record.model = lease.target.name, lease.ttft, lease.model
+            record.upstream = lease.target.upstream_model
             async for msg in self._relay(req, lease, opened, state, trace, record):
                 yield msg
         except (asyncio.CancelledError, GeneratorExit):
@@ -141,6 +142,7 @@ class ChatRunner:
             self._dispatcher.observer.completed(lease, record.usage, state)
             self._dispatcher.finish(lease, error)
         record.status = "ok" if error is None else "interrupted"
+        await self.metering.commit(req, record, trace)
         yield self._final(record, state, trace, None if error is None else router_pb2.ChatError(
             type="upstream_error", code="stream_interrupted",
             message="The upstream stream broke after it had started; the answer is incomplete."))
@@ -154,10 +156,11 @@ class ChatRunner:
         return await self.metering.usage_counted(req, state, lambda text: count(text, lease.target.upstream_model))
 
     def _final(self, record, state: StreamState, trace: Trace, error) -> router_pb2.ChatResponse:
+        cost, known = self.metering.cost(record.deployment, record.usage, record.model, record.upstream)
         final = router_pb2.ChatFinal(
             usage=record.usage, deployment=record.deployment, attempts=trace.attempts,
             system_fingerprint=state.system_fingerprint, tried_deployments=trace.tried, fallbacks=trace.fallbacks,
-            hedges=trace.hedges, cost_micros=self.metering.cost_micros(record.deployment, record.usage, record.model))
+            hedges=trace.hedges, cost_micros=cost, cost_unknown=not known)
         if error is not None:
             final.error.CopyFrom(error)
         return router_pb2.ChatResponse(final=final)

@@ -1,17 +1,23 @@
 """Router configuration: deployments and routing policy from the config file (YAML, path in
 TOKENYARD_CONFIG) plus process settings from the environment.
 
-Validated at start; every error names the field (`deployments[1].base_url: ...`) so a typo is a
-one-line fix, not a stack trace. Parsing lives in `config_parse` (deployments) and `policy` (routing).
+Validated at start by pydantic models that reject unknown fields; every error names the field
+(`deployments[1].base_url: ...`) so a typo is a one-line fix, not a stack trace, and references between
+sections are checked (services.common.config_refs). Parsing lives in `config_parse` (deployments) and
+`policy` (routing).
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
 
-from services.common import config_file
+from pydantic import Field
+
+from services.common import config_file, config_refs
+from services.common.vendor_prices import VendorPrices
+from services.common.config_models import Section
 from services.meter.tiers import TierBook  # the tiers section's one parser (shared config file)
-from services.common.pricing import PriceBook
+from services.common.pricing import FlatPrice, PriceBook
 from services.common.env import env_float, env_int, env_str
 from services.common.mesh_security import MeshSecurity
 from services.router.escalation.config import EscalationConfig
@@ -33,15 +39,14 @@ class ModelRoute:
     """Name sent to the upstream (same as `name` unless renamed; for patterns, the client's name)."""
 
 
-@dataclass(frozen=True)
-class Timeouts:
-    connect: float = 5.0
+class Timeouts(Section):
+    connect: float = Field(default=5.0, gt=0)
     """Seconds to open a TCP/TLS connection to the upstream."""
-    first_token: float = 60.0
+    first_token: float = Field(default=60.0, gt=0)
     """Seconds from sending the request to the first streamed output; past it the attempt fails over."""
-    total: float = 600.0
+    total: float = Field(default=600.0, gt=0)
     """Seconds for the whole upstream call."""
-    idle: float = 60.0
+    idle: float = Field(default=60.0, gt=0)
     """Seconds a stream may go silent after its first output; past it the stream ends with an error
     (a stalled upstream would otherwise hold the client until `total`)."""
 
@@ -61,16 +66,17 @@ class Deployment:
     max_connections: int = 256
     """Pooled keep-alive connections to this upstream."""
     vendor: str = ""
-    """Who bills the key (`openai`, `minimax`, `anthropic`...): BYOK keys only go to their vendor, and
-    provider default chains are keyed by it. Defaults to `provider`."""
+    """Who bills the key (`openai`, `minimax`, `anthropic`...): provider default chains are keyed by it.
+    Defaults to `provider`."""
+    declared_vendor: str = ""
+    """The `vendor:` the operator wrote, never guessed from the wire format ("" when not given): what a
+    BYOK key may be matched against, and whose published prices (genai-prices) apply."""
     weight: float = 1.0
     """Share of traffic under the `weighted` strategy; divides the score under `p2c`."""
     max_concurrency: int = 0
     """In-flight requests this router replica sends at most (0: unbounded); a full deployment is skipped."""
-    price_in: float = 0.0
-    """USD per 1M prompt tokens."""
-    price_out: float = 0.0
-    """USD per 1M completion tokens."""
+    price: FlatPrice | None = None
+    """The deployment's own `price:` (overrides the vendor's published price; see services.common.pricing)."""
     tier: str = ""
     """Free-form label (e.g. `premium`, `economy`), shown in health."""
     region: str = ""
@@ -113,18 +119,27 @@ class RouterConfig:
 
     @classmethod
     def from_env(cls) -> "RouterConfig":
+        from services.router.config_parse import configured  # config_parse imports this module
+
         path = config_file.config_path()
         raw = config_file.load(path)
+        deployments = load_deployments(path, os.environ, raw)
+        routing = parse_routing(raw.get("routing"))
+        escalation = EscalationConfig.from_config(raw.get("tiers_escalation"))
+        every = configured(raw)
+        # Defaults of absent sections are not the operator's references: only what the file says is checked.
+        config_refs.check(every, routing, raw.get("pricing"), raw.get("tiers"),
+                          escalation if raw.get("tiers_escalation") is not None else None)
         return cls(
-            deployments=load_deployments(path, os.environ, raw),
-            routing=parse_routing(raw.get("routing")),
-            prices=PriceBook.from_config(raw.get("pricing")),
+            deployments=deployments,
+            routing=routing,
+            prices=PriceBook.from_config(raw.get("pricing"), deployments, VendorPrices()),
             # TOKENYARD_GRPC_HOST=0.0.0.0 in containers, where peers reach us from other hosts.
             listen=f"{env_str('TOKENYARD_GRPC_HOST', '127.0.0.1')}:{env_int('TOKENYARD_ROUTER_PORT', 50051)}",
             meter_addr=env_str("TOKENYARD_METER_ADDR", "127.0.0.1:50052"),
             redis_url=os.environ.get("REDIS_URL", ""),
             shutdown_grace=env_float("TOKENYARD_SHUTDOWN_GRACE", 20.0),
-            escalation=EscalationConfig.from_config(raw.get("tiers_escalation")),
+            escalation=escalation,
             tier_models={f"tier/{t.name}": t.model for t in TierBook.from_config(raw.get("tiers")).tiers},
             security=MeshSecurity.from_env(),
         )

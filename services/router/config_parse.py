@@ -1,165 +1,158 @@
-"""Parses and validates the `deployments:` section of the config file into `Deployment`s.
+"""The `deployments:` section of the config file as pydantic models, resolved into `Deployment`s.
 
-Switching: a deployment whose `base_url_env` variable is unset is off (it has nowhere to go), and so
-is one with `api_key_required: true` whose `api_key_env` is unset (a cloud vendor that answers 401
-without a key), so real upstreams switch on by exporting their URL or key. A plain `api_key_env` is
-optional, as the README's add-a-server example says: unset, the deployment runs without a key (a
-self-hosted vLLM or llama.cpp server needs none). Every deployment left off is logged with the
-variable that would switch it on, never silently. Errors name the field (`deployments[1].weight: ...`).
+A deployment whose `base_url_env` variable is unset is off (it has nowhere to go), and so is one
+with `api_key_required: true` whose `api_key_env` is unset (a cloud vendor that answers 401 without a
+key), so real upstreams switch on by exporting their URL or key; each one switched off says so in the
+log at start, naming the variable. A plain `api_key_env` is optional, as the README's add-a-server
+example says: unset, the deployment runs without a key (a self-hosted vLLM or llama.cpp server needs
+none), and a warning says so. Unknown fields are errors, and errors name the field
+(`deployments[1].weight: ...`).
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated, Literal
 
 import structlog
+from pydantic import Field, field_validator, model_validator
 
 from services.common import config_file
+from services.common.config_models import Section, parse
 from services.common.env import ConfigError
-from services.router.config import APIS, COMPLETIONS_VENDORS, PROVIDERS, Deployment, ModelRoute, Timeouts
+from services.common.pricing import FlatPrice
+from services.router.config import COMPLETIONS_VENDORS, Deployment, ModelRoute, Timeouts
 
 log = structlog.get_logger()
+Name = Annotated[str, Field(min_length=1)]
+
+
+class RouteSpec(Section):
+    name: Name
+    """Public name clients ask for; may end in `*` to serve a whole family (`fake-*`)."""
+    upstream: str = ""
+    """Name sent to the upstream; empty: the public name."""
+
+
+class DeploymentSpec(Section):
+    """One entry of `deployments:`, as written in the file."""
+
+    name: Name
+    provider: Literal["fake", "openai", "anthropic"]
+    """Wire format."""
+    models: list[Name | RouteSpec] = Field(min_length=1)
+    base_url: str = ""
+    base_url_env: str = ""
+    api_key: str = Field(default="", repr=False)
+    api_key_env: str = ""
+    api_key_required: bool = False
+    """True: the deployment stays off while `api_key_env` is unset (cloud vendors); false: it runs keyless."""
+    apis: list[Literal["chat", "completions"]] | None = Field(default=None, min_length=1)
+    """The OpenAI APIs it serves; default `[chat, completions]` for vendor vllm/llamacpp, else `[chat]`."""
+    vendor: str = ""
+    """Who bills the key, written by the operator (never guessed from `provider`)."""
+    timeouts: Timeouts = Timeouts()
+    max_connections: int = Field(default=256, gt=0)
+    weight: float = Field(default=1.0, gt=0)
+    max_concurrency: int = Field(default=0, ge=0)
+    price: FlatPrice | None = None
+    """$ per 1M tokens for everything this deployment serves: input, output (required), cached_input, cache_write."""
+    tier: str = ""
+    region: str = ""
+
+    @field_validator("base_url")
+    @classmethod
+    def _scheme(cls, v: str) -> str:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _needs_url(self) -> "DeploymentSpec":
+        if self.provider != "fake" and not (self.base_url or self.base_url_env):
+            raise ValueError(f"base_url: required for provider {self.provider!r} (or base_url_env)")
+        if self.api_key_required and not self.api_key_env:
+            raise ValueError("api_key_required: needs api_key_env (the variable that switches it on)")
+        if self.apis and "completions" in self.apis and self.provider != "openai":
+            raise ValueError("apis: `completions` needs provider openai (the OpenAI wire format)")
+        return self
+
+    def served_apis(self) -> tuple[str, ...]:
+        if self.apis:
+            return tuple(dict.fromkeys(self.apis))
+        vendor = self.vendor or self.provider
+        return ("chat", "completions") if self.provider == "openai" and vendor in COMPLETIONS_VENDORS else ("chat",)
+
+    def routes(self) -> tuple[ModelRoute, ...]:
+        return tuple(ModelRoute(m, m) if isinstance(m, str) else ModelRoute(m.name, m.upstream or m.name)
+                     for m in self.models)
+
+    def unset_variable(self, env) -> str:
+        """The `*_env` variable that is unset (the deployment is then off), else ""."""
+        for var in (self.base_url_env, self.api_key_env if self.api_key_required else ""):
+            if var and not env.get(var):
+                return var
+        return ""
+
+    def resolve(self, env) -> Deployment:
+        """The deployment with its secrets and URL read from `env` (every variable set)."""
+        base_url = (env.get(self.base_url_env, "") if self.base_url_env else self.base_url).rstrip("/")
+        if base_url and not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"{self.base_url_env}: must start with http:// or https:// (deployment {self.name})")
+        return Deployment(
+            name=self.name, provider=self.provider, models=self.routes(), base_url=base_url,
+            api_key=(env.get(self.api_key_env, "") or self.api_key) if self.api_key_env else self.api_key,
+            timeouts=self.timeouts, apis=self.served_apis(),
+            max_connections=self.max_connections, vendor=self.vendor or self.provider, declared_vendor=self.vendor,
+            weight=self.weight, max_concurrency=self.max_concurrency,
+            price=self.price.from_(f"deployments.{self.name}.price") if self.price is not None else None, tier=self.tier,
+            region=self.region)
+
+
+class DeploymentsSection(Section):
+    deployments: list[DeploymentSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> "DeploymentsSection":
+        seen: set[str] = set()
+        for i, d in enumerate(self.deployments):
+            if d.name in seen:
+                raise ValueError(f"deployments[{i}].name: duplicate name {d.name!r}")
+            seen.add(d.name)
+        return self
+
+
+def specs(raw: dict) -> list[DeploymentSpec]:
+    """Every deployment in the file, on or off (cross-references and prices are checked against all)."""
+    if "deployments" not in raw:
+        raise ConfigError("deployments: required, a non-empty list")
+    return parse(DeploymentsSection, {"deployments": raw.get("deployments")}, "").deployments
+
+
+def configured(raw: dict) -> tuple[Deployment, ...]:
+    """Every deployment as configured, without reading the environment (URLs from `*_env` left empty):
+    what the meter prices records and reservations against."""
+    return tuple(s.resolve({}) for s in specs(raw))
 
 
 def load_deployments(path: Path, env: os._Environ | dict, raw: dict | None = None) -> tuple[Deployment, ...]:
     raw = raw if raw is not None else config_file.load(path)
-    if not isinstance(raw.get("deployments"), list) or not raw["deployments"]:
-        raise ConfigError(f"{path}: deployments: must be a non-empty list")
-    result, names = [], set()
-    for i, item in enumerate(raw["deployments"]):
-        dep = parse_deployment(f"deployments[{i}]", item, env)
-        if dep is None:
-            log.info("deployment_off", deployment=item.get("name"), switch_on_with=_switch(item, env))
+    result = []
+    for spec in specs(raw):
+        var = spec.unset_variable(env)
+        if var:
+            log.warning("deployment_off", deployment=spec.name, variable=var,
+                        reason=f"{var} is unset; export it to switch the deployment on")
             continue
-        if dep.name in names:
-            raise ConfigError(f"deployments[{i}].name: duplicate name {dep.name!r}")
-        names.add(dep.name)
-        result.append(dep)
+        if spec.api_key_env and not env.get(spec.api_key_env) and not spec.api_key:
+            log.warning("deployment_without_key", deployment=spec.name, unset=spec.api_key_env)
+        result.append(spec.resolve(env))
     if not result:
         raise ConfigError(f"{path}: deployments: none is enabled (each needs its api_key_env / base_url_env set)")
     return tuple(result)
 
 
 def parse_deployment(where: str, item: object, env) -> Deployment | None:
-    """Returns None for a deployment whose *_env variable is unset: it is off until the user sets it."""
-    if not isinstance(item, dict):
-        raise ConfigError(f"{where}: must be a mapping")
-    name = _req_str(item, "name", where)
-    provider = _req_str(item, "provider", where)
-    if provider not in PROVIDERS:
-        raise ConfigError(f"{where}.provider: must be one of {', '.join(PROVIDERS)}, got {provider!r}")
-    base_url = item.get("base_url", "")
-    if "base_url_env" in item:
-        base_url = env.get(str(item["base_url_env"]), "")
-        if not base_url:
-            return None
-    api_key = str(item.get("api_key", ""))
-    required = item.get("api_key_required", False)
-    if not isinstance(required, bool):
-        raise ConfigError(f"{where}.api_key_required: must be true or false")
-    if required and "api_key_env" not in item:
-        raise ConfigError(f"{where}.api_key_required: needs api_key_env (the variable that switches it on)")
-    if "api_key_env" in item:
-        api_key = env.get(str(item["api_key_env"]), "") or api_key
-        if not api_key and required:
-            return None
-        if not api_key:
-            log.warning("deployment_without_key", deployment=name, unset=str(item["api_key_env"]))
-    if provider != "fake" and not base_url:
-        raise ConfigError(f"{where}.base_url: required for provider {provider!r}")
-    if base_url and not str(base_url).startswith(("http://", "https://")):
-        raise ConfigError(f"{where}.base_url: must start with http:// or https://")
-    price = item.get("price") or {}
-    if not isinstance(price, dict):
-        raise ConfigError(f"{where}.price: must be a mapping with `input` and `output` (USD per 1M tokens)")
-    vendor = _opt_str(item, "vendor", where) or provider
-    return Deployment(
-        apis=_parse_apis(f"{where}.apis", item.get("apis"), vendor, provider),
-        name=name, provider=provider, models=_parse_models(f"{where}.models", item.get("models")),
-        base_url=str(base_url).rstrip("/"), api_key=api_key, timeouts=_parse_timeouts(f"{where}.timeouts", item),
-        max_connections=_positive_int(item, "max_connections", where, 256),
-        vendor=vendor,
-        weight=_number(item, "weight", where, 1.0, positive=True),
-        max_concurrency=_non_negative_int(item, "max_concurrency", where),
-        price_in=_number(price, "input", f"{where}.price", 0.0),
-        price_out=_number(price, "output", f"{where}.price", 0.0),
-        tier=_opt_str(item, "tier", where), region=_opt_str(item, "region", where),
-    )
-
-
-def _parse_apis(where: str, raw: object, vendor: str, provider: str) -> tuple[str, ...]:
-    if raw is None:
-        return ("chat", "completions") if provider == "openai" and vendor in COMPLETIONS_VENDORS else ("chat",)
-    if not isinstance(raw, list) or not raw or any(a not in APIS for a in raw):
-        raise ConfigError(f"{where}: must be a non-empty list of {', '.join(APIS)}")
-    if "completions" in raw and provider != "openai":
-        raise ConfigError(f"{where}: `completions` needs provider openai (the OpenAI wire format)")
-    return tuple(dict.fromkeys(raw))
-
-
-def _switch(item: dict, env) -> str:
-    """The unset variable that keeps a deployment off."""
-    for key in ("base_url_env", "api_key_env"):
-        if key in item and not env.get(str(item[key]), ""):
-            return str(item[key])
-    return ""
-
-
-def _parse_models(where: str, models: object) -> tuple[ModelRoute, ...]:
-    if not isinstance(models, list) or not models:
-        raise ConfigError(f"{where}: must be a non-empty list of model names")
-    routes = []
-    for j, m in enumerate(models):
-        if isinstance(m, str) and m:
-            routes.append(ModelRoute(m, m))
-        elif isinstance(m, dict) and isinstance(m.get("name"), str) and m["name"]:
-            routes.append(ModelRoute(m["name"], str(m.get("upstream") or m["name"])))
-        else:
-            raise ConfigError(f"{where}[{j}]: must be a name or a mapping with `name` (and optional `upstream`)")
-    return tuple(routes)
-
-
-def _parse_timeouts(where: str, item: dict) -> Timeouts:
-    raw = item.get("timeouts") or {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: must be a mapping")
-    values = {}
-    for key in ("connect", "first_token", "total", "idle"):
-        if key in raw:
-            values[key] = _number(raw, key, where, 0.0, positive=True)
-    return Timeouts(**values)
-
-
-def _req_str(item: dict, key: str, where: str) -> str:
-    v = item.get(key)
-    if not isinstance(v, str) or not v:
-        raise ConfigError(f"{where}.{key}: required, a non-empty string")
-    return v
-
-
-def _opt_str(item: dict, key: str, where: str) -> str:
-    v = item.get(key, "")
-    if not isinstance(v, str):
-        raise ConfigError(f"{where}.{key}: must be a string")
-    return v
-
-
-def _number(item: dict, key: str, where: str, default: float, positive: bool = False) -> float:
-    v = item.get(key, default)
-    if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0 or (positive and v == 0):
-        raise ConfigError(f"{where}.{key}: must be a {'positive' if positive else 'non-negative'} number")
-    return float(v)
-
-
-def _positive_int(item: dict, key: str, where: str, default: int) -> int:
-    v = item.get(key, default)
-    if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-        raise ConfigError(f"{where}.{key}: must be a positive integer")
-    return v
-
-
-def _non_negative_int(item: dict, key: str, where: str) -> int:
-    v = item.get(key, 0)
-    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-        raise ConfigError(f"{where}.{key}: must be a non-negative integer")
-    return v
+    """One deployment mapping (tests and registered nodes build them this way); None when it is off."""
+    spec = parse(DeploymentSpec, item, where)
+    return None if spec.unset_variable(env) else spec.resolve(env)

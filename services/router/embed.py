@@ -58,6 +58,7 @@ class EmbedRunner:
             byok = req.byok if req.HasField("byok") and req.byok.provider else None
             lease, body = await self._dispatcher.run(req.model, byok, deadline, _EmbedAttempts(self, req, trace), trace)
             record.deployment, record.model = lease.target.name, lease.model
+            record.upstream = lease.target.upstream_model
             try:
                 resp = _to_response(body, len(req.inputs))
             except (KeyError, TypeError, ValueError) as exc:
@@ -70,7 +71,9 @@ class EmbedRunner:
             record.status, record.usage = "ok", resp.usage
             resp.deployment, resp.attempts, resp.fallbacks = lease.target.name, trace.attempts, trace.fallbacks
             resp.tried_deployments.extend(trace.tried)
-            resp.cost_micros = self._metering.cost_micros(lease.target.name, resp.usage, lease.model)
+            resp.cost_micros, known = self._metering.cost(lease.target.name, resp.usage, lease.model, record.upstream)
+            resp.cost_unknown = not known
+            await self._metering.commit(req, record, trace)
             return resp
         finally:
             if record.usage is None:

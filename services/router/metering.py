@@ -38,13 +38,15 @@ def _max_tokens(req) -> int | None:
 class Record:
     """Book-keeping of one request for its usage record."""
 
-    __slots__ = ("model", "deployment", "status", "ttft", "usage", "started_ms", "t0")
+    __slots__ = ("model", "deployment", "upstream", "status", "ttft", "usage", "started_ms", "t0", "committed")
 
     def __init__(self, model: str, started_ms: int, t0: float) -> None:
-        self.model, self.deployment, self.status = model, "", "error"
+        self.model, self.deployment, self.upstream, self.status = model, "", "", "error"
         self.ttft: float | None = None
         self.usage: common_pb2.Usage | None = None
         self.started_ms, self.t0 = started_ms, t0
+        self.committed = False
+        """Journaled before the answer's end went out (`commit`); `finish` then has nothing left to do."""
 
 
 class Metering:
@@ -59,8 +61,12 @@ class Metering:
     def start(self, req) -> Record:
         return Record(req.model, int(self._clock() * 1000), self._monotonic())
 
-    def cost_micros(self, deployment: str, usage: common_pb2.Usage | None, model: str = "") -> int:
-        return self._prices.cost_micros(model, deployment, usage) if usage is not None and model else 0
+    def cost(self, deployment: str, usage: common_pb2.Usage | None, model: str = "",
+             upstream: str = "") -> tuple[int, bool]:
+        """(micro-dollars, known): an unpriced model costs "unknown", never a silent 0."""
+        if usage is None or not model:
+            return 0, True
+        return self._prices.quote(model, deployment, usage, upstream)
 
     def usage(self, req: router_pb2.ChatRequest, state: StreamState) -> common_pb2.Usage:
         u = state.usage
@@ -70,7 +76,8 @@ class Metering:
             prompt, completion = int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0)
             return common_pb2.Usage(prompt_tokens=prompt, completion_tokens=completion,
                                     total_tokens=int(u.get("total_tokens") or prompt + completion),
-                                    cached_tokens=int(cached))
+                                    cached_tokens=int(cached),
+                                    cache_write_tokens=int(prompt_details.get("cache_write_tokens") or 0))
         prompt, completion = self._counter.prompt_tokens(req), self._counter.count("".join(state.text))
         limit = _max_tokens(req)
         if limit is not None:
@@ -93,37 +100,49 @@ class Metering:
         return common_pb2.Usage(prompt_tokens=prompt, completion_tokens=completion,
                                 total_tokens=prompt + completion, estimated=True)
 
+    async def commit(self, req, record: Record, trace: Trace | None = None) -> None:
+        """The record, on disk, before the client sees the end of its answer (a router killed after it
+        has answered loses nothing; the journal re-sends it at the next start)."""
+        record.committed = True
+        await self._reporter.commit(self._request_record(req, record, trace))
+
     def finish(self, req, record: Record, trace: Trace) -> None:
-        out = self._usage_record(req.request_id, req, record.deployment, record.usage, record.status, record,
-                                 record.ttft)
-        out.attempts, out.hedges = trace.attempts, trace.hedges
+        if not record.committed:
+            self._reporter.submit(self._request_record(req, record, trace))
+
+    def _request_record(self, req, record: Record, trace: Trace | None) -> meter_pb2.UsageRecord:
+        ttft = record.ttft if isinstance(req, router_pb2.ChatRequest) else None
+        out = self._usage_record(req.request_id, req, record.deployment, record.usage, record.status, record, ttft)
+        if trace is not None:
+            out.attempts, out.hedges = trace.attempts, trace.hedges
         if getattr(req, "fallback_follows", False) and record.ttft is None and record.status != "cancelled":
             # Another agent answers instead: this call is an attempt of the request, not the request.
             out.request_id, out.attempt_of = f"{req.request_id}-agent{req.agent_attempt}", req.request_id
             out.attempts = out.hedges = 0
         elif getattr(req, "attempt_of", ""):
             out.attempt_of, out.attempts, out.hedges = req.attempt_of, 0, 0
-        self._reporter.submit(out)
+        return out
 
     def hedge_lost(self, req, lease: Lease, trace: Trace) -> None:
         """The upstream read the prompt before it was cancelled: bill an estimate of it."""
         prompt = self._counter.prompt_tokens(req) if isinstance(req, router_pb2.ChatRequest) else 0
         usage = common_pb2.Usage(prompt_tokens=prompt, total_tokens=prompt, estimated=True)
         record = Record(lease.model or req.model, int(self._clock() * 1000), lease.started)
+        record.upstream = lease.target.upstream_model
         out = self._usage_record(f"{req.request_id}-hedge{trace.hedges}", req, lease.target.name, usage,
                                  "hedge_lost", record, lease.ttft)
         out.attempt_of = req.request_id
         self._reporter.submit(out)
 
     def embed(self, req: router_pb2.EmbedRequest, record: Record, trace: Trace | None = None) -> None:
-        out = self._usage_record(req.request_id, req, record.deployment, record.usage, record.status, record, None)
-        if trace is not None:
-            out.attempts, out.hedges = trace.attempts, trace.hedges
-        self._reporter.submit(out)
+        if not record.committed:
+            self._reporter.submit(self._request_record(req, record, trace))
 
     def _usage_record(self, request_id: str, req, deployment: str, usage, status: str, record: Record,
                       ttft: float | None) -> meter_pb2.UsageRecord:
+        cost, known = self.cost(deployment, usage, record.model, record.upstream)
         return meter_pb2.UsageRecord(
+            cost_micros=cost, cost_known=known,
             request_id=request_id, caller=req.caller, model=record.model, deployment=deployment,
             usage=usage or common_pb2.Usage(), latency_ms=int((self._monotonic() - record.t0) * 1000),
             ttft_ms=int(ttft * 1000) if ttft is not None else 0, status=status, started_at_ms=record.started_ms,

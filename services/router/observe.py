@@ -42,8 +42,8 @@ def provider_name(dep) -> str:
     """`gen_ai.provider.name`: the vendor the operator named; for a deployment that named none, its wire
     format's vendor only when it really is that vendor's API (a llama.cpp or vLLM server speaking the
     OpenAI format is not OpenAI), else `<format>_compatible`."""
-    if dep.vendor and dep.vendor != dep.provider:
-        return dep.vendor
+    if dep.declared_vendor:
+        return dep.declared_vendor
     own = _OWN_HOSTS.get(dep.provider)
     if own is None or dep.provider == "fake":
         return dep.provider

@@ -117,12 +117,14 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
         metrics.watch_breakers(lambda: {key: seen[0] for key, seen in breakers.seen.items()})
     meter_channel = open_channel(cfg.meter_addr, cfg.security, tracing)
     reporter = UsageReporter(meter_pb2_grpc.MeterServiceStub(meter_channel))
-    metering = Metering(reporter, counter, prices if prices is not None else cfg.prices)
+    prices = prices if prices is not None else cfg.prices
+    log_unpriced(prices)
+    metering = Metering(reporter, counter, prices)
     runner = ChatRunner(book, dispatcher, metering, monotonic)
     embedder = EmbedRunner(runner.book_provider, dispatcher, metering, monotonic)
     nodes = NodeRegistry(redis) if redis is not None else None
     poller = RegistryPoller(nodes, book, registry_poll) if nodes is not None else None
-    escalation = escalation_wiring.build(cfg.escalation, runner, prices if prices is not None else cfg.prices, redis)
+    escalation = escalation_wiring.build(cfg.escalation, runner, prices, redis)
     servicer = RouterServicer(runner, embedder, book, HealthReporter(book, breakers, stats, policy.breaker), nodes,
                               escalation.servicer, planner)
     server, health, port = grpc_server.create_server(
@@ -132,6 +134,18 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
         tracing.server_interceptors(metrics), cfg.security)
     return RouterApp(server, health, port, reporter, book, breakers, poller, meter_channel, redis,
                      escalation.scheduler)
+
+
+def log_unpriced(prices: PriceBook) -> None:
+    """One line per model that has no price on a deployment: its cost will show as unknown, and keys with
+    a budget cannot use it until the operator prices it (or declares it free) in the config."""
+    by_model: dict[str, list[str]] = {}
+    for deployment, model in prices.unpriced():
+        by_model.setdefault(model, []).append(deployment)
+    for model, deployments in by_model.items():
+        log.warning("model_price_unknown", model=model, deployments=deployments,
+                    hint="price it under pricing: (or declare it free: {input: 0, output: 0}); "
+                         "keys with a budget cannot use it until then")
 
 
 async def serve(cfg: RouterConfig) -> None:

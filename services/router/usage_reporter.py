@@ -1,16 +1,16 @@
 """Sends usage records to the meter off the response path, in batches, retrying until it answers.
 
-Recording never delays a client: `submit()` only queues. A background task drains the queue in
-batches: after the first record of a batch it lingers `linger` seconds (default 20 ms) so the records
-of concurrent requests share one RPC and one Redis pipeline at the meter (a RecordUsage call costs the
-router and the meter far more than one record in it). When the meter is unreachable records wait and
-are retried with backoff; the meter applies each request id once, so a retry never counts twice.
+Recording never delays a client beyond one group-committed fsync: `commit()` journals the record
+(services/router/usage_journal.py) and returns once it is on disk, and the answer's final message goes
+out after that; `submit()` journals without waiting (records nobody is waiting on: cancellations,
+losing hedges). A background task drains the queue in batches: after the first record of a batch it
+lingers `linger` seconds (default 20 ms) so the records of concurrent requests share one RPC and one
+Redis pipeline at the meter. When the meter is unreachable records wait and are retried with backoff;
+the meter applies each request id once, so a retry never counts twice.
 
-While the meter is unreachable, and at shutdown with records unsent, the queue is also written to a
-spool directory on disk (`TOKENYARD_USAGE_SPOOL`, default `.data/usage-spool`), and a starting
-reporter re-sends whatever a previous process left there: a router restarted during a meter outage
-loses nothing. Spool files are claimed by renaming them, so two routers sharing a directory never
-both own one; if they did, the meter's idempotency would still count each record once.
+The journal directory is `TOKENYARD_USAGE_SPOOL` (default `.data/usage-spool`); a starting reporter
+re-sends whatever a previous process left there, so a router killed (even with SIGKILL) while the
+meter is down, or while records were on their way, loses nothing it had answered.
 """
 from __future__ import annotations
 
@@ -18,72 +18,18 @@ import asyncio
 import collections
 import contextlib
 import os
-import struct
-import uuid
 from pathlib import Path
 
 import grpc
 import structlog
 from opentelemetry import trace
 
+from services.router.usage_journal import DiskSpool, UsageJournal
 from tokenyard.meter.v1 import meter_pb2, meter_pb2_grpc
 
+__all__ = ["DiskSpool", "UsageReporter"]
 log = structlog.get_logger()
 DEFAULT_SPOOL = Path(__file__).resolve().parents[2] / ".data" / "usage-spool"
-_LEN = struct.Struct(">I")
-
-
-class DiskSpool:
-    """Files of length-prefixed UsageRecords. Blocking I/O: call through asyncio.to_thread."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.owner = uuid.uuid4().hex[:12]
-        self._seq = 0
-        self.mine: list[Path] = []
-
-    def write(self, records: list[meter_pb2.UsageRecord]) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self._seq += 1
-        final = self.directory / f"usage-{self.owner}-{self._seq:08d}.spool"
-        tmp = final.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            for r in records:
-                data = r.SerializeToString()
-                f.write(_LEN.pack(len(data)) + data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)  # a crash mid-write leaves a .tmp that nobody reads, never half a spool file
-        self.mine.append(final)
-
-    def claim(self) -> list[meter_pb2.UsageRecord]:
-        """Takes over every spool file in the directory and returns their records."""
-        records: list[meter_pb2.UsageRecord] = []
-        if not self.directory.is_dir():
-            return records
-        for path in sorted(self.directory.glob("usage-*.spool")):
-            claimed = path.with_name(f"usage-{self.owner}-claimed-{path.name}")
-            try:
-                os.rename(path, claimed)
-            except FileNotFoundError:
-                continue  # another router claimed it first
-            self.mine.append(claimed)
-            data = claimed.read_bytes()
-            pos = 0
-            while pos + _LEN.size <= len(data):
-                (n,) = _LEN.unpack_from(data, pos)
-                pos += _LEN.size
-                if pos + n > len(data):
-                    break
-                records.append(meter_pb2.UsageRecord.FromString(data[pos:pos + n]))
-                pos += n
-        return records
-
-    def clear(self) -> None:
-        """Everything this process spooled has been acknowledged by the meter."""
-        for path in self.mine:
-            path.unlink(missing_ok=True)
-        self.mine.clear()
 
 
 class UsageReporter:
@@ -98,8 +44,7 @@ class UsageReporter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         spool_dir = spool_dir or Path(os.environ.get("TOKENYARD_USAGE_SPOOL") or DEFAULT_SPOOL)
-        self._spool = DiskSpool(spool_dir)
-        self._on_disk: set[int] = set()  # ids of pending records already in a spool file
+        self.journal = UsageJournal(spool_dir)
         # Trace context of pending records (tracing on only), so the meter's spans join the request's trace.
         self._span_contexts: dict[int, trace.SpanContext] = {}
         self.dropped = 0
@@ -108,12 +53,22 @@ class UsageReporter:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="usage-reporter")
 
     def submit(self, record: meter_pb2.UsageRecord) -> None:
+        """Queues `record` for the meter; it reaches the journal with the next group commit."""
+        self._enqueue(record)
+        self.journal.commit_soon(record)
+
+    async def commit(self, record: meter_pb2.UsageRecord) -> None:
+        """Queues `record` and returns once it is on disk: call before the client sees the end of its answer."""
+        self._enqueue(record)
+        await self.journal.commit(record)
+
+    def _enqueue(self, record: meter_pb2.UsageRecord) -> None:
         if len(self._pending) >= self._max_pending:
-            oldest = id(self._pending.popleft())
-            self._on_disk.discard(oldest)
-            self._span_contexts.pop(oldest, None)
+            oldest = self._pending.popleft()
+            self._span_contexts.pop(id(oldest), None)
+            self.journal.forget(oldest)
             self.dropped += 1
-            log.error("usage_spool_full_dropped_oldest", dropped=self.dropped)
+            log.error("usage_spool_full_dropped_oldest", dropped=self.dropped, request_id=oldest.request_id)
         self._pending.append(record)
         span_context = trace.get_current_span().get_span_context()
         if span_context.is_valid and span_context.trace_flags.sampled:
@@ -125,26 +80,10 @@ class UsageReporter:
         return len(self._pending)
 
     async def _recover(self) -> None:
-        try:
-            records = await asyncio.to_thread(self._spool.claim)
-        except OSError as exc:
-            log.error("usage_spool_unreadable", error=str(exc), directory=str(self._spool.directory))
-            return
+        records = await self.journal.recover()
         if records:
             log.info("usage_spool_recovered", records=len(records))
             self._pending.extendleft(reversed(records))
-            self._on_disk.update(id(r) for r in records)
-
-    async def _save(self) -> None:
-        """Writes pending records that are not on disk yet (meter unreachable, or shutting down)."""
-        fresh = [r for r in self._pending if id(r) not in self._on_disk]
-        if not fresh:
-            return
-        try:
-            await asyncio.to_thread(self._spool.write, fresh)
-            self._on_disk.update(id(r) for r in fresh)
-        except OSError as exc:
-            log.error("usage_spool_write_failed", error=str(exc), pending=len(self._pending))
 
     async def _run(self) -> None:
         await self._recover()
@@ -161,7 +100,6 @@ class UsageReporter:
                     await self._meter.RecordUsage(meter_pb2.RecordUsageRequest(records=batch), timeout=self._timeout)
             except grpc.aio.AioRpcError as exc:
                 log.warning("usage_report_failed", error=exc.code().name, pending=len(self._pending), retry_in=backoff)
-                await self._save()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
@@ -169,10 +107,8 @@ class UsageReporter:
             # By identity: submit() may have dropped the oldest while this batch was in flight.
             sent = {id(r) for r in batch}
             while self._pending and id(self._pending[0]) in sent:
-                self._on_disk.discard(id(self._pending.popleft()))
-            if not self._pending and self._spool.mine:
-                await asyncio.to_thread(self._spool.clear)
-                self._on_disk.clear()
+                self._pending.popleft()
+            await self.journal.acknowledged(batch)
 
     def _traced(self, batch: list[meter_pb2.UsageRecord]):
         """Sends a batch under the trace of its first traced record (a batch is usually one request)."""
@@ -194,6 +130,6 @@ class UsageReporter:
                 await self._task
             except asyncio.CancelledError:
                 pass
+        await self.journal.drain()
         if self._pending:
-            await self._save()
-            log.warning("usage_spooled_at_shutdown", pending=len(self._pending), directory=str(self._spool.directory))
+            log.warning("usage_spooled_at_shutdown", pending=len(self._pending), directory=str(self.journal.directory))

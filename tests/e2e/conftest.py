@@ -74,15 +74,17 @@ routing:
   groups:
     hedge-demo: {{strategy: priority, hedge: {{delay: 0.2, max: 1}}}}
 pricing:
-  models:
-    fake-slow-20: {{input: 100, output: 1000}}
+  deployments:
+    fake:
+      "*": {{input: 0, output: 0}}
+      fake-slow-20: {{input: 100, output: 1000}}
 tiers:
   economy:  {{model: fake-echo, monthly_tokens: 2000000, price_usd: 5, overage_policy: log}}
   premium:  {{model: fake-tool-call, monthly_tokens: 60, price_usd: 20, overage_policy: block}}
 """)
     logs = tmp_path_factory.mktemp("logs")
-    m = Mesh(env={"TOKENYARD_MASTER_KEY": MASTER_KEY, "TOKENYARD_CONFIG": str(cfg), "REDIS_URL": redis_server.url},
-             log_dir=logs)
+    m = Mesh(env={"TOKENYARD_MASTER_KEY": MASTER_KEY, "TOKENYARD_CONFIG": str(cfg), "REDIS_URL": redis_server.url,
+                  "TOKENYARD_USAGE_SPOOL": str(tmp_path_factory.mktemp("journal"))}, log_dir=logs)
     m.start()
     yield m
     m.stop()

@@ -16,7 +16,8 @@ from tokenyard.meter.v1 import meter_pb2, meter_pb2_grpc
 PRICES = {"models": {"gpt-4o": {"input": 2.50, "output": 10.00, "cached_input": 1.25},
                      "gpt-4o-mini": {"input": 0.15, "output": 0.60},
                      "MiniMax-M2.5": {"input": 0.30, "output": 1.20},
-                     "fake-priced": {"input": 1, "output": 2}}}
+                     "fake-priced": {"input": 1, "output": 2},
+                     "free-model": {"input": 0, "output": 0}}}  # declared free (an unpriced model is not)
 
 
 def ms(*args) -> int:

@@ -69,7 +69,7 @@ async def test_a_budget_of_zero_admits_nothing_and_removing_it_admits_again(redi
     async with running_meter(redis_server.url) as meter:
         await set_budget(meter, 0, kind=AGENT, sid="ag")
         caller = common_pb2.Caller(key_id="k1", workspace="acme", agent_id="ag")
-        free = meter_pb2.AdmitRequest(caller=caller, request_id="z1", model="unpriced-model", prompt_tokens=10)
+        free = meter_pb2.AdmitRequest(caller=caller, request_id="z1", model="free-model", prompt_tokens=10)
         with pytest.raises(grpc.aio.AioRpcError) as err:
             await meter.Admit(free)
         assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
@@ -79,7 +79,7 @@ async def test_a_budget_of_zero_admits_nothing_and_removing_it_admits_again(redi
         assert not (await meter.ListBudgets(meter_pb2.ListBudgetsRequest(workspace="acme"))).budgets
         assert (await meter.Admit(free)).remaining_micros == -1
         # A key budget of 0 brought along by the edge binds the same way.
-        inline = meter_pb2.AdmitRequest(caller=caller, request_id="z2", model="unpriced-model", prompt_tokens=10)
+        inline = meter_pb2.AdmitRequest(caller=caller, request_id="z2", model="free-model", prompt_tokens=10)
         inline.budgets.add(kind=KEY, id="k1", workspace="acme", period=MONTH, limit_micros=0)
         with pytest.raises(grpc.aio.AioRpcError):
             await meter.Admit(inline)

@@ -39,7 +39,7 @@ def test_usage_counts_cache_reads_and_writes_as_prompt_tokens():
     tr.event({"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 9}})
     usage = tr.event({"type": "message_stop"})["usage"]
     assert usage == {"prompt_tokens": 115, "completion_tokens": 9, "total_tokens": 124,
-                     "prompt_tokens_details": {"cached_tokens": 100}}
+                     "prompt_tokens_details": {"cached_tokens": 100, "cache_write_tokens": 5}}
 
 
 def test_error_events_raise_with_a_retryable_status():

@@ -14,6 +14,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from services.common.ids import new_id
+from services.edge.completions_format import routing_dict
 from services.edge.dialects.base import Invalid, Parsed, estimate_tokens
 from services.edge.schemas import TokenCount
 from services.edge.translate import describe
@@ -181,9 +182,11 @@ class _Writer:
         return head + _event("content_block_stop", {"type": "content_block_stop", "index": self._block})
 
     def finish(self, final: router_pb2.ChatFinal, include_usage: bool) -> bytes:
-        usage = {"input_tokens": final.usage.prompt_tokens, "output_tokens": final.usage.completion_tokens}
-        return (self._close() + _event("message_delta", {"type": "message_delta", "usage": usage,
-                                                         "delta": {"stop_reason": self._stop, "stop_sequence": None}})
+        # Streamed answers cannot carry the cost in a header (headers go out first): Tokenyard's extension
+        # on message_delta says what it cost, or that the cost is unknown.
+        return (self._close() + _event("message_delta", {"type": "message_delta", "usage": anthropic_usage(final),
+                                                         "delta": {"stop_reason": self._stop, "stop_sequence": None},
+                                                         "tokenyard": routing_dict(final)})
                 + _event("message_stop", {"type": "message_stop"}))
 
     def fail(self, final: router_pb2.ChatFinal | None, error: dict) -> bytes:
@@ -254,7 +257,16 @@ class AnthropicMessages:
             content.append({"type": "tool_use", "id": c["id"], "name": c["name"], "input": args})
         return {"id": _new_id(), "type": "message", "role": "assistant", "model": first.model or parsed.request.model,
                 "content": content, "stop_reason": stop, "stop_sequence": None,
-                "usage": {"input_tokens": final.usage.prompt_tokens, "output_tokens": final.usage.completion_tokens}}
+                "usage": anthropic_usage(final)}
+
+
+def anthropic_usage(final: router_pb2.ChatFinal) -> dict:
+    """Anthropic's usage shape: input_tokens excludes cache reads and writes, which it reports apart
+    (Tokenyard's prompt_tokens includes them, OpenAI's convention)."""
+    u = final.usage
+    return {"input_tokens": max(0, u.prompt_tokens - u.cached_tokens - u.cache_write_tokens),
+            "cache_creation_input_tokens": u.cache_write_tokens, "cache_read_input_tokens": u.cached_tokens,
+            "output_tokens": u.completion_tokens}
 
 
 def _new_id() -> str:

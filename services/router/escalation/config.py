@@ -7,8 +7,11 @@ of the box; point the tiers' models at real model groups (or routing groups with
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Annotated, Literal
 
-from services.common.env import ConfigError
+from pydantic import Field, model_validator
+
+from services.common.config_models import Section, parse
 
 AUTO_MODEL = "tier/auto"
 STATUSES = ("pending_review", "warning", "approved")
@@ -115,79 +118,86 @@ class EscalationConfig:
 
     @classmethod
     def from_config(cls, raw: object) -> "EscalationConfig":
-        raw = DEFAULT_SECTION if raw is None else raw
-        if not isinstance(raw, dict):
-            raise ConfigError("tiers_escalation: must be a mapping with `tiers:` and `task_types:`")
-        tiers = _tiers(raw.get("tiers", DEFAULT_SECTION["tiers"]))
+        """The section (defaults when absent); errors name the field (`tiers_escalation.tiers[1].model`)."""
+        spec = parse(EscalationSection, DEFAULT_SECTION if raw is None else raw, "tiers_escalation")
+        tiers = tuple(TierSpec(t.name, t.model) for t in spec.tiers)
         names = tuple(t.name for t in tiers)
-        types_raw = raw.get("task_types") or {}
-        if not isinstance(types_raw, dict):
-            raise ConfigError("tiers_escalation.task_types: must be a mapping of task type -> settings")
-        types = {str(k): _task_type(str(k), v, names) for k, v in types_raw.items()}
+        types = {k: _task_type(k, v, names) for k, v in spec.task_types.items()}
         types.setdefault("default", TaskType("default", names))
-        penalties = dict(DEFAULT_PENALTIES)
-        for k, v in (raw.get("penalties") or {}).items():
-            if k not in DEFAULT_PENALTIES:
-                raise ConfigError(f"tiers_escalation.penalties.{k}: unknown validator ({', '.join(DEFAULT_PENALTIES)})")
-            penalties[k] = _num(v, f"tiers_escalation.penalties.{k}", 0, 10)
-        judge = raw.get("judge_model", "")
-        if not isinstance(judge, str):
-            raise ConfigError("tiers_escalation.judge_model: must be a model name (empty: no judge)")
-        return cls(tiers, types, penalties, judge, _learning(raw.get("learning") or {}))
+        l = spec.learning
+        bounds = replace(Bounds(), max_start_tier=l.max_start_tier, min_samples=l.min_samples)
+        learning = Learning(l.validators_every_hours * 3600, l.thresholds_every_hours * 3600,
+                            l.assignments_every_hours * 3600, l.enabled, bounds)
+        return cls(tiers, types, {**DEFAULT_PENALTIES, **spec.penalties}, spec.judge_model, learning)
 
 
-def _tiers(raw: object) -> tuple[TierSpec, ...]:
-    if not isinstance(raw, list) or not raw:
-        raise ConfigError("tiers_escalation.tiers: must be a non-empty list of {name, model}, cheapest first")
-    out = []
-    for i, t in enumerate(raw):
-        if not isinstance(t, dict) or not all(isinstance(t.get(k), str) and t.get(k) for k in ("name", "model")):
-            raise ConfigError(f"tiers_escalation.tiers[{i}]: needs `name` and `model` (non-empty strings)")
-        if any(o.name == t["name"] for o in out):
-            raise ConfigError(f"tiers_escalation.tiers[{i}].name: duplicate tier {t['name']!r}")
-        out.append(TierSpec(t["name"], t["model"]))
-    return tuple(out)
+Score = Annotated[float, Field(ge=0, le=10)]
+Hours = Annotated[float, Field(ge=0.001, le=24 * 365)]
 
 
-def _task_type(name: str, raw: object, tiers: tuple[str, ...]) -> TaskType:
-    where = f"tiers_escalation.task_types.{name}"
-    raw = raw or {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: must be a mapping")
-    use = raw.get("tiers", list(tiers))
-    if not isinstance(use, list) or not use or any(t not in tiers for t in use):
-        raise ConfigError(f"{where}.tiers: must be a non-empty list of tier names from {list(tiers)}")
-    use = sorted(use, key=tiers.index)  # cheapest first, whatever order was written
-    g = raw.get("gate") or {}
-    gate = Gate(*(_num(g.get(k, d), f"{where}.gate.{k}", 0, 10) for k, d in
-                  (("review_below", 4.0), ("approve_from", 7.0), ("escalate_below", 5.0))))
-    if gate.review_below > gate.approve_from:
-        raise ConfigError(f"{where}.gate: review_below must not exceed approve_from")
-    start = raw.get("start_tier", use[0])
-    if start not in use:
-        raise ConfigError(f"{where}.start_tier: must be one of {use}")
-    lang = raw.get("language", "")
-    if not isinstance(lang, str):
-        raise ConfigError(f"{where}.language: must be an ISO 639-1 code such as `en`")
-    return TaskType(name, tuple(use), gate, use.index(start), lang.lower())
+class TierEntry(Section):
+    name: str = Field(min_length=1)
+    model: str = Field(min_length=1)
 
 
-def _learning(raw: object) -> Learning:
-    if not isinstance(raw, dict):
-        raise ConfigError("tiers_escalation.learning: must be a mapping")
-    base = Learning()
-    hours = {k: _num(raw[k], f"tiers_escalation.learning.{k}", 0.001, 24 * 365) * 3600
-             for k in ("validators_every_hours", "thresholds_every_hours", "assignments_every_hours") if k in raw}
-    out = replace(base, **{k.replace("_hours", ""): v for k, v in hours.items()})
-    if "enabled" in raw:
-        out = replace(out, enabled=bool(raw["enabled"]))
-    if "max_start_tier" in raw or "min_samples" in raw:
-        out = replace(out, bounds=replace(out.bounds, max_start_tier=int(raw.get("max_start_tier", 2)),
-                                          min_samples=max(1, int(raw.get("min_samples", 5)))))
-    return out
+class GateSpec(Section):
+    review_below: Score = 4.0
+    approve_from: Score = 7.0
+    escalate_below: Score = 5.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "GateSpec":
+        if self.review_below > self.approve_from:
+            raise ValueError("review_below must not exceed approve_from")
+        return self
 
 
-def _num(v: object, where: str, lo: float, hi: float) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-        raise ConfigError(f"{where}: must be a number from {lo} to {hi}")
-    return float(v)
+class TaskTypeSpec(Section):
+    tiers: list[str] | None = Field(default=None, min_length=1)
+    """Tier names this task type may use (any order; kept cheapest first); None: every tier."""
+    gate: GateSpec = GateSpec()
+    start_tier: str = ""
+    language: str = ""
+    """Default answer language (ISO 639-1, e.g. `en`)."""
+
+
+class LearningSpec(Section):
+    validators_every_hours: Hours = 6.0
+    thresholds_every_hours: Hours = 12.0
+    assignments_every_hours: Hours = 24.0
+    enabled: bool = True
+    max_start_tier: int = Field(default=2, ge=0)
+    min_samples: int = Field(default=5, ge=1)
+
+
+class EscalationSection(Section):
+    tiers: list[TierEntry] = Field(default_factory=lambda: [TierEntry(**t) for t in DEFAULT_SECTION["tiers"]],
+                                   min_length=1)
+    """Cheapest first."""
+    task_types: dict[str, TaskTypeSpec] = Field(default_factory=dict)
+    penalties: dict[Literal["non_empty", "finish_reason", "json", "schema", "tool_args", "no_refusal", "language",
+                            "label"], Score] = Field(default_factory=dict)
+    judge_model: str = ""
+    learning: LearningSpec = LearningSpec()
+
+    @model_validator(mode="after")
+    def _references(self) -> "EscalationSection":
+        names = [t.name for t in self.tiers]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ValueError(f"tiers[{i}].name: duplicate tier {name!r}")
+        for k, t in self.task_types.items():
+            if t.tiers is not None and any(n not in names for n in t.tiers):
+                raise ValueError(f"task_types.{k}.tiers: must be tier names from {names}")
+            use = t.tiers if t.tiers is not None else names
+            if t.start_tier and t.start_tier not in use:
+                raise ValueError(f"task_types.{k}.start_tier: must be one of {use}")
+        return self
+
+
+def _task_type(name: str, spec: TaskTypeSpec, tiers: tuple[str, ...]) -> TaskType:
+    use = sorted(spec.tiers if spec.tiers is not None else tiers, key=tiers.index)  # cheapest first
+    g = spec.gate
+    start = spec.start_tier or use[0]
+    return TaskType(name, tuple(use), Gate(g.review_below, g.approve_from, g.escalate_below), use.index(start),
+                    spec.language.lower())

@@ -105,6 +105,7 @@ def chat_messages(req: router_pb2.ChatRequest, out: Outcome) -> list[router_pb2.
     final = router_pb2.ChatFinal(
         usage=out.usage, deployment=best.deployment, attempts=sum(x.final.attempts for x in out.attempts if x.final),
         system_fingerprint=src.system_fingerprint, cost_micros=out.cost_micros,
+        cost_unknown=any(x.final.cost_unknown for x in out.attempts if x.final),  # one tier unpriced: sum unknown
         tried_deployments=[d for x in out.attempts if x.final for d in x.final.tried_deployments],
         escalation=router_pb2.EscalationSummary(
             status=out.status, confidence=best.score, tier=best.tier, task_type=out.task.name,

@@ -90,7 +90,7 @@ class _Translator:
             prompt = u["input"] + u["cache_read"] + u["cache_write"]
             return {**self.base, "choices": [], "usage": {
                 "prompt_tokens": prompt, "completion_tokens": u["output"], "total_tokens": prompt + u["output"],
-                "prompt_tokens_details": {"cached_tokens": u["cache_read"]}}}
+                "prompt_tokens_details": {"cached_tokens": u["cache_read"], "cache_write_tokens": u["cache_write"]}}}
         if kind == "error":
             err = ev.get("error") or {}
             status = _ERROR_STATUS.get(err.get("type", ""), 502)

@@ -24,17 +24,17 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n tokenyard/common/v1/common.proto\x12\x13tokenyard.common.v1\"y\n\x05Usage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x02 \x01(\x03\x12\x14\n\x0ctotal_tokens\x18\x03 \x01(\x03\x12\x15\n\rcached_tokens\x18\x04 \x01(\x03\x12\x11\n\testimated\x18\x05 \x01(\x08\"m\n\x06\x43\x61ller\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x11\n\tworkspace\x18\x02 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x0c\n\x04tier\x18\x04 \x01(\t\x12\x0c\n\x04user\x18\x05 \x01(\t\x12\x12\n\nsession_id\x18\x06 \x01(\t\"X\n\x12ProviderCredential\x12\x10\n\x08provider\x18\x01 \x01(\t\x12\x10\n\x08\x62\x61se_url\x18\x02 \x01(\t\x12\x0f\n\x07\x61pi_key\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n tokenyard/common/v1/common.proto\x12\x13tokenyard.common.v1\"\x96\x01\n\x05Usage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\x02 \x01(\x03\x12\x14\n\x0ctotal_tokens\x18\x03 \x01(\x03\x12\x15\n\rcached_tokens\x18\x04 \x01(\x03\x12\x11\n\testimated\x18\x05 \x01(\x08\x12\x1b\n\x12\x63\x61\x63he_write_tokens\x18\x96\x01 \x01(\x03\"m\n\x06\x43\x61ller\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x11\n\tworkspace\x18\x02 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x0c\n\x04tier\x18\x04 \x01(\t\x12\x0c\n\x04user\x18\x05 \x01(\t\x12\x12\n\nsession_id\x18\x06 \x01(\t\"X\n\x12ProviderCredential\x12\x10\n\x08provider\x18\x01 \x01(\t\x12\x10\n\x08\x62\x61se_url\x18\x02 \x01(\t\x12\x0f\n\x07\x61pi_key\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tokenyard.common.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_USAGE']._serialized_start=57
-  _globals['_USAGE']._serialized_end=178
-  _globals['_CALLER']._serialized_start=180
-  _globals['_CALLER']._serialized_end=289
-  _globals['_PROVIDERCREDENTIAL']._serialized_start=291
-  _globals['_PROVIDERCREDENTIAL']._serialized_end=379
+  _globals['_USAGE']._serialized_start=58
+  _globals['_USAGE']._serialized_end=208
+  _globals['_CALLER']._serialized_start=210
+  _globals['_CALLER']._serialized_end=319
+  _globals['_PROVIDERCREDENTIAL']._serialized_start=321
+  _globals['_PROVIDERCREDENTIAL']._serialized_end=409
 # @@protoc_insertion_point(module_scope)

@@ -42,7 +42,7 @@ OVERAGE_POLICY_DEGRADE: OveragePolicy
 OVERAGE_POLICY_BLOCK: OveragePolicy
 
 class UsageRecord(_message.Message):
-    __slots__ = ("request_id", "caller", "model", "deployment", "usage", "latency_ms", "ttft_ms", "status", "started_at_ms", "client_request_id", "attempt_of", "attempts", "hedges")
+    __slots__ = ("request_id", "caller", "model", "deployment", "usage", "latency_ms", "ttft_ms", "status", "started_at_ms", "client_request_id", "attempt_of", "attempts", "hedges", "cost_micros", "cost_known")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CALLER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +56,8 @@ class UsageRecord(_message.Message):
     ATTEMPT_OF_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     HEDGES_FIELD_NUMBER: _ClassVar[int]
+    COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    COST_KNOWN_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     caller: _common_pb2.Caller
     model: str
@@ -69,7 +71,9 @@ class UsageRecord(_message.Message):
     attempt_of: str
     attempts: int
     hedges: int
-    def __init__(self, request_id: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., latency_ms: _Optional[int] = ..., ttft_ms: _Optional[int] = ..., status: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., client_request_id: _Optional[str] = ..., attempt_of: _Optional[str] = ..., attempts: _Optional[int] = ..., hedges: _Optional[int] = ...) -> None: ...
+    cost_micros: int
+    cost_known: bool
+    def __init__(self, request_id: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., latency_ms: _Optional[int] = ..., ttft_ms: _Optional[int] = ..., status: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., client_request_id: _Optional[str] = ..., attempt_of: _Optional[str] = ..., attempts: _Optional[int] = ..., hedges: _Optional[int] = ..., cost_micros: _Optional[int] = ..., cost_known: _Optional[bool] = ...) -> None: ...
 
 class RecordUsageRequest(_message.Message):
     __slots__ = ("records",)
@@ -86,7 +90,7 @@ class RecordUsageResponse(_message.Message):
     def __init__(self, recorded: _Optional[int] = ..., duplicates: _Optional[int] = ...) -> None: ...
 
 class UsageTotals(_message.Message):
-    __slots__ = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "errors", "cached_tokens", "cost_micros", "attempts", "hedges", "estimated_tokens")
+    __slots__ = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "errors", "cached_tokens", "cost_micros", "attempts", "hedges", "unknown_cost_requests", "estimated_tokens")
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -96,6 +100,7 @@ class UsageTotals(_message.Message):
     COST_MICROS_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     HEDGES_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_COST_REQUESTS_FIELD_NUMBER: _ClassVar[int]
     ESTIMATED_TOKENS_FIELD_NUMBER: _ClassVar[int]
     requests: int
     prompt_tokens: int
@@ -106,8 +111,9 @@ class UsageTotals(_message.Message):
     cost_micros: int
     attempts: int
     hedges: int
+    unknown_cost_requests: int
     estimated_tokens: int
-    def __init__(self, requests: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., errors: _Optional[int] = ..., cached_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ..., attempts: _Optional[int] = ..., hedges: _Optional[int] = ..., estimated_tokens: _Optional[int] = ...) -> None: ...
+    def __init__(self, requests: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., errors: _Optional[int] = ..., cached_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ..., attempts: _Optional[int] = ..., hedges: _Optional[int] = ..., unknown_cost_requests: _Optional[int] = ..., estimated_tokens: _Optional[int] = ...) -> None: ...
 
 class ModelUsage(_message.Message):
     __slots__ = ("model", "totals")

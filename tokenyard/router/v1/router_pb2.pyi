@@ -178,7 +178,7 @@ class ChoiceDelta(_message.Message):
     def __init__(self, index: _Optional[int] = ..., role: _Optional[str] = ..., content: _Optional[str] = ..., tool_calls: _Optional[_Iterable[_Union[ToolCallDelta, _Mapping]]] = ..., finish_reason: _Optional[str] = ..., refusal: _Optional[str] = ..., logprobs_json: _Optional[str] = ...) -> None: ...
 
 class ChatFinal(_message.Message):
-    __slots__ = ("usage", "deployment", "attempts", "error", "system_fingerprint", "cost_micros", "tried_deployments", "fallbacks", "hedges", "escalation")
+    __slots__ = ("usage", "deployment", "attempts", "error", "system_fingerprint", "cost_micros", "tried_deployments", "fallbacks", "hedges", "escalation", "cost_unknown")
     USAGE_FIELD_NUMBER: _ClassVar[int]
     DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
@@ -189,6 +189,7 @@ class ChatFinal(_message.Message):
     FALLBACKS_FIELD_NUMBER: _ClassVar[int]
     HEDGES_FIELD_NUMBER: _ClassVar[int]
     ESCALATION_FIELD_NUMBER: _ClassVar[int]
+    COST_UNKNOWN_FIELD_NUMBER: _ClassVar[int]
     usage: _common_pb2.Usage
     deployment: str
     attempts: int
@@ -199,7 +200,8 @@ class ChatFinal(_message.Message):
     fallbacks: int
     hedges: int
     escalation: EscalationSummary
-    def __init__(self, usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., deployment: _Optional[str] = ..., attempts: _Optional[int] = ..., error: _Optional[_Union[ChatError, _Mapping]] = ..., system_fingerprint: _Optional[str] = ..., cost_micros: _Optional[int] = ..., tried_deployments: _Optional[_Iterable[str]] = ..., fallbacks: _Optional[int] = ..., hedges: _Optional[int] = ..., escalation: _Optional[_Union[EscalationSummary, _Mapping]] = ...) -> None: ...
+    cost_unknown: bool
+    def __init__(self, usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., deployment: _Optional[str] = ..., attempts: _Optional[int] = ..., error: _Optional[_Union[ChatError, _Mapping]] = ..., system_fingerprint: _Optional[str] = ..., cost_micros: _Optional[int] = ..., tried_deployments: _Optional[_Iterable[str]] = ..., fallbacks: _Optional[int] = ..., hedges: _Optional[int] = ..., escalation: _Optional[_Union[EscalationSummary, _Mapping]] = ..., cost_unknown: _Optional[bool] = ...) -> None: ...
 
 class ChatError(_message.Message):
     __slots__ = ("type", "code", "message")
@@ -290,7 +292,7 @@ class Embedding(_message.Message):
     def __init__(self, index: _Optional[int] = ..., values: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class EmbedResponse(_message.Message):
-    __slots__ = ("model", "data", "usage", "deployment", "attempts", "tried_deployments", "fallbacks", "cost_micros")
+    __slots__ = ("model", "data", "usage", "deployment", "attempts", "tried_deployments", "fallbacks", "cost_micros", "cost_unknown")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
     USAGE_FIELD_NUMBER: _ClassVar[int]
@@ -299,6 +301,7 @@ class EmbedResponse(_message.Message):
     TRIED_DEPLOYMENTS_FIELD_NUMBER: _ClassVar[int]
     FALLBACKS_FIELD_NUMBER: _ClassVar[int]
     COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    COST_UNKNOWN_FIELD_NUMBER: _ClassVar[int]
     model: str
     data: _containers.RepeatedCompositeFieldContainer[Embedding]
     usage: _common_pb2.Usage
@@ -307,7 +310,8 @@ class EmbedResponse(_message.Message):
     tried_deployments: _containers.RepeatedScalarFieldContainer[str]
     fallbacks: int
     cost_micros: int
-    def __init__(self, model: _Optional[str] = ..., data: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., deployment: _Optional[str] = ..., attempts: _Optional[int] = ..., tried_deployments: _Optional[_Iterable[str]] = ..., fallbacks: _Optional[int] = ..., cost_micros: _Optional[int] = ...) -> None: ...
+    cost_unknown: bool
+    def __init__(self, model: _Optional[str] = ..., data: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., deployment: _Optional[str] = ..., attempts: _Optional[int] = ..., tried_deployments: _Optional[_Iterable[str]] = ..., fallbacks: _Optional[int] = ..., cost_micros: _Optional[int] = ..., cost_unknown: _Optional[bool] = ...) -> None: ...
 
 class GetHealthRequest(_message.Message):
     __slots__ = ()
