@@ -62,6 +62,9 @@ test-unit: $(STAMP) ## Unit tests only
 lint: $(STAMP) ## pyflakes over services, tests and bench (unused imports, undefined names)
 	$(BIN)/python -m pyflakes services tests bench
 
+mint-internal-key: $(STAMP) ## Mint a scoped gRPC key: make mint-internal-key NAME=billing SCOPES=usage:read (chat, usage:read, admin)
+	$(BIN)/python -m services.common.internal_keys --name "$(NAME)" --scopes "$(SCOPES)"
+
 clean: ## Remove the venv and local data
 	rm -rf $(VENV) .data
 

@@ -7,6 +7,9 @@
 | `pricing`     | meter, router | overrides of genai-prices, $ per 1M tokens |
 | `tiers`       | meter, router | managed tiers, quotas, overage policy   |
 | `tiers_escalation` | router   | cost-first tier escalation              |
+| `outbound`    | router, runtime | where tenant/caller-supplied URLs may point (`services.common.outbound`) |
+| `request_limits` | router | prompt, held-answer and embeddings-input sizes (`services.router.request_limits`) |
+| `internal_keys`  | every gRPC service | scoped keys for internal gRPC clients (`services.common.internal_keys`) |
 
 Each section is a pydantic model (services.common.config_models): unknown fields are errors.
 """

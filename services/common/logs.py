@@ -14,22 +14,38 @@ from services.common.tracing import current_ids
 # Field names whose values are never logged, whatever the caller passes (compared lower-case, "-" as "_").
 _SECRET_FIELDS = frozenset({"authorization", "proxy_authorization", "api_key", "apikey", "x_api_key", "password",
                             "secret", "client_secret", "token", "access_token", "refresh_token", "master_key",
-                            "provider_key", "encryption_key", "cookie", "set_cookie"})
-# Things that look like credentials inside free text: Bearer tokens, sk-... (OpenAI, Anthropic sk-ant-...)
-# and ty-... (Tokenyard) keys.
-_SECRET_TEXT = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=\-]+|\b(sk|ty)-[A-Za-z0-9_\-]{8,}", re.IGNORECASE)
+                            "provider_key", "encryption_key", "cookie", "set_cookie", "x_goog_api_key",
+                            "aws_secret_access_key", "aws_session_token", "private_key", "credentials"})
+# Things that look like credentials inside free text: Bearer/Basic credentials; OpenAI and Anthropic
+# (sk-, sk-ant-), Tokenyard (ty-), xAI (xai-), Perplexity (pplx-), Groq (gsk_), Google (AIza...), AWS access
+# key ids (AKIA/ASIA...), GitHub (ghp_, github_pat_), Hugging Face (hf_), Replicate (r8_) and Slack (xox.-).
+_SECRET_TEXT = re.compile(
+    r"((?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=\-]+"
+    r"|\b(?:sk|ty|xai|pplx)-[A-Za-z0-9_\-]{8,}"
+    r"|\b(?:gsk|ghp|gho|ghs|hf|r8)_[A-Za-z0-9_]{16,}|\bgithub_pat_[A-Za-z0-9_]{20,}"
+    r"|\bAIza[0-9A-Za-z_\-]{30,}|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|\bxox[abprs]-[A-Za-z0-9\-]{10,}",
+    re.IGNORECASE)
 _MAX_DEPTH = 8
 
 
-# Both credential shapes above need a "-" or whitespace; most logged strings (ids, names, statuses) have
-# neither, and this check is far cheaper than the pattern (every request logs a line).
-_MAY_HOLD_SECRET = re.compile(r"[\s-]").search
+# Every credential shape above has a "-", "_", whitespace or an AIza/AKIA/ASIA prefix; most logged strings
+# (ids, names, statuses) have none, and this check is far cheaper than the pattern (every request logs a line).
+_MAY_HOLD_SECRET = re.compile(r"[\s_-]|AIza|AKIA|ASIA", re.IGNORECASE).search
 
 
 def _scrub(text: str) -> str:
     if _MAY_HOLD_SECRET(text) is None:
         return text
     return _SECRET_TEXT.sub(lambda m: (m.group(1) or "") + "[REDACTED]", text)
+
+
+def redact_text(text: str, *secrets: str) -> str:
+    """`text` without the given secrets (a key an upstream echoed back, whatever its shape) and without
+    anything credential-shaped; for upstream error texts before they reach a log or a client."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[REDACTED]")
+    return _scrub(text)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -1,5 +1,11 @@
-"""Who may call the mesh's gRPC APIs, and over what: the master key in `authorization` metadata on every
-call, and TLS (optionally mutual) as soon as a certificate is configured.
+"""Who may call the mesh's gRPC APIs, and over what: a key in `authorization` metadata on every call, and
+TLS (optionally mutual) as soon as a certificate is configured.
+
+Three credentials are accepted. The services call each other with the mesh's own service credential
+(TOKENYARD_SERVICE_KEY; unset, one derived from the master key, so the master key itself never travels
+between services and a router, meter or runtime can run with only the service key in its environment).
+The operator's master key can do everything. Internal clients get scoped keys (`internal_keys`), checked
+per RPC: a `usage:read` key cannot start processes on the runtime host.
 
 Why the master key and not virtual keys: the gRPC APIs are the internal surface (record usage, set budgets,
 manage agents, call any model for any workspace). A virtual key's allowed models, rate limits and budget
@@ -12,6 +18,7 @@ their own for every call, a thread hop on the hot path; a tuple added to `metada
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 from collections.abc import Mapping
@@ -21,8 +28,10 @@ from pathlib import Path
 import grpc
 
 from services.common.env import ConfigError
+from services.common.internal_keys import InternalKey, digest, parse_internal_keys
 
 KEY_VAR = "TOKENYARD_MASTER_KEY"
+SERVICE_KEY_VAR = "TOKENYARD_SERVICE_KEY"
 _OPEN_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
 _TRUE = {"1", "true", "yes", "on", "require"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -33,8 +42,13 @@ class MeshSecurity:
     """The mesh's gRPC security; the default (no key, no TLS) is for in-process tests only."""
 
     key: str = field(default="", repr=False)
-    """TOKENYARD_MASTER_KEY: required on every call to a gRPC service and sent on every call to one.
-    Empty: nothing is checked or sent (only `create_server` in tests builds services that way)."""
+    """TOKENYARD_MASTER_KEY: the operator's key, accepted on every RPC. Empty (with no service key):
+    nothing is checked or sent (only `create_server` in tests builds services that way)."""
+    service_key: str = field(default="", repr=False)
+    """The mesh's own credential, sent on every call between services and accepted on every RPC:
+    TOKENYARD_SERVICE_KEY, or derived from the master key when that is unset."""
+    internal_keys: tuple[InternalKey, ...] = ()
+    """The config file's `internal_keys:`: scoped keys for internal gRPC clients (digests only)."""
     cert: bytes = field(default=b"", repr=False)
     """TOKENYARD_GRPC_TLS_CERT (a PEM file): servers listen with TLS and clients connect with it."""
     private_key: bytes = field(default=b"", repr=False)
@@ -55,8 +69,15 @@ class MeshSecurity:
         """Every service reads the same variables, so one Secret or .env configures the whole mesh."""
         env = os.environ if environ is None else environ
         key = env.get(KEY_VAR, "")
-        if len(key) < 16:
-            raise ConfigError(f"{KEY_VAR} must be set, at least 16 characters: every gRPC call carries it")
+        service_key = env.get(SERVICE_KEY_VAR, "")
+        if service_key and len(service_key) < 32:
+            raise ConfigError(f"{SERVICE_KEY_VAR} must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        if not service_key and len(key) < 16:
+            raise ConfigError(f"{KEY_VAR} (or {SERVICE_KEY_VAR}) must be set, at least 16 characters: every "
+                              "gRPC call carries a key")
+        if key and len(key) < 16:
+            raise ConfigError(f"{KEY_VAR} must be at least 16 characters")
+        service_key = service_key or derive_service_key(key)
         cert, private_key = _pem(env, "TOKENYARD_GRPC_TLS_CERT"), _pem(env, "TOKENYARD_GRPC_TLS_KEY")
         if bool(cert) != bool(private_key):
             missing = "TOKENYARD_GRPC_TLS_KEY" if cert else "TOKENYARD_GRPC_TLS_CERT"
@@ -71,7 +92,8 @@ class MeshSecurity:
         if ca and not cert:
             raise ConfigError("TOKENYARD_GRPC_TLS_CA is set but TOKENYARD_GRPC_TLS_CERT is not: "
                               "the mesh's servers need a certificate for TLS")
-        return cls(key=key, cert=cert, private_key=private_key, ca=ca, client_auth=client_auth)
+        return cls(key=key, service_key=service_key, cert=cert, private_key=private_key, ca=ca,
+                   client_auth=client_auth, internal_keys=_config_internal_keys(env))
 
     def server_credentials(self) -> grpc.ServerCredentials | None:
         if not self.tls:
@@ -88,10 +110,29 @@ class MeshSecurity:
                                             certificate_chain=mine[1])
 
     def server_interceptors(self) -> list[grpc.aio.ServerInterceptor]:
-        return [KeyCheck(self.key)] if self.key else []
+        if not (self.key or self.service_key):
+            return []
+        return [KeyCheck(self.key, self.service_key, self.internal_keys)]
 
     def call_metadata(self) -> tuple[tuple[str, str], ...]:
-        return (("authorization", f"Bearer {self.key}"),) if self.key else ()
+        sent = self.service_key or self.key
+        return (("authorization", f"Bearer {sent}"),) if sent else ()
+
+
+def derive_service_key(master: str) -> str:
+    """A credential only services hold: from the master key, but not the master key (nor revealing it)."""
+    if not master:
+        return ""
+    return "tys-" + hmac.new(master.encode(), b"tokenyard mesh service credential v1", hashlib.sha256).hexdigest()
+
+
+def _config_internal_keys(env: Mapping[str, str]) -> tuple[InternalKey, ...]:
+    from services.common import config_file
+
+    path = config_file.config_path(env)
+    if not path.exists():
+        return ()
+    return parse_internal_keys(config_file.load(path).get("internal_keys"))
 
 
 def _pem(env: Mapping[str, str], name: str) -> bytes:
@@ -107,38 +148,52 @@ def _pem(env: Mapping[str, str], name: str) -> bytes:
     return data
 
 
-_REFUSAL = ("this gRPC API needs the master key as `authorization: Bearer <TOKENYARD_MASTER_KEY>` metadata "
+_REFUSAL = ("this gRPC API needs a key as `authorization: Bearer <key>` metadata: the master key "
+            "(TOKENYARD_MASTER_KEY), the mesh's service credential, or an internal key minted for this client "
             "(virtual keys work on the HTTP API, where their limits and budgets apply)")
 
 
 class KeyCheck(grpc.aio.ServerInterceptor):
-    """Refuses every call but health and reflection unless it carries the master key."""
+    """Refuses every call but health and reflection unless it carries the master key, the service
+    credential, or an internal key whose scopes cover the RPC (else PERMISSION_DENIED naming the scope)."""
 
-    def __init__(self, key: str) -> None:
-        self._expected = f"Bearer {key}".encode()
+    def __init__(self, key: str, service_key: str = "", internal_keys: tuple[InternalKey, ...] = ()) -> None:
+        self._full = [f"Bearer {k}".encode() for k in (key, service_key) if k]
+        self._scoped = {k.sha256: k for k in internal_keys}
 
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
-        if (handler is None or self._allowed(handler_call_details.invocation_metadata)
-                or handler_call_details.method.startswith(_OPEN_PREFIXES)):
+        method = handler_call_details.method
+        if handler is None or method.startswith(_OPEN_PREFIXES):
             return handler
-        return _refusal(handler)
+        given = _authorization(handler_call_details.invocation_metadata)
+        if any(hmac.compare_digest(given, full) for full in self._full):
+            return handler
+        scoped = self._scoped.get(digest(given[7:].decode("utf-8", "replace"))) if given[:7] == b"Bearer " else None
+        if scoped is None:
+            return _refusal(handler)
+        if scoped.allows(method):
+            return handler
+        return _refusal(handler, grpc.StatusCode.PERMISSION_DENIED,
+                        f"the internal key `{scoped.name}` (scopes: {', '.join(scoped.scopes)}) may not call "
+                        f"{method}; it needs a key with the `admin` scope")
 
-    def _allowed(self, metadata) -> bool:
-        for name, value in metadata or ():
-            if name == "authorization":
-                given = value.encode() if isinstance(value, str) else value
-                return hmac.compare_digest(given, self._expected)
-        return False
+
+def _authorization(metadata) -> bytes:
+    for name, value in metadata or ():
+        if name == "authorization":
+            return value.encode() if isinstance(value, str) else value
+    return b""
 
 
-def _refusal(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-    """A handler of the same shape as the method's that ends the call UNAUTHENTICATED."""
+def _refusal(handler: grpc.RpcMethodHandler, code: grpc.StatusCode = grpc.StatusCode.UNAUTHENTICATED,
+             message: str = _REFUSAL) -> grpc.RpcMethodHandler:
+    """A handler of the same shape as the method's that ends the call with `code`."""
     async def refuse_unary(request_or_iterator, context):
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, _REFUSAL)
+        await context.abort(code, message)
 
     async def refuse_stream(request_or_iterator, context):
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, _REFUSAL)
+        await context.abort(code, message)
         yield  # pragma: no cover - abort raises; this makes the function a generator, as grpc expects
 
     kinds = {(False, False): grpc.unary_unary_rpc_method_handler,

@@ -30,9 +30,13 @@ BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
 class Metrics:
     """The gateway's metrics. Names are shared by every service; each uses the ones that apply to it."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None,
+                 models: Callable[[str], str] | None = None) -> None:
+        """`models` maps a request's model name to its label (services.common.model_labels: configured
+        names, else `other`); without it, the first 256 names seen are labels and the rest `other`."""
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+        self.model_label: Callable[[str], str] = models or _FirstSeen(256)
         r = self.registry = registry or CollectorRegistry()
         self.requests = Counter("tokenyard_requests", "Requests served (HTTP route or gRPC method), by status code",
                                 ["route", "code"], registry=r)
@@ -41,13 +45,15 @@ class Metrics:
         self.latency = Histogram("tokenyard_request_duration_seconds", "Time to serve a request (a stream: to its "
                                  "end)", ["route"], buckets=LATENCY_BUCKETS, registry=r)
         self.inflight = Gauge("tokenyard_inflight_requests", "Requests being served now", ["route"], registry=r)
-        self.ttft = Histogram("tokenyard_time_to_first_token_seconds", "Time from request to the first token",
-                              ["model"], buckets=TTFT_BUCKETS, registry=r)
+        self.ttft = _ModelFirst(self, Histogram("tokenyard_time_to_first_token_seconds",
+                                                "Time from request to the first token", ["model"],
+                                                buckets=TTFT_BUCKETS, registry=r))
         self.tokens = Counter("tokenyard_tokens", "Tokens by model and direction (input/output)",
                               ["model", "direction"], registry=r)
         self.cost = Counter("tokenyard_cost_usd", "Cost of the requests served, in US dollars", ["model"], registry=r)
-        self.stream_errors = Counter("tokenyard_stream_errors", "Streams that ended with an error after their "
-                                     "first byte, by error code", ["model", "code"], registry=r)
+        self.stream_errors = _ModelFirst(self, Counter("tokenyard_stream_errors", "Streams that ended with an "
+                                                       "error after their first byte, by error code",
+                                                       ["model", "code"], registry=r))
         self.attempts = Counter("tokenyard_upstream_attempts", "Upstream attempts by deployment, kind "
                                 "(first/retry/fallback/hedge) and outcome", ["deployment", "kind", "outcome"],
                                 registry=r)
@@ -68,6 +74,7 @@ class Metrics:
             self.errors.labels(method, code).inc()
 
     def model_usage(self, model: str, input_tokens: int, output_tokens: int, cost_micros: int) -> None:
+        model = self.model_label(model)
         if input_tokens:
             self.tokens.labels(model, "input").inc(input_tokens)
         if output_tokens:
@@ -83,6 +90,34 @@ class Metrics:
         from prometheus_client import generate_latest
 
         return generate_latest(self.registry)
+
+
+class _ModelFirst:
+    """A labelled metric whose first label is a model name, passed through `Metrics.model_label` so a
+    client-chosen name never becomes a series of its own."""
+
+    __slots__ = ("_metrics", "_inner")
+
+    def __init__(self, metrics: Metrics, inner) -> None:
+        self._metrics, self._inner = metrics, inner
+
+    def labels(self, model: str, *rest: str):
+        return self._inner.labels(self._metrics.model_label(model), *rest)
+
+
+class _FirstSeen:
+    """The fallback label set: the first `limit` names seen, then `other` (bounded even unconfigured)."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit, self._seen = limit, set()
+
+    def __call__(self, model: str) -> str:
+        if model in self._seen:
+            return model
+        if len(self._seen) < self._limit:
+            self._seen.add(model)
+            return model
+        return "other"
 
 
 class _BreakerCollector:

@@ -1,7 +1,6 @@
 """Builds the edge's aiohttp application: routes, middleware, one gRPC channel per peer, one Redis pool."""
 from __future__ import annotations
 
-import time
 
 import orjson
 from aiohttp import web
@@ -25,7 +24,7 @@ from services.edge.dialects.openai_completions import OpenAICompletions
 from services.edge.embeddings_api import EmbeddingsHandler
 from services.edge.health_api import UpstreamHealthHandler
 from services.edge.keys_api import KeysHandler
-from services.edge.middleware import make_middleware
+from services.edge.middleware import make_middleware, require_master
 from services.edge.models_api import ModelsHandler
 from services.edge.observe import Readiness, make_observer
 from services.edge.limits import AgentLimitStore, Limits
@@ -53,10 +52,19 @@ def _openapi_handler():
     return handler
 
 
+def _master_only(handler):
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        return require_master(request) or await handler(request)
+
+    return guarded
+
+
 def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics | None = None) -> web.Application:
     """`tracing`/`metrics`: the process's (server.py builds them from the environment); off/fresh by default."""
     tracing = tracing or Tracing()
     metrics = metrics or Metrics()
+    if cfg.model_labels is not None:
+        metrics.model_label = cfg.model_labels
     # Channels are long-lived, one per peer per process; gRPC reconnects them on its own.
     # Tracing off: no span wrapper (no interceptors: an intercepted grpc.aio call costs measurably more).
     router_channel = open_channel(cfg.router_addr, cfg.security, tracing)
@@ -67,7 +75,7 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     router = router_pb2_grpc.RouterServiceStub(router_channel)
     meter = meter_pb2_grpc.MeterServiceStub(meter_channel)
     agent_limits = AgentLimitStore(redis)
-    limits = Limits(RateLimiter(redis, lambda: int(time.time() * 1000)), agent_limits)
+    limits = Limits(RateLimiter(redis), agent_limits)  # Redis's clock, not this replica's
     runtime = runtime_pb2_grpc.RuntimeServiceStub(runtime_channel)
     agent_model = AgentModel(runtime, cfg.request_timeout)
     tokenizers = TokenizerBook(router)
@@ -120,7 +128,7 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
                                            optional={"meter": meter_channel, "runtime": runtime_channel})
     app.router.add_get("/healthz", readiness.healthz)
     app.router.add_get("/readyz", readiness.readyz)
-    app.router.add_get("/metrics", metrics_handler(metrics))
+    app.router.add_get("/metrics", _master_only(metrics_handler(metrics)))
     app.router.add_get("/openapi.json", _openapi_handler())
 
     async def close_peers(app: web.Application) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from services.common.env import ConfigError, env_float, env_int, env_str
+from services.common.metrics import metrics_port
+from services.common import config_file
 from services.common.mesh_security import MeshSecurity
+from services.common.model_labels import ModelLabels
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,11 @@ class EdgeConfig:
     """TOKENYARD_BODY_TIMEOUT: seconds to receive a request body (multipart uploads excepted); past it, 408."""
     security: MeshSecurity = field(default_factory=MeshSecurity)
     """The key the edge's gRPC calls carry (the master key) and TLS (services.common.mesh_security)."""
+    model_labels: ModelLabels | None = None
+    """The model names metrics may use as labels (the config file's exact names; others are `other`)."""
+    metrics_port: int = 0
+    """TOKENYARD_EDGE_METRICS_PORT (or TOKENYARD_METRICS_PORT): `GET /metrics` without a key on this internal
+    port (on TOKENYARD_METRICS_HOST, default 127.0.0.1). On the public port `/metrics` needs the master key."""
 
     @classmethod
     def from_env(cls) -> "EdgeConfig":
@@ -58,4 +66,6 @@ class EdgeConfig:
             header_timeout=env_float("TOKENYARD_HEADER_TIMEOUT", 30.0),
             body_timeout=env_float("TOKENYARD_BODY_TIMEOUT", 30.0),
             security=MeshSecurity.from_env(),
+            model_labels=ModelLabels.from_config(config_file.load()),
+            metrics_port=metrics_port("edge"),
         )

@@ -17,6 +17,7 @@ import orjson
 import redis.exceptions
 import structlog
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from services.edge.auth import Authenticator, Principal
 from services.edge.dialects.anthropic_messages import anthropic_error
@@ -33,7 +34,9 @@ PRINCIPAL = "ty.principal"
 CALLER = "ty.caller"
 """The principal's tokenyard.common.v1.Caller (key id, workspace, agent, tier), for handlers that need only that."""
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-_PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json", "/metrics"})
+_PUBLIC = frozenset({"/healthz", "/readyz", "/openapi.json"})
+"""Paths served without a key. `/metrics` is not one: on the public port it needs the master key (the
+series name every model, deployment and error rate); scrapers use the internal metrics port instead."""
 
 
 def server_request_id() -> str:
@@ -113,6 +116,11 @@ async def _read_body(request: web.Request, timeout: float) -> web.Response | Non
             await request.read()
     except TimeoutError:
         return json_error(408, "The request body was not received in time.", code="request_timeout",
+                          headers={"Connection": "close"})
+    except RequestPayloadError:
+        # E.g. `Content-Encoding: gzip` on a body that is not gzip: the client's mistake, said plainly.
+        return json_error(400, "The request body could not be decoded as its Content-Encoding says; send it "
+                          "uncompressed or encoded as declared.", code="invalid_content_encoding",
                           headers={"Connection": "close"})
     return None
 

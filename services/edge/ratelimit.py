@@ -4,20 +4,26 @@ GCRA keeps one timestamp per limit (the "theoretical arrival time"), so a check 
 across any number of edge replicas, and allows a burst of up to the whole per-minute allowance like
 OpenAI does. Tokens are charged from the request's estimate before the call and corrected by the
 actual usage afterwards (`settle`).
+
+Time is Redis's own (`TIME` inside each script), never a replica's clock: two edges whose clocks disagree
+would each read the other's timestamps as past or future and admit more (or fewer) than the limit. The
+scripts' first argument shifts that clock: always 0 in service, moved by tests to let time pass.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis.asyncio as redis
 
 PERIOD_MS = 60_000
 
-# KEYS: request-limit key, token-limit key. ARGV: now_ms, rpm, tpm, tokens.
+# KEYS: request-limit key, token-limit key. ARGV: shift_ms, rpm, tpm, tokens.
 # Both limits are checked before either is charged, so a refused request costs nothing.
 _ADMIT = """
-local now = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
 local period = 60000
 local out = {1, 0, 0, 0, 0, 0, 0}
 local function state(key, limit, cost)
@@ -54,11 +60,12 @@ end
 return out
 """
 
-# KEYS: token-limit key. ARGV: now_ms, tpm, delta tokens (actual - estimate; may be negative).
+# KEYS: token-limit key. ARGV: shift_ms, tpm, delta tokens (actual - estimate; may be negative).
 _SETTLE = """
 local limit = tonumber(ARGV[2])
 if limit <= 0 then return 0 end
-local now = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 tat = tat + tonumber(ARGV[3]) * (60000 / limit)
 if tat <= now then redis.call('DEL', KEYS[1]) return 0 end
@@ -67,10 +74,11 @@ return 1
 """
 
 
-# KEYS: request-limit key, token-limit key. ARGV: now_ms, rpm, tpm, tokens.
+# KEYS: request-limit key, token-limit key. ARGV: shift_ms, rpm, tpm, tokens.
 # Gives back an admitted request's charge (when a later limit refused it), so refusals stay free.
 _REFUND = """
-local now = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
 for i = 1, 2 do
   local limit = tonumber(ARGV[i + 1])
   if limit > 0 then
@@ -104,11 +112,12 @@ class Decision:
 
 
 class RateLimiter:
-    def __init__(self, client: redis.Redis, clock_ms) -> None:
+    def __init__(self, client: redis.Redis, shift_ms: Callable[[], int] = lambda: 0) -> None:
+        """`shift_ms`: milliseconds added to Redis's clock (tests only; 0 in service)."""
         self._admit = client.register_script(_ADMIT)
         self._settle = client.register_script(_SETTLE)
         self._refund = client.register_script(_REFUND)
-        self._clock_ms = clock_ms
+        self._shift_ms = shift_ms
 
     @staticmethod
     def _keys(subject: str) -> list[str]:
@@ -116,7 +125,7 @@ class RateLimiter:
         return [f"ty:{{rl:{subject}}}:rpm", f"ty:{{rl:{subject}}}:tpm"]
 
     async def admit(self, subject: str, rpm: int, tpm: int, tokens: int) -> Decision:
-        res = await self._admit(keys=self._keys(subject), args=[self._clock_ms(), rpm, tpm, tokens])
+        res = await self._admit(keys=self._keys(subject), args=[self._shift_ms(), rpm, tpm, tokens])
         allowed, wait, rem_r, reset_r, rem_t, reset_t = (int(x) for x in res[:6])
         headers = {}
         if rpm > 0:
@@ -132,7 +141,7 @@ class RateLimiter:
 
     async def settle(self, subject: str, tpm: int, delta_tokens: int) -> None:
         if tpm > 0 and delta_tokens:
-            await self._settle(keys=self._keys(subject)[1:], args=[self._clock_ms(), tpm, delta_tokens])
+            await self._settle(keys=self._keys(subject)[1:], args=[self._shift_ms(), tpm, delta_tokens])
 
     async def refund(self, subject: str, rpm: int, tpm: int, tokens: int) -> None:
-        await self._refund(keys=self._keys(subject), args=[self._clock_ms(), rpm, tpm, tokens])
+        await self._refund(keys=self._keys(subject), args=[self._shift_ms(), rpm, tpm, tokens])

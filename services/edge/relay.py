@@ -62,8 +62,9 @@ class ChatRelay:
     def __init__(self, cfg: EdgeConfig, router: router_pb2_grpc.RouterServiceStub, limits: Limits,
                  admission: Admission, agents: AgentModel, metrics: Metrics | None = None,
                  tokenizers: TokenizerBook | None = None, bound: PromptTokenBound | None = None,
-                 usage_guard: StreamUsageGuard | None = None) -> None:
+                 usage_guard: StreamUsageGuard | None = None, clock=time.time) -> None:
         self._cfg = cfg
+        self._clock = clock
         self._tokenizers = tokenizers or TokenizerBook(router)
         self._bound = bound or PromptTokenBound()
         self._agents = agents
@@ -91,6 +92,7 @@ class ChatRelay:
             return dialect.error(exc.status, _err(exc.message, "invalid_request_error", exc.code, exc.param), headers)
         req = parsed.request
         req.client_request_id = request[CLIENT_REQUEST_ID]
+        req.started_at_ms = int(self._clock() * 1000)
         plan = None
         if is_agent_model(req.model):
             plan = await self._agents.plan(principal, req.model[len(PREFIX):], req.metadata.get("session_id", ""))

@@ -11,7 +11,7 @@ import structlog
 from aiohttp import web
 
 from services.common.grpc_server import wait_for_stop_signal
-from services.common.metrics import Metrics
+from services.common.metrics import Metrics, MetricsServer
 from services.common.tracing import Tracing
 from services.edge.app import READINESS, create_app
 from services.edge.config import EdgeConfig
@@ -36,11 +36,18 @@ async def start(cfg: EdgeConfig, tracing: Tracing | None = None,
 
 async def serve(cfg: EdgeConfig) -> None:
     tracing = Tracing.from_env("edge")
-    runner, port = await start(cfg, tracing, Metrics())
-    log.info("edge_started", url=f"http://{cfg.host}:{port}/v1", tracing=tracing.enabled)
+    metrics = Metrics()
+    runner, port = await start(cfg, tracing, metrics)
+    internal = MetricsServer.from_env("edge", metrics)
+    if internal is not None:  # `/metrics` without a key, on a port the public never reaches
+        await internal.start()
+    log.info("edge_started", url=f"http://{cfg.host}:{port}/v1", tracing=tracing.enabled,
+             metrics_port=internal.port if internal is not None else None)
     await wait_for_stop_signal()
     log.info("edge_draining", grace=cfg.shutdown_grace)
     runner.app[READINESS].draining = True
     await runner.cleanup()
+    if internal is not None:
+        await internal.stop()
     await asyncio.to_thread(tracing.shutdown)
     log.info("edge_stopped")

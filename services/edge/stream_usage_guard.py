@@ -35,7 +35,8 @@ class StreamUsageGuard:
         self._tasks: set[asyncio.Task] = set()
 
     def watch(self, call, parsed, caller):
-        return _Watched(self, call, parsed, caller, int(self._clock() * 1000))
+        # The time the request was filed under (the router files its record under the same one).
+        return _Watched(self, call, parsed, caller, parsed.request.started_at_ms or int(self._clock() * 1000))
 
     def broke(self, watched: "_Watched") -> None:
         req = watched.parsed.request

@@ -47,8 +47,11 @@ def key(name: str) -> str:
 class BreakerStore:
     def __init__(self, redis, policy: BreakerPolicy, clock: Callable[[], float] = time.time,
                  retry_after: float = 1.0, op_timeout: float = 0.25, view_ttl: float = 0.25,
-                 linger: float = 0.02) -> None:
+                 linger: float = 0.02, shift_ms: Callable[[], float] = lambda: 0) -> None:
+        """`clock` drives local state and the view; the shared state in Redis runs on Redis's clock, which
+        `shift_ms` moves (tests only; 0 in service)."""
         self._redis = redis
+        self._shift_ms = shift_ms
         self._policy = policy
         self._clock = clock
         self._retry_after = retry_after
@@ -107,12 +110,14 @@ class BreakerStore:
             try:
                 async with asyncio.timeout(self._op_timeout):
                     reply = await self._acquire(keys=[key(n) for n in names],
-                                                args=[int(now), self._policy.probes, int(stale)])
+                                                args=[int(self._shift_ms()), self._policy.probes, int(stale)])
                 self._mark(True)
             except _REDIS_ERRORS as exc:
                 self._mark(False, exc)
             else:
                 chosen, reopen = int(reply[0]), float(reply[1])
+                if reopen >= 0:  # Redis's clock -> this replica's, for the caller's wait
+                    reopen += now - float(reply[-1])
                 for i, name in enumerate(names):
                     st = reply[2 + 2 * i]
                     self._saw(name, st.decode() if isinstance(st, bytes) else st, float(reply[3 + 2 * i]), now)
@@ -185,7 +190,7 @@ class BreakerStore:
         pipe = ScriptPipeline(self._redis)
         for name, now, ok, kind, lat, ttft, force, count in batch:
             pipe.script(self._record, [key(name)], [
-                int(now), 1 if ok else 0, kind, lat, ttft, p.consecutive, p.ratio, p.min_calls,
+                int(self._shift_ms()), 1 if ok else 0, kind, lat, ttft, p.consecutive, p.ratio, p.min_calls,
                 int(p.window * 1000), int(p.cooldown * 1000), int(p.max_cooldown * 1000), 1 if force else 0,
                 _TTL_MS, count])
         try:

@@ -6,14 +6,19 @@ ACQUIRE script works on Redis Cluster. Hash fields: st (closed|open|half_open), 
 (current cooldown ms), cf (consecutive failures), pr/pt (probes in flight, last probe ms), b<i>/n<i>/f<i>
 (six window buckets: id, calls, failures), ok/fail/e:<kind> (lifetime counts), lat/ttft (EWMA ms).
 `services.router.breaker_local` implements the same rules for when Redis is unreachable.
+
+Time is Redis's own (`TIME`), never a replica's clock: with skewed clocks one replica would reopen a
+breaker another had just opened, or keep one shut long past its cooldown. ARGV[1] shifts that clock:
+0 in service, moved by tests to let a cooldown pass.
 """
 
-# KEYS: breaker hashes in preference order. ARGV: now_ms, max_probes, stale_probe_ms.
-# Returns {chosen (1-based, 0: none), earliest reopen ms (-1: unknown), st1, until1, st2, until2, ...}:
+# KEYS: breaker hashes in preference order. ARGV: shift_ms, max_probes, stale_probe_ms.
+# Returns {chosen (1-based, 0: none), earliest reopen ms (-1: unknown), st1, until1, st2, until2, ..., now}:
 # the first deployment that admits a call (closed; or open past its cooldown, which turns half-open
 # and admits a probe; or half-open with a free probe slot), plus every state seen, for the local view.
 ACQUIRE = """
-local now = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
 local max_probes = tonumber(ARGV[2])
 local stale = tonumber(ARGV[3])
 local chosen, reopen = 0, -1
@@ -40,15 +45,18 @@ for i, k in ipairs(KEYS) do
   out[#out + 1] = untl
 end
 out[1], out[2] = chosen, reopen
+out[#out + 1] = now
 return out
 """
 
-# KEYS[1]: one breaker hash. ARGV: now_ms, ok(1|0), kind, latency_ms(-1), ttft_ms(-1), consecutive,
+# KEYS[1]: one breaker hash. ARGV: shift_ms, ok(1|0), kind, latency_ms(-1), ttft_ms(-1), consecutive,
 # ratio, min_calls, window_ms, cooldown_ms, max_cooldown_ms, force_open(1|0), ttl_ms.
 # Returns {st, cf, until}.
 RECORD = """
 local k = KEYS[1]
-local now, ok, kind = tonumber(ARGV[1]), ARGV[2] == '1', ARGV[3]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
+local ok, kind = ARGV[2] == '1', ARGV[3]
 local lat, ttft = tonumber(ARGV[4]), tonumber(ARGV[5])
 local n_cons, ratio, min_calls = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local window, cd0, cdmax, force = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), ARGV[12] == '1'

@@ -15,11 +15,14 @@ from collections.abc import AsyncIterator, Callable
 import structlog
 
 from services.common.errors import invalid
+from services.common.logs import redact_text
 from services.router.coalesce import StreamState, has_output, to_response
 from services.router.dispatcher import Dispatcher, Lease, Trace
 from services.router.metering import Metering
 from services.router.providers.base import UpstreamError
 from services.router.registry import Target
+from services.router.request_limits import RequestLimits, check_model_name
+from services.common.outbound import OutboundPolicy
 from services.router.upstreams import UpstreamBook
 from tokenyard.common.v1 import common_pb2
 from tokenyard.router.v1 import router_pb2
@@ -76,8 +79,11 @@ async def _until_first_output(stream: AsyncIterator[list[dict]], timeout: float)
 
 class ChatRunner:
     def __init__(self, book: UpstreamBook, dispatcher: Dispatcher, metering: Metering,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, limits: RequestLimits | None = None,
+                 outbound: OutboundPolicy | None = None) -> None:
         self._book = book
+        self._outbound = outbound or OutboundPolicy()
+        self._limits = limits or RequestLimits()
         self._dispatcher = dispatcher
         self.metering = metering
         self.monotonic = monotonic
@@ -97,6 +103,10 @@ class ChatRunner:
             raise invalid("`model` is required.", "model")
         if not req.messages:
             raise invalid("`messages` must contain at least one message.", "messages")
+        check_model_name(req.model)
+        self._limits.check_prompt(req.model, req.ByteSize())
+        if req.byok.base_url:
+            await self._outbound.check_url(req.byok.base_url, "llm.base_url")
         t0 = self.monotonic()
         deadline = t0 + (timeout if timeout is not None else DEFAULT_DEADLINE)
         record = self.metering.start(req)
@@ -129,8 +139,13 @@ class ChatRunner:
                 if msg is not None:
                     yield msg
             complete = True
-        except UpstreamError as err:
-            # After the first token: never hand the rest to another model. End with the error.
+        except Exception as exc:
+            # After the first token: never hand the rest to another model. End with the error. An
+            # unexpected exception (an adapter bug) ends the stream the same way rather than as a bare 500.
+            if not isinstance(exc, UpstreamError):
+                log.exception("upstream_stream_crashed", request_id=req.request_id, deployment=lease.target.name)
+            err = exc if isinstance(exc, UpstreamError) else UpstreamError(0, type(exc).__name__, kind="adapter_error")
+            err.message = redact_text(err.message, lease.target.api_key or "", lease.target.deployment.api_key)
             error = err
             log.warning("upstream_stream_interrupted", request_id=req.request_id, deployment=lease.target.name,
                         kind=err.kind, error=err.message)

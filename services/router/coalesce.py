@@ -1,4 +1,5 @@
-"""Turns a batch of OpenAI chunk dicts into one ChatResponse, merging deltas per choice.
+"""Turns a batch of OpenAI chunk dicts into one ChatResponse, merging deltas per choice (the one answer of
+a non-streamed request is assembled by `answer.AnswerBuilder`).
 
 A gRPC message costs about as much CPU as relaying its token, so everything the router has already
 read goes out as one message: consecutive content is concatenated, a tool call's argument pieces
@@ -38,9 +39,11 @@ def has_output(batch: list[dict]) -> bool:
 
 
 def to_response(batch: list[dict], state: StreamState) -> router_pb2.ChatResponse | None:
-    """The message for this batch, or None when it carries nothing to send (e.g. a usage-only chunk)."""
+    """The message for this batch, or None when it carries nothing to send (e.g. a usage-only chunk).
+
+    Pieces are collected per choice and joined once: appending to a protobuf string copies it each time."""
     resp = router_pb2.ChatResponse()
-    merged: dict[int, router_pb2.ChoiceDelta] = {}
+    merged: dict[int, _Pieces] = {}
     for chunk in batch:
         if not state.id:
             state.id, state.model, state.created = chunk.get("id") or "", chunk.get("model") or "", chunk.get("created") or 0
@@ -50,10 +53,12 @@ def to_response(batch: list[dict], state: StreamState) -> router_pb2.ChatRespons
             state.system_fingerprint = chunk["system_fingerprint"]
         for c in chunk.get("choices") or ():
             idx = c.get("index") or 0
-            d = merged.get(idx)
-            if d is None:
-                d = merged[idx] = resp.deltas.add(index=idx)
-            _merge(d, c, state)
+            p = merged.get(idx)
+            if p is None:
+                p = merged[idx] = _Pieces(resp.deltas.add(index=idx))
+            p.merge(c, state)
+    for p in merged.values():
+        p.flush()
     if not state.header_sent:
         resp.id, resp.model, resp.created = state.id, state.model, state.created
         state.header_sent = True
@@ -62,62 +67,53 @@ def to_response(batch: list[dict], state: StreamState) -> router_pb2.ChatRespons
     return resp
 
 
-def _merge(d: router_pb2.ChoiceDelta, c: dict, state: StreamState) -> None:
-    delta = c.get("delta") or {}
-    if delta.get("role") and not d.role:
-        d.role = delta["role"]
-    content = delta.get("content")
-    if content:
-        d.content += content
-        state.text.append(content)
-    if delta.get("refusal"):
-        d.refusal += delta["refusal"]
-    for tc in delta.get("tool_calls") or ():
-        fn = tc.get("function") or {}
-        args = fn.get("arguments") or ""
-        index = tc.get("index", 0)
-        last = d.tool_calls[-1] if d.tool_calls else None
-        if last is not None and last.index == index and not tc.get("id"):
-            last.arguments += args
-        else:
-            d.tool_calls.add(index=index, id=tc.get("id") or "", type=tc.get("type") or "",
-                             name=fn.get("name") or "", arguments=args)
-        state.text.append(args)
-    if c.get("finish_reason"):
-        d.finish_reason = c["finish_reason"]
-        state.finish_reasons[d.index] = d.finish_reason
-    if c.get("logprobs"):
-        # Keep every logprob entry of the merged deltas, in order.
-        prior = orjson.loads(d.logprobs_json) if d.logprobs_json else {"content": []}
-        prior["content"].extend((c["logprobs"] or {}).get("content") or [])
-        d.logprobs_json = orjson.dumps(prior).decode()
+class _Pieces:
+    """One choice's delta in a batch, with its text pieces held until `flush` writes them once."""
 
+    __slots__ = ("d", "content", "refusal", "args", "logprobs")
 
-def merge_response(answer: router_pb2.ChatResponse, msg: router_pb2.ChatResponse) -> None:
-    """Adds one streamed message to the single answer `Complete` returns: deltas merged per choice the way
-    `to_response` merges chunks, the header of the first message kept, `final` taken from the last."""
-    if msg.id and not answer.id:
-        answer.id, answer.model, answer.created = msg.id, msg.model, msg.created
-    for d in msg.deltas:
-        into = next((a for a in answer.deltas if a.index == d.index), None)
-        if into is None:
-            answer.deltas.add().CopyFrom(d)
-            continue
-        if d.role and not into.role:
-            into.role = d.role
-        into.content += d.content
-        into.refusal += d.refusal
-        for tc in d.tool_calls:
-            last = into.tool_calls[-1] if into.tool_calls else None
-            if last is not None and last.index == tc.index and not tc.id:
-                last.arguments += tc.arguments
+    def __init__(self, d: router_pb2.ChoiceDelta) -> None:
+        self.d = d
+        self.content: list[str] = []
+        self.refusal: list[str] = []
+        self.args: list[list[str]] = []
+        self.logprobs: list | None = None
+
+    def merge(self, c: dict, state: StreamState) -> None:
+        d, delta = self.d, c.get("delta") or {}
+        if delta.get("role") and not d.role:
+            d.role = delta["role"]
+        content = delta.get("content")
+        if content:
+            self.content.append(content)
+            state.text.append(content)
+        if delta.get("refusal"):
+            self.refusal.append(delta["refusal"])
+        for tc in delta.get("tool_calls") or ():
+            fn = tc.get("function") or {}
+            args = fn.get("arguments") or ""
+            index = tc.get("index", 0)
+            last = d.tool_calls[-1] if d.tool_calls else None
+            if last is not None and last.index == index and not tc.get("id"):
+                self.args[-1].append(args)
             else:
-                into.tool_calls.add().CopyFrom(tc)
-        if d.finish_reason:
-            into.finish_reason = d.finish_reason
-        if d.logprobs_json:
-            prior = orjson.loads(into.logprobs_json) if into.logprobs_json else {"content": []}
-            prior["content"].extend(orjson.loads(d.logprobs_json).get("content") or [])
-            into.logprobs_json = orjson.dumps(prior).decode()
-    if msg.HasField("final"):
-        answer.final.CopyFrom(msg.final)
+                d.tool_calls.add(index=index, id=tc.get("id") or "", type=tc.get("type") or "",
+                                 name=fn.get("name") or "")
+                self.args.append([args])
+            state.text.append(args)
+        if c.get("finish_reason"):
+            d.finish_reason = c["finish_reason"]
+            state.finish_reasons[d.index] = d.finish_reason
+        if c.get("logprobs"):
+            # Keep every logprob entry of the merged deltas, in order.
+            if self.logprobs is None:
+                self.logprobs = []
+            self.logprobs.extend((c["logprobs"] or {}).get("content") or [])
+
+    def flush(self) -> None:
+        d = self.d
+        d.content, d.refusal = "".join(self.content), "".join(self.refusal)
+        for tc, pieces in zip(d.tool_calls, self.args):
+            tc.arguments = "".join(pieces)
+        if self.logprobs is not None:
+            d.logprobs_json = orjson.dumps({"content": self.logprobs}).decode()

@@ -20,8 +20,11 @@ from services.meter.tiers import TierBook  # the tiers section's one parser (sha
 from services.common.pricing import FlatPrice, PriceBook
 from services.common.env import env_float, env_int, env_str
 from services.common.mesh_security import MeshSecurity
+from services.common.outbound import OutboundPolicy
+from services.common.model_labels import ModelLabels
 from services.router.escalation.config import EscalationConfig
 from services.router.policy import RoutingPolicy, parse_routing
+from services.router.request_limits import RequestLimits
 
 PROVIDERS = ("fake", "openai", "anthropic")
 APIS = ("chat", "completions")
@@ -81,10 +84,19 @@ class Deployment:
     """Free-form label (e.g. `premium`, `economy`), shown in health."""
     region: str = ""
     source: str = "static"
-    """`static` (config file) or `registered` (a self-registered node)."""
+    """`static` (config file), `registered` (a self-registered node) or `byok` (a customer's base URL)."""
     apis: tuple[str, ...] = ("chat",)
     """The OpenAI APIs the deployment serves: `chat`, and `completions` (vLLM, llama.cpp, OpenAI's
     completion models), where `/v1/completions` goes as it is instead of being rewritten as chat."""
+
+    @property
+    def byok_vendor(self) -> str:
+        """The vendor whose customer keys this deployment may receive: empty unless the operator wrote
+        `vendor:` on a static deployment (never for an inferred vendor or a registered node). The built-in
+        fake provider is vendor `fake` (a key given to it never leaves the process)."""
+        if self.provider == "fake" and self.source == "static":
+            return self.vendor
+        return self.declared_vendor if self.source == "static" else ""
 
     def serves(self, model: str) -> str | None:
         """The upstream name for `model` when this deployment serves it, else None."""
@@ -116,6 +128,12 @@ class RouterConfig:
     """`tier/<name>` -> the tier's model, from the meter's `tiers:` section. The edge resolves tiers through
     the meter's Admit (quota, overage policy); this alias serves callers that reach the router directly,
     such as the runtime for an agent that names a tier and no model."""
+    limits: RequestLimits = field(default_factory=RequestLimits)
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
+    model_labels: ModelLabels | None = None
+    """The model names metrics may use as labels (the config file's exact names; others are `other`)."""
+    """The `outbound:` section: where BYOK base URLs and registered nodes may point (services.common.outbound)."""
+    """The `request_limits:` section: the prompt and held-answer sizes one request may reach."""
 
     @classmethod
     def from_env(cls) -> "RouterConfig":
@@ -142,6 +160,9 @@ class RouterConfig:
             escalation=escalation,
             tier_models={f"tier/{t.name}": t.model for t in TierBook.from_config(raw.get("tiers")).tiers},
             security=MeshSecurity.from_env(),
+            limits=RequestLimits.from_config(raw.get("request_limits")),
+            outbound=OutboundPolicy.from_config(raw.get("outbound"), os.environ),
+            model_labels=ModelLabels.from_config(raw),
         )
 
 

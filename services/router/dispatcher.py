@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import structlog
 
 from services.common.errors import not_found
+from services.common.logs import redact_text
 from services.router.backoff import HedgeBudget, retry_delay
 from services.router.balancer import Balancer
 from services.router.breaker import BreakerStore
@@ -267,13 +268,26 @@ class Dispatcher:
     async def _call(self, fns: Attempts, lease: Lease, deadline: float, failed: set[str]) -> Any:
         name = lease.target.key
         try:
-            with self.observer.current(lease):
-                result = await fns.call(lease.target, deadline)
+            try:
+                with self.observer.current(lease):
+                    result = await fns.call(lease.target, deadline)
+            except (UpstreamError, asyncio.CancelledError):
+                raise
+            except Exception as exc:
+                # A bug or an input an adapter cannot handle: without this the lease's in-flight count
+                # leaked for good (with `max_concurrency`, eventually a blocked deployment) and the
+                # client got a bare 500. It is a failed attempt like any other; the cause goes to the log.
+                log.exception("upstream_attempt_crashed", deployment=lease.target.name)
+                raise UpstreamError(0, f"the upstream adapter failed ({type(exc).__name__})",
+                                    kind="adapter_error") from None
         except asyncio.CancelledError:
             self._release(lease)
             self.observer.ended(lease, "cancelled")
             raise
         except UpstreamError as err:
+            # An upstream's error text may quote the key it was sent (the deployment's or the customer's):
+            # it goes to logs, traces and, for a 400, the client's message; none may carry the key.
+            err.message = redact_text(err.message, lease.target.api_key or "", lease.target.deployment.api_key)
             failed.add(name)
             self._release(lease)
             self.observer.ended(lease, "error", err)

@@ -9,6 +9,8 @@ from collections.abc import Callable
 import structlog
 
 from services.common.errors import invalid
+from services.common.outbound import OutboundPolicy
+from services.router.request_limits import RequestLimits, check_model_name
 from services.router.errors import to_gateway_error
 from services.router.dispatcher import Dispatcher, Lease, Trace
 from services.router.metering import Metering
@@ -43,14 +45,21 @@ class _EmbedAttempts:
 
 class EmbedRunner:
     def __init__(self, provider_for: Callable[[Target], object], dispatcher: Dispatcher, metering: Metering,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, outbound: OutboundPolicy | None = None,
+                 limits: RequestLimits | None = None) -> None:
         self.provider_for = provider_for
+        self._limits = limits or RequestLimits()
+        self._outbound = outbound or OutboundPolicy()
         self._dispatcher = dispatcher
         self._metering = metering
         self.monotonic = monotonic
 
     async def run(self, req: router_pb2.EmbedRequest, timeout: float | None = None) -> router_pb2.EmbedResponse:
         _validate(req)
+        check_model_name(req.model)
+        self._limits.check_embedding_inputs(i.text for i in req.inputs)
+        if req.byok.base_url:
+            await self._outbound.check_url(req.byok.base_url, "llm.base_url")
         t0 = self.monotonic()
         deadline = t0 + (timeout if timeout is not None else DEFAULT_DEADLINE)
         record, trace = self._metering.start(req), Trace(request_id=req.request_id, operation="embeddings")

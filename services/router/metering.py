@@ -23,6 +23,11 @@ from tokenyard.meter.v1 import meter_pb2
 from tokenyard.router.v1 import router_pb2
 
 
+STARTED_AT_TOLERANCE_MS = 300_000
+"""How far a caller's `started_at_ms` may be from the router's clock (edges' clocks drift a little; a
+caller must not file usage under a closed period)."""
+
+
 _TEMPLATE_PER_MESSAGE = 3
 """Chat-template tokens around each message (turn markers and role), a guess: hence still `estimated`."""
 _TEMPLATE_PRIMER = 3
@@ -59,7 +64,14 @@ class Metering:
         self._monotonic = monotonic
 
     def start(self, req) -> Record:
-        return Record(req.model, int(self._clock() * 1000), self._monotonic())
+        return Record(req.model, self.started_ms(req), self._monotonic())
+
+    def started_ms(self, req) -> int:
+        """The edge's acceptance time when it is plausible, else now: the edge files its own record of a
+        broken stream under the same time, so both land on one UTC day (one request id, applied once)."""
+        now = int(self._clock() * 1000)
+        given = getattr(req, "started_at_ms", 0)
+        return given if given and abs(given - now) <= STARTED_AT_TOLERANCE_MS else now
 
     def cost(self, deployment: str, usage: common_pb2.Usage | None, model: str = "",
              upstream: str = "") -> tuple[int, bool]:
@@ -127,7 +139,7 @@ class Metering:
         """The upstream read the prompt before it was cancelled: bill an estimate of it."""
         prompt = self._counter.prompt_tokens(req) if isinstance(req, router_pb2.ChatRequest) else 0
         usage = common_pb2.Usage(prompt_tokens=prompt, total_tokens=prompt, estimated=True)
-        record = Record(lease.model or req.model, int(self._clock() * 1000), lease.started)
+        record = Record(lease.model or req.model, self.started_ms(req), lease.started)
         record.upstream = lease.target.upstream_model
         out = self._usage_record(f"{req.request_id}-hedge{trace.hedges}", req, lease.target.name, usage,
                                  "hedge_lost", record, lease.ttft)

@@ -7,7 +7,8 @@ key `ty:{reg}:node:<id>` with a TTL (Redis expires it, no sweeper needed) plus a
 expired are pruned from the index. When Redis is unreachable the last known nodes stay in service.
 
 Provider keys are never stored: a registered node is an OpenAI-compatible (or Anthropic) server the
-operator runs, reached without a key, or with the router's own config for that URL.
+operator runs, reached without a key, or with the router's own config for that URL. A node has no vendor
+(its wire format says nothing about who runs it), so it never receives a customer's own key (BYOK).
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ import structlog
 from redis import exceptions as redis_errors
 
 from services.common.cancellation import raise_if_cancelled
+from services.common.errors import GatewayError
+from services.common.outbound import OutboundPolicy
 from services.router.config import Deployment, ModelRoute
 from services.router.upstreams import UpstreamBook
 
@@ -37,8 +40,9 @@ class RegistrationError(ValueError):
 
 
 class NodeRegistry:
-    def __init__(self, redis) -> None:
+    def __init__(self, redis, outbound: OutboundPolicy | None = None) -> None:
         self._redis = redis
+        self._outbound = outbound or OutboundPolicy()
 
     async def register(self, node_id: str, base_url: str, provider: str, models: list[str], capacity: int,
                        weight: float, ttl: int, region: str = "", tier: str = "") -> tuple[str, int]:
@@ -46,6 +50,10 @@ class NodeRegistry:
             raise RegistrationError("node_id: required, at most 200 characters")
         if not base_url.startswith(("http://", "https://")):
             raise RegistrationError("base_url: must start with http:// or https://")
+        try:
+            await self._outbound.check_url(base_url, "base_url")
+        except GatewayError as exc:
+            raise RegistrationError(f"base_url: {exc.message}") from None
         if provider not in ("openai", "anthropic"):
             raise RegistrationError("provider: must be `openai` or `anthropic`")
         if not models or not all(models):
@@ -91,7 +99,7 @@ def _deployment(doc: dict) -> Deployment:
     return Deployment(name=deployment_name(doc["id"]), provider=doc["provider"],
                       models=tuple(ModelRoute(m, m) for m in doc["models"]), base_url=doc["base_url"],
                       max_concurrency=int(doc.get("capacity") or 0), weight=float(doc.get("weight") or 1.0),
-                      vendor=doc["provider"], region=doc.get("region", ""), tier=doc.get("tier", ""),
+                      vendor="", region=doc.get("region", ""), tier=doc.get("tier", ""),
                       source="registered")
 
 

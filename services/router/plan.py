@@ -1,8 +1,9 @@
 """Builds the ordered model groups one request may use: the group asked for, then its fallbacks
 (configured per group, else the per-vendor default chain), each with the deployments that serve it.
 
-BYOK: with a customer's own key the plan keeps only deployments of that key's vendor (and sends the
-key instead of the deployment's), so the key can never reach another provider; a BYOK base URL
+BYOK: with a customer's own key the plan keeps only deployments whose configured `vendor:` is that key's
+vendor (and sends the key instead of the deployment's), so the key can never reach another provider, a
+server whose vendor was only inferred from its wire format, or a registered node; a BYOK base URL
 becomes a deployment of its own. Fallbacks that would cross vendors are simply absent.
 """
 from __future__ import annotations
@@ -74,7 +75,8 @@ class Planner:
                 return []
             dep = Deployment(name=f"byok:{vendor}", provider=_WIRE_BY_VENDOR.get(vendor, "openai"),
                              models=(ModelRoute(name, byok.model or name),), base_url=byok.base_url.rstrip("/"),
-                             vendor=vendor)
+                             vendor=vendor, source="byok")
             return [Target(dep, byok.model or (targets[0].upstream_model if targets else name), byok.api_key)]
-        return [Target(t.deployment, byok.model or t.upstream_model, byok.api_key)
-                for t in targets if t.deployment.vendor == vendor]
+        return [Target(t.deployment, byok.model or t.upstream_model, byok.api_key,
+                       family=t.family or ("" if not byok.model else t.upstream_model))
+                for t in targets if t.deployment.byok_vendor == vendor]

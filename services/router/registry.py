@@ -16,6 +16,9 @@ class Target:
     upstream_model: str
     api_key: str | None = None
     """Per-request key (BYOK) that replaces the deployment's own; None: the deployment's key."""
+    family: str = ""
+    """The pattern (`fake-*`) when a family route serves the model: breakers and load signals are kept per
+    pattern, so a client naming random models cannot grow them."""
 
     @property
     def name(self) -> str:
@@ -25,7 +28,7 @@ class Target:
     def key(self) -> str:
         """The unit breakers and load signals track: one model on one deployment. A deployment that fails
         for one model (withdrawn, overloaded) may serve its others fine, so they are judged apart."""
-        return f"{self.deployment.name}/{self.upstream_model}"
+        return f"{self.deployment.name}/{self.family or self.upstream_model}"
 
 
 class Registry:
@@ -41,7 +44,7 @@ class Registry:
                     self._families.append((route.name[:-1], dep))
                 else:
                     self._exact.setdefault(route.name, []).append(Target(dep, route.upstream))
-                    self._owners.setdefault(route.name, dep.vendor)
+                    self._owners.setdefault(route.name, dep.vendor or dep.provider)
         # Longest prefix first, so `fake-slow-*` would win over `fake-*`.
         self._families.sort(key=lambda f: len(f[0]), reverse=True)
         self._cache: dict[str, list[Target]] = {}
@@ -59,7 +62,7 @@ class Registry:
         cached = self._cache.get(model)
         if cached is not None:
             return cached
-        found = [Target(dep, model) for prefix, dep in self._families if model.startswith(prefix)]
+        found = [Target(dep, model, family=prefix + "*") for prefix, dep in self._families if model.startswith(prefix)]
         if found and len(self._cache) < 4096:
             self._cache[model] = found
         return found

@@ -12,6 +12,7 @@ import structlog
 from services.common import grpc_server, redis_conn
 from services.common.channels import open_channel
 from services.common.metrics import Metrics
+from services.common.outbound import OutboundPolicy
 from services.common.pricing import PriceBook
 from services.common.serving import serve_until_stopped
 from services.common.tracing import Tracing
@@ -45,12 +46,16 @@ SERVICE_NAMES = (router_pb2.DESCRIPTOR.services_by_name["RouterService"].full_na
                  router_pb2.DESCRIPTOR.services_by_name["EscalationService"].full_name)
 
 
-def build_provider(dep: Deployment, counter: TokenCounter, trace_configs: list | None = None) -> Provider:
+def build_provider(dep: Deployment, counter: TokenCounter, trace_configs: list | None = None,
+                   outbound: OutboundPolicy | None = None) -> Provider:
+    """`outbound` guards the connections of upstreams a tenant or caller named (BYOK URLs, registered
+    nodes); the operator's own deployments connect wherever the config says."""
     if dep.provider == "fake":
         return FakeProvider(counter)
+    guard = outbound.socket_factory if outbound is not None and dep.source != "static" else None
     if dep.provider == "anthropic":
-        return AnthropicMessagesProvider(dep, trace_configs=trace_configs)
-    return OpenAIChatProvider(dep, trace_configs=trace_configs)
+        return AnthropicMessagesProvider(dep, trace_configs=trace_configs, socket_factory=guard)
+    return OpenAIChatProvider(dep, trace_configs=trace_configs, socket_factory=guard)
 
 
 @dataclass
@@ -105,7 +110,7 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
         redis = redis_conn.connect(cfg.redis_url)
     policy = cfg.routing
     http_tracing = tracing.http_trace_configs()
-    book = UpstreamBook(cfg.deployments, lambda d: build_provider(d, counter, http_tracing),
+    book = UpstreamBook(cfg.deployments, lambda d: build_provider(d, counter, http_tracing, cfg.outbound),
                         {**cfg.tier_models, **policy.aliases()})
     stats = LocalStats(monotonic)
     breakers = BreakerStore(redis, policy.breaker, clock=clock)
@@ -113,6 +118,8 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
     dispatcher = Dispatcher(planner, policy, breakers, stats, Balancer(stats, rng),
                             HedgeBudget(policy.hedge_budget), rng=rng, sleep=sleep, monotonic=monotonic, clock=clock,
                             observer=AttemptObserver(tracing.tracer if tracing.enabled else None, metrics))
+    if metrics is not None and cfg.model_labels is not None:
+        metrics.model_label = cfg.model_labels
     if metrics is not None:
         metrics.watch_breakers(lambda: {key: seen[0] for key, seen in breakers.seen.items()})
     meter_channel = open_channel(cfg.meter_addr, cfg.security, tracing)
@@ -120,13 +127,13 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
     prices = prices if prices is not None else cfg.prices
     log_unpriced(prices)
     metering = Metering(reporter, counter, prices)
-    runner = ChatRunner(book, dispatcher, metering, monotonic)
-    embedder = EmbedRunner(runner.book_provider, dispatcher, metering, monotonic)
-    nodes = NodeRegistry(redis) if redis is not None else None
+    runner = ChatRunner(book, dispatcher, metering, monotonic, limits=cfg.limits, outbound=cfg.outbound)
+    embedder = EmbedRunner(runner.book_provider, dispatcher, metering, monotonic, outbound=cfg.outbound, limits=cfg.limits)
+    nodes = NodeRegistry(redis, cfg.outbound) if redis is not None else None
     poller = RegistryPoller(nodes, book, registry_poll) if nodes is not None else None
     escalation = escalation_wiring.build(cfg.escalation, runner, prices, redis)
     servicer = RouterServicer(runner, embedder, book, HealthReporter(book, breakers, stats, policy.breaker), nodes,
-                              escalation.servicer, planner)
+                              escalation.servicer, planner, max_answer_bytes=cfg.limits.max_answer_bytes)
     server, health, port = grpc_server.create_server(
         [lambda s: router_pb2_grpc.add_RouterServiceServicer_to_server(servicer, s),
          lambda s: router_pb2_grpc.add_EscalationServiceServicer_to_server(escalation.servicer, s)],

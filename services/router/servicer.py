@@ -8,7 +8,7 @@ import grpc
 from services.common.errors import GatewayError, invalid
 import secrets
 from services.router.chat import ChatRunner
-from services.router.coalesce import merge_response
+from services.router.answer import AnswerBuilder
 from services.router.embed import EmbedRunner
 from services.router.escalation.config import AUTO_MODEL
 from services.router.health import HealthReporter
@@ -22,9 +22,11 @@ from tokenyard.router.v1 import router_pb2, router_pb2_grpc
 
 class RouterServicer(router_pb2_grpc.RouterServiceServicer):
     def __init__(self, runner: ChatRunner, embedder: EmbedRunner, book: UpstreamBook, health: HealthReporter,
-                 nodes: NodeRegistry | None, auto=None, planner: Planner | None = None) -> None:
+                 nodes: NodeRegistry | None, auto=None, planner: Planner | None = None,
+                 max_answer_bytes: int = 16 * 1024 * 1024) -> None:
         self._runner = runner
         self._planner = planner or Planner(book, RoutingPolicy())
+        self._max_answer_bytes = max_answer_bytes
         self._auto = auto
         """EscalationServicer: serves `model: "tier/auto"` (issue 9); None: tier/auto is an unknown model."""
         self._embedder = embedder
@@ -40,17 +42,15 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
             await err.abort(context)
 
     async def Complete(self, request: router_pb2.ChatRequest, context: grpc.aio.ServicerContext):
-        answer = None
+        builder = AnswerBuilder(self._max_answer_bytes)
         try:
+            # Leaving the block closes the stream, so an answer past the cap also ends the upstream call.
             async with contextlib.aclosing(self._chat(request, context, whole=True)) as stream:
                 async for message in stream:
-                    if answer is None:
-                        answer = message
-                    else:
-                        merge_response(answer, message)
+                    builder.add(message)
         except GatewayError as err:
             await err.abort(context)
-        answer = answer if answer is not None else router_pb2.ChatResponse()
+        answer = builder.build()
         if not answer.HasField("final"):  # the contract: `final` is always set, an unfinished answer says so
             answer.final.error.CopyFrom(router_pb2.ChatError(
                 type="upstream_error", code="stream_interrupted",

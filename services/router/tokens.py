@@ -14,6 +14,19 @@ from tokenyard.router.v1 import router_pb2
 # OpenAI's documented chat overhead: a few tokens per message plus a reply primer.
 _PER_MESSAGE = 3
 _REPLY_PRIMER = 3
+_CHUNK = 64 * 1024
+"""Characters encoded at once: the tokenizer refuses very long inputs ("Input too long to encode safely"),
+so long text is counted in pieces cut at whitespace (off by at most a token per piece: an estimate)."""
+
+
+def _pieces(text: str):
+    start = 0
+    while len(text) - start > _CHUNK:
+        cut = text.rfind(" ", start + _CHUNK // 2, start + _CHUNK)
+        end = cut if cut > start else start + _CHUNK
+        yield text[start:end]
+        start = end
+    yield text[start:]
 
 
 class TokenCounter:
@@ -28,7 +41,9 @@ class TokenCounter:
             import bpe_openai  # deferred: see the module docstring
 
             self._enc = bpe_openai.get_encoding(self._name)
-        return len(self._enc.encode_ordinary(text))
+        if len(text) <= _CHUNK:
+            return len(self._enc.encode_ordinary(text))
+        return sum(len(self._enc.encode_ordinary(piece)) for piece in _pieces(text))
 
     def prompt_tokens(self, req: router_pb2.ChatRequest) -> int:
         total = _REPLY_PRIMER

@@ -16,7 +16,7 @@ import orjson
 import structlog
 from google.protobuf import json_format
 
-from services.common.errors import GatewayError
+from services.common.errors import GatewayError, not_found
 from services.common.rpc_end import call_ended
 from services.runtime.registry import AgentRegistry
 from services.runtime.remote import RemoteAgentClient, RemoteAgentError
@@ -114,10 +114,12 @@ class AgentChat:
     async def run(self, req: runtime_pb2.AgentChatRequest, timeout: float) -> AsyncIterator[object]:
         primary = await self._registry.get(req.agent_id)
         session = None
+        if req.caller.workspace and req.caller.workspace != primary.workspace:
+            raise not_found(f"No agent `{req.agent_id}`.", code="agent_not_found", param="agent_id")
         if req.session_id:
-            session = await self._sessions.get(req.session_id)
+            session = await self._sessions.owned(req.session_id, primary.id, primary.workspace)
         elif req.new_session:
-            session = await self._sessions.create(primary.id, req.user)
+            session = await self._sessions.create(primary.id, req.user, workspace=primary.workspace)
         history = list(session.messages) if session else []
         sid = session.id if session else ""
         # At most MAX_CHAIN agents: the edge reserves the budget for these and no more (services/edge/agent_model.py).

@@ -1,7 +1,10 @@
 """Sealing customer secrets (BYOK provider keys, remote-agent tokens) with AES-256-GCM.
 
-The key comes from TOKENYARD_ENCRYPTION_KEY: 32 random bytes in base64, or any other string treated
-as a passphrase and stretched with HKDF-SHA256 (never padded or truncated). Every sealed value names
+The key comes from TOKENYARD_ENCRYPTION_KEY and must be 32 random bytes in base64 (`openssl rand -base64
+32`). Passphrases are refused: HKDF with a fixed salt is no password KDF, so a short or guessable phrase
+fell to an offline dictionary attack on a copied Redis. A passphrase that sealed values before is still
+accepted among the retired keys (TOKENYARD_ENCRYPTION_KEYS_OLD), only to open them so they are re-sealed
+under the random key. Every sealed value names
 the id of the key that sealed it (a fingerprint, not the key), so after a rotation old values still
 open with a retired key and are re-sealed under the current one. The associated data binds a value
 to its owner and purpose, so a ciphertext copied onto another agent does not open.
@@ -25,14 +28,33 @@ class SecretsUnavailable(Exception):
     """No encryption key is configured, or a value was sealed with a key this runtime does not have."""
 
 
-def derive_key(material: str) -> bytes:
-    """32 key bytes: the decoded value when it is base64 of exactly 32 bytes, else HKDF of the passphrase."""
+class WeakKey(ValueError):
+    """The current encryption key is not 32 random bytes in base64."""
+
+
+WEAK_KEY_MESSAGE = ("TOKENYARD_ENCRYPTION_KEY must be 32 random bytes in base64 (`openssl rand -base64 32`); "
+                    "passphrases are not accepted. A passphrase used before goes to TOKENYARD_ENCRYPTION_KEYS_OLD, "
+                    "so the secrets it sealed still open and are re-sealed under the new key.")
+
+
+def random_key(material: str) -> bytes:
+    """The 32 key bytes of a base64 key; raises WeakKey for anything else."""
     try:
         raw = base64.b64decode(material, validate=True)
     except (binascii.Error, ValueError):
         raw = b""
-    if len(raw) == 32:
-        return raw
+    if len(raw) != 32:
+        raise WeakKey(WEAK_KEY_MESSAGE)
+    return raw
+
+
+def derive_key(material: str) -> bytes:
+    """A retired key's bytes: a base64 32-byte key as is, else the legacy HKDF of a passphrase (only to
+    open values sealed before passphrases were refused)."""
+    try:
+        return random_key(material)
+    except WeakKey:
+        pass
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -49,7 +71,7 @@ class SecretBox:
     """Seals and opens small secrets; the first key seals, every key opens."""
 
     def __init__(self, current: str, retired: tuple[str, ...] = ()) -> None:
-        keys = [derive_key(m) for m in ([current] if current else []) + list(retired)]
+        keys = ([random_key(current)] if current else []) + [derive_key(m) for m in retired]
         self._keys = {key_id(k): k for k in keys}
         self._ciphers: dict = {}
         """AESGCM per key id, built on first use."""

@@ -15,6 +15,7 @@ import grpc
 import redis.asyncio as redis
 
 from services.common.errors import GatewayError, invalid, not_found
+from services.common.outbound import OutboundPolicy
 from services.runtime.crypto import SecretBox, SecretsUnavailable
 from tokenyard.common.v1 import common_pb2
 from tokenyard.runtime.v1 import runtime_pb2
@@ -62,10 +63,20 @@ def _validate(agent: runtime_pb2.Agent) -> None:
 
 
 class AgentRegistry:
-    def __init__(self, client: redis.Redis, box: SecretBox, clock=time.time) -> None:
+    def __init__(self, client: redis.Redis, box: SecretBox, clock=time.time,
+                 outbound: OutboundPolicy | None = None) -> None:
         self._redis = client
         self._box = box
         self._clock = clock
+        self._outbound = outbound or OutboundPolicy()
+        """Where an agent's BYOK base URL and a remote agent's host may point (services.common.outbound)."""
+
+    async def _check_outbound(self, agent: runtime_pb2.Agent) -> None:
+        """400 naming the field when an address the tenant gave points into the operator's network."""
+        if agent.llm.base_url:
+            await self._outbound.check_url(agent.llm.base_url, "llm.base_url")
+        if agent.kind == runtime_pb2.AGENT_KIND_REMOTE:
+            await self._outbound.check_host(agent.remote.host, agent.remote.port, "remote.host")
 
     def _seal(self, plaintext: str, context: str) -> str:
         try:
@@ -77,6 +88,7 @@ class AgentRegistry:
         agent = runtime_pb2.Agent.FromString(agent.SerializeToString())
         agent.id = check_id(agent.id or "agt-" + secrets.token_hex(6))
         _validate(agent)
+        await self._check_outbound(agent)
         now = int(self._clock() * 1000)
         agent.created_at_ms = agent.updated_at_ms = now
         fields = self._split_secrets(agent, {})
@@ -140,6 +152,7 @@ class AgentRegistry:
             else:
                 setattr(agent, path, getattr(change, path))
         _validate(agent)
+        await self._check_outbound(agent)
         agent.updated_at_ms = int(self._clock() * 1000)
         keep = raw if keep_key else {k: v for k, v in raw.items() if k != b"llm_key"}
         fields = self._split_secrets(agent, keep)

@@ -28,15 +28,19 @@ class LazyHttp:
 
     aiohttp costs a runtime ~8 MB resident; one that never calls a remote agent never loads it."""
 
-    def __init__(self, trace_configs: list | None = None) -> None:
+    def __init__(self, trace_configs: list | None = None, socket_factory=None) -> None:
         self._trace_configs = trace_configs or None
+        self._socket_factory = socket_factory
+        """The outbound policy's connect-time check: a remote agent's name that now resolves into the
+        operator's network (DNS rebinding) is refused at the socket."""
         self._session: aiohttp.ClientSession | None = None
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
             import aiohttp
 
-            self._session = aiohttp.ClientSession(trace_configs=self._trace_configs)
+            connector = aiohttp.TCPConnector(socket_factory=self._socket_factory)
+            self._session = aiohttp.ClientSession(connector=connector, trace_configs=self._trace_configs)
         return self._session
 
     async def close(self) -> None:

@@ -71,9 +71,9 @@ def create_server(cfg: RuntimeConfig, client: redis.Redis | None = None, tracing
     client = client or redis_conn.connect(cfg.redis_url)
     channel = open_channel(cfg.router_addr, cfg.security, tracing)
     router = router_pb2_grpc.RouterServiceStub(channel)
-    http = LazyHttp(tracing.http_trace_configs())
+    http = LazyHttp(tracing.http_trace_configs(), cfg.outbound.socket_factory)
     box = SecretBox(cfg.encryption_key, cfg.old_encryption_keys)
-    registry = AgentRegistry(client, box)
+    registry = AgentRegistry(client, box, outbound=cfg.outbound)
     sessions = SessionStore(client)
     files = AgentFiles(cfg.state_dir)
     owner = hashlib.sha256(f"{cfg.redis_url}|{cfg.listen}".encode()).hexdigest()[:16]

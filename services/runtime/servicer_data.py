@@ -18,9 +18,8 @@ class DataRpcs:
 
     @unary
     async def CreateSession(self, request, context):
-        if request.agent_id:
-            await self._agents.get(request.agent_id)
-        s = await self._sessions.create(request.agent_id, request.user, dict(request.metadata))
+        workspace = (await self._agents.get(request.agent_id)).workspace if request.agent_id else ""
+        s = await self._sessions.create(request.agent_id, request.user, dict(request.metadata), workspace)
         return pb.CreateSessionResponse(session=s)
 
     @unary

@@ -50,16 +50,17 @@ class SessionStore:
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
-    async def create(self, agent_id: str = "", user: str = "", metadata: dict | None = None) -> runtime_pb2.Session:
+    async def create(self, agent_id: str = "", user: str = "", metadata: dict | None = None,
+                     workspace: str = "") -> runtime_pb2.Session:
         now = self._now_ms()
         s = runtime_pb2.Session(id="ses_" + secrets.token_hex(10), agent_id=agent_id, user=user,
-                                metadata=metadata or {}, created_at_ms=now, updated_at_ms=now)
+                                metadata=metadata or {}, created_at_ms=now, updated_at_ms=now, workspace=workspace)
         await self._save(s, [], replace=False)
         return s
 
     async def _save(self, s: runtime_pb2.Session, messages: list[runtime_pb2.SessionMessage], replace: bool) -> None:
         record = runtime_pb2.Session(**{f: getattr(s, f) for f in ("id", "agent_id", "user", "created_at_ms",
-                                                                   "updated_at_ms")}, metadata=s.metadata)
+                                                                   "updated_at_ms", "workspace")}, metadata=s.metadata)
         pipe = self._redis.pipeline(transaction=True)
         if replace:
             await self._unindex(s.id, pipe)
@@ -91,6 +92,15 @@ class SessionStore:
             s.message_count = len(s.messages)
         else:
             s.message_count = await self._redis.llen(_msgs_key(sid))
+        return s
+
+    async def owned(self, sid: str, agent_id: str, workspace: str) -> runtime_pb2.Session:
+        """The session with its history when it belongs to this agent in this workspace; else the same 404
+        as a missing one, so a caller cannot even learn that another workspace's session exists. Sessions
+        stored before sessions carried a workspace are judged by their agent alone."""
+        s = await self.get(sid)
+        if s.agent_id != agent_id or (s.workspace and s.workspace != workspace):
+            raise not_found(f"No session `{sid}`.", code="session_not_found", param="session_id")
         return s
 
     async def list(self, agent_id: str = "", limit: int = 50, offset: int = 0) -> list[runtime_pb2.Session]:

@@ -91,7 +91,7 @@ def metrics_url(mesh: Mesh, service: str) -> str:
 
 def probe(mesh: Mesh, service: str) -> Probe:
     pid = mesh.procs[service].pid
-    text = httpx.get(metrics_url(mesh, service), timeout=10).text
+    text = httpx.get(metrics_url(mesh, service), headers=auth(), timeout=10).text
     proc = psutil.Process(pid)
     ports = {int(mesh.redis_url.rsplit(":", 1)[1].split("/")[0]), *getattr(mesh, "pooled_ports", ())}
     pooled = sum(1 for c in proc.net_connections("tcp") if c.raddr and c.raddr.port in ports)

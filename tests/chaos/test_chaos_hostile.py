@@ -75,6 +75,26 @@ def test_oversized_and_malformed_requests(chaos_mesh, results):
         results.record("hostile", name, 1, f"HTTP {status}" if isinstance(status, int) else status)
 
 
+def test_encodings_nul_names_and_huge_embeddings_inputs_get_clear_4xx(chaos_mesh, results):
+    """Issue 16, item 8: each of these answered 500 before."""
+    chat = b'{"model": "fake-echo", "messages": [{"role": "user", "content": "hi"}]}'
+    cases = {
+        "Content-Encoding gzip on a plain body": ("/v1/chat/completions", chat, {"Content-Encoding": "gzip"}),
+        "Content-Encoding deflate on a plain body": ("/v1/chat/completions", chat, {"Content-Encoding": "deflate"}),
+        "NUL byte in the model name": ("/v1/chat/completions",
+                                       b'{"model": "fake\\u0000", "messages": [{"role": "user", "content": "x"}]}', {}),
+        "5 MB embeddings input": ("/v1/embeddings",
+                                  b'{"model": "fake-embed", "input": "' + b"word " * 1_000_000 + b'"}', {}),
+    }
+    with httpx.Client(base_url=edge_url(chaos_mesh), headers={**auth(), "Content-Type": "application/json"},
+                      timeout=30) as c:
+        for name, (path, body, headers) in cases.items():
+            resp = c.post(path, content=body, headers=headers)
+            _ok(resp)
+            assert 400 <= resp.status_code < 500 and resp.json()["error"]["message"], (name, resp.status_code)
+            results.record("hostile", name, 1, f"HTTP {resp.status_code}")
+
+
 def _methods():
     for module, service in ((router_pb2, "RouterService"), (meter_pb2, "MeterService"),
                             (runtime_pb2, "RuntimeService")):

@@ -23,6 +23,14 @@ from tests.fakes.openai_upstream import ThreadedUpstream
 MASTER_KEY = "ty-test-" + secrets.token_hex(16)
 
 
+def config_with_fake_family(path) -> str:
+    """The shipped config, but with the whole `fake-*` family (the shipped one names each fake model), for
+    tests that use fake models the shipped list leaves out (`fake-slow-80`, `fake-error-400`)."""
+    text = (ROOT / "config" / "tokenyard.yaml").read_text()
+    path.write_text(text.replace("models: [fake-echo, fake-slow,", 'models: ["fake-*", fake-echo, fake-slow,', 1))
+    return str(path)
+
+
 @pytest.fixture(scope="session")
 def upstream():
     runner = ThreadedUpstream()
@@ -73,6 +81,9 @@ routing:
   hedge_budget: 1.0
   groups:
     hedge-demo: {{strategy: priority, hedge: {{delay: 0.2, max: 1}}}}
+# The fake remote agents and BYOK servers of these tests listen on loopback (the mesh's ports stay refused).
+outbound:
+  allow: ["127.0.0.0/8"]
 pricing:
   deployments:
     fake:

@@ -14,6 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services.common.redis_server import free_port
 from services.launcher.mesh import Mesh
+from tests.e2e.conftest import config_with_fake_family
 
 MASTER_KEY = "ty-test-" + secrets.token_hex(16)
 CHAT = "/v1/chat/completions"
@@ -24,8 +25,9 @@ RECORD_USAGE = "/tokenyard.meter.v1.MeterService/RecordUsage"
 @pytest.fixture(scope="module")
 def mesh(tmp_path_factory, redis_server):
     root = tmp_path_factory.mktemp("metrics")
-    ports = {name: free_port() for name in ("router", "meter", "runtime")}
+    ports = {name: free_port() for name in ("edge", "router", "meter", "runtime")}
     m = Mesh(env={"TOKENYARD_MASTER_KEY": MASTER_KEY, "REDIS_URL": redis_server.url,
+                  "TOKENYARD_CONFIG": config_with_fake_family(root / "tokenyard.yaml"),
                   **{f"TOKENYARD_{n.upper()}_METRICS_PORT": str(p) for n, p in ports.items()}},
              data_dir=root / "data", log_dir=root / "logs")
     m.start()
@@ -47,7 +49,7 @@ def delta(before: dict, after: dict, name: str, **labels) -> float:
 
 
 def test_counters_move_by_exactly_one_request(mesh):
-    edge_url = f"http://127.0.0.1:{mesh.http_port}/metrics"
+    edge_url = f"http://127.0.0.1:{mesh.metrics_ports['edge']}/metrics"
     router_url = f"http://127.0.0.1:{mesh.metrics_ports['router']}/metrics"
     meter_url = f"http://127.0.0.1:{mesh.metrics_ports['meter']}/metrics"
     edge0, router0, meter0 = scrape(edge_url), scrape(router_url), scrape(meter_url)
@@ -82,7 +84,7 @@ def test_counters_move_by_exactly_one_request(mesh):
 
 
 def test_an_upstream_failure_counts_as_an_error_by_code(mesh):
-    edge_url = f"http://127.0.0.1:{mesh.http_port}/metrics"
+    edge_url = f"http://127.0.0.1:{mesh.metrics_ports['edge']}/metrics"
     before = scrape(edge_url)
     resp = httpx.post(f"http://127.0.0.1:{mesh.http_port}/v1/chat/completions", timeout=10,
                       headers={"Authorization": f"Bearer {MASTER_KEY}"},

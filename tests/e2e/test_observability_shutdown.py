@@ -15,6 +15,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from services.launcher.mesh import Mesh
+from tests.e2e.conftest import config_with_fake_family
 
 MASTER_KEY = "ty-test-" + secrets.token_hex(16)
 WORDS = [f"w{i}" for i in range(25)]
@@ -23,6 +24,7 @@ WORDS = [f"w{i}" for i in range(25)]
 @pytest.fixture
 def mesh(tmp_path, redis_server):
     m = Mesh(env={"TOKENYARD_MASTER_KEY": MASTER_KEY, "REDIS_URL": redis_server.url,
+                  "TOKENYARD_CONFIG": config_with_fake_family(tmp_path / "tokenyard.yaml"),
                   "TOKENYARD_SHUTDOWN_GRACE": "20"}, data_dir=tmp_path / "data", log_dir=tmp_path / "logs")
     m.start()
     yield m

@@ -46,3 +46,24 @@ def test_hostile_bodies_get_4xx(base_url):
         for body in (nested, b"\xff\xfe\x00garbage", b"null", b"{}" * 1000):
             resp = httpx.post(base_url + path, content=body, headers=headers, timeout=15)
             assert 400 <= resp.status_code < 500, (path, body[:20], resp.status_code, resp.text[:200])
+
+
+def test_hostile_encodings_sizes_and_names_get_clear_4xx(base_url):
+    """Issue 16, item 8: each of these reached a 500 before."""
+    headers = {"Authorization": f"Bearer {MASTER_KEY}", "Content-Type": "application/json"}
+    chat = b'{"model": "fake-echo", "messages": [{"role": "user", "content": "hi"}]}'
+    cases = {
+        "gzip header on a plain body": ("/chat/completions", chat, {"Content-Encoding": "gzip"}),
+        "deflate header on a plain body": ("/chat/completions", chat, {"Content-Encoding": "deflate"}),
+        "NUL in the model name (chat)": ("/chat/completions",
+                                         b'{"model": "fake-\\u0000echo", "messages": [{"role": "user", "content": "x"}]}',
+                                         {}),
+        "NUL in the model name (embeddings)": ("/embeddings", b'{"model": "fake-\\u0000embed", "input": "x"}', {}),
+        "5 MB embeddings input": ("/embeddings", b'{"model": "fake-embed", "input": "' + b"word " * 1_000_000 + b'"}',
+                                  {}),
+    }
+    for name, (path, body, extra) in cases.items():
+        resp = httpx.post(base_url + path, content=body, headers={**headers, **extra}, timeout=30)
+        assert 400 <= resp.status_code < 500, (name, resp.status_code, resp.text[:300])
+        err = resp.json()["error"]
+        assert err["message"] and err["type"] == "invalid_request_error", (name, err)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import grpc
 
+from services.common.outbound import OutboundPolicy
 from services.runtime.config import RuntimeConfig
 from services.runtime.server import RuntimeApp, create_server
 from tests.fakes.agent_router import FakeRouter, start_fake_router
@@ -29,7 +30,9 @@ class RuntimeUnderTest:
 def runtime_config(redis_url: str, tmp: Path, router_port: int = 1, **overrides) -> RuntimeConfig:
     cfg = RuntimeConfig(redis_url=redis_url, listen="127.0.0.1:0", router_addr=f"127.0.0.1:{router_port}",
                         edge_url="http://127.0.0.1:9", encryption_key=ENCRYPTION_KEY, state_dir=tmp / "state",
-                        drive_path=tmp / "drive", shutdown_grace=1.0)
+                        drive_path=tmp / "drive", shutdown_grace=1.0,
+                        # The fake remote agents and BYOK servers of these tests listen on loopback.
+                        outbound=OutboundPolicy(allow=("127.0.0.0/8",)))
     return replace(cfg, **overrides)
 
 

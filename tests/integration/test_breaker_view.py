@@ -1,11 +1,16 @@
 """The breaker's short local view of Redis: bounded staleness, and never used after a failure seen here."""
+import time
+
 from services.router.breaker import BreakerStore, key
 from services.router.policy import BreakerPolicy
 
 
 class Clock:
+    """This replica's clock, moved by hand; it starts at the real time because Redis's clock (the one the
+    shared breaker state runs on) does."""
+
     def __init__(self) -> None:
-        self.t = 1_000.0
+        self.t = time.time()
 
     def __call__(self) -> float:
         return self.t
@@ -87,3 +92,24 @@ async def test_a_failure_is_shared_at_once_while_successes_wait_for_the_linger(r
     finally:
         await store.aclose()  # writes what lingers instead of dropping it
     assert await _field(redis_client, "a", "ok") == 2
+
+
+async def test_a_replica_whose_clock_runs_ahead_does_not_reopen_a_breaker_early(redis_client):
+    """Replica A opens the breaker (cooldown 30 s); replica B's clock is 60 s ahead. Redis's clock decides
+    the cooldown, so B is refused too (before, B's own clock said the cooldown was over and it probed)."""
+    policy = BreakerPolicy()
+    a = BreakerStore(redis_client, policy, clock=time.time)
+    ahead = Clock()
+    ahead.t += 60
+    b = BreakerStore(redis_client, policy, clock=ahead, view_ttl=0.0)
+    a.start()
+    try:
+        for _ in range(policy.consecutive):
+            a.record("skew", False, "http_5xx")
+            await a.flush()
+        assert (await redis_client.hget(key("skew"), "st")) == b"open"
+        chosen, reopen = await b.acquire(["skew"])
+        assert chosen is None and (await redis_client.hget(key("skew"), "st")) == b"open"
+        assert reopen is not None and 0 < reopen - ahead.t <= policy.cooldown + 1  # in B's own time
+    finally:
+        await a.aclose()

@@ -5,8 +5,10 @@ from services.edge.ratelimit import RateLimiter
 
 
 class Clock:
+    """A shift of Redis's clock: moving it on lets time pass without waiting."""
+
     def __init__(self) -> None:
-        self.ms = 1_000_000
+        self.ms = 0
 
     def __call__(self) -> int:
         return self.ms
@@ -66,3 +68,17 @@ async def test_agent_limit_is_shared_by_its_keys_and_refusals_refund_the_key(red
     assert outcomes[3]["code"] == "rate_limit_exceeded" and "agent" in outcomes[3]["message"]
     # kb's own limit was refunded for the refused request: it has used 1 of 100, not 2.
     assert (await limiter.admit("kb", 100, 0, 0)).headers["x-ratelimit-remaining-requests"] == "98"
+
+
+async def test_replicas_with_skewed_clocks_share_one_limit(redis_client, monkeypatch):
+    """Two edges, the second one's clock a minute ahead: the limit holds across both, because Redis's
+    clock decides (before, each replica's own clock did, and the one ahead admitted the whole limit again)."""
+    import time
+
+    behind, ahead = RateLimiter(redis_client), RateLimiter(redis_client)
+    assert [(await behind.admit("k-skew", 2, 0, 0)).allowed for _ in range(2)] == [True, True]
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 61)  # this replica's clock is skewed
+    assert not (await ahead.admit("k-skew", 2, 0, 0)).allowed
+    refused = await ahead.admit("k-skew", 2, 0, 0)
+    assert int(refused.headers["Retry-After"]) in range(25, 31)  # Redis's minute, not the skewed one

@@ -126,7 +126,7 @@ async def test_a_byok_key_never_reaches_another_provider(redis_client):
     customer_key = "sk-customer-own-key"
     openai_up = await FaultUpstream("oa", status=500).start()
     minimax_up = await FaultUpstream("mm", api_key="sk-gateway-minimax").start()
-    deps = [openai_dep("openai", openai_up, ["gpt-4o"], api_key="sk-gateway-openai"),
+    deps = [openai_dep("openai", openai_up, ["gpt-4o"], api_key="sk-gateway-openai", vendor="openai"),
             openai_dep("minimax", minimax_up, ["MiniMax-M2"], api_key="sk-gateway-minimax", vendor="minimax")]
     routing = {"retry": {"attempts": 2, "base": 0.001, "cap": 0.001},
                "provider_default_models": {"minimax": "MiniMax-M2"}}

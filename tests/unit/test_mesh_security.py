@@ -4,19 +4,25 @@ from __future__ import annotations
 import pytest
 
 from services.common.env import ConfigError
-from services.common.mesh_security import MeshSecurity
+from services.common.mesh_security import MeshSecurity, derive_service_key
 from tests.fakes.certs import make_pki
 
 KEY = {"TOKENYARD_MASTER_KEY": "k" * 24}
 
 
-def test_the_master_key_is_required_and_sent_as_a_bearer_token():
-    with pytest.raises(ConfigError, match="TOKENYARD_MASTER_KEY must be set"):
+def test_a_key_is_required_and_services_send_their_own_credential_not_the_master_key():
+    with pytest.raises(ConfigError, match="TOKENYARD_MASTER_KEY .or TOKENYARD_SERVICE_KEY. must be set"):
         MeshSecurity.from_env({})
     with pytest.raises(ConfigError, match="at least 16"):
         MeshSecurity.from_env({"TOKENYARD_MASTER_KEY": "short"})
     sec = MeshSecurity.from_env(KEY)
-    assert sec.call_metadata() == (("authorization", "Bearer " + "k" * 24),)
+    (name, value), = sec.call_metadata()
+    assert name == "authorization" and value == f"Bearer {derive_service_key('k' * 24)}"
+    assert "k" * 24 not in value and value.startswith("Bearer tys-")
+    explicit = MeshSecurity.from_env({"TOKENYARD_SERVICE_KEY": "s" * 40})  # a service without the master key
+    assert explicit.call_metadata() == (("authorization", "Bearer " + "s" * 40),) and not explicit.key
+    with pytest.raises(ConfigError, match="at least 32"):
+        MeshSecurity.from_env({**KEY, "TOKENYARD_SERVICE_KEY": "short"})
     assert not sec.tls and sec.server_credentials() is None and sec.channel_credentials() is None
     assert "k" * 24 not in repr(sec)
 

@@ -34,6 +34,26 @@ def test_credentials_inside_free_text_are_redacted():
     assert line["error"].startswith("401 for Bearer [REDACTED]")
 
 
+OTHER_VENDORS = {
+    "groq": "gsk_" + "g" * 52, "google": "AIzaSy" + "G" * 33, "xai": "xai-" + "x" * 80,
+    "aws access key id": "AKIA" + "IOSFODNN7EXAMPLE", "aws session key id": "ASIA" + "Q" * 16,
+    "github": "ghp_" + "h" * 36, "hugging face": "hf_" + "f" * 34, "replicate": "r8_" + "r" * 37,
+    "perplexity": "pplx-" + "p" * 48, "basic auth": "dXNlcjpwYXNzd29yZA==",
+}
+
+
+def test_other_vendors_key_shapes_are_redacted_in_free_text():
+    for vendor, key in OTHER_VENDORS.items():
+        text = f"Basic {key}" if vendor == "basic auth" else f"upstream said: invalid key {key} (401)"
+        line = _log("upstream_said", error=text)
+        assert key not in line["error"] and "[REDACTED]" in line["error"], vendor
+
+
+def test_aws_secret_fields_are_redacted():
+    line = _log("x", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", **{"x-goog-api-key": "k"})
+    assert line["aws_secret_access_key"] == "[REDACTED]" and line["x-goog-api-key"] == "[REDACTED]"
+
+
 def test_byok_keys_in_nested_dicts_and_lists_are_redacted():
     line = _log("agent_saved", agent={"id": "a1", "llm": {"provider": "openai", "api_key": UPSTREAM,
                                                            "fallbacks": [{"provider_key": ANTHROPIC},

@@ -99,8 +99,9 @@ class _Translator:
 
 
 class AnthropicMessagesProvider:
-    def __init__(self, deployment: Deployment, clock=time.time, trace_configs: list | None = None) -> None:
-        self._pool = UpstreamPool(deployment, trace_configs)
+    def __init__(self, deployment: Deployment, clock=time.time, trace_configs: list | None = None,
+                 socket_factory=None) -> None:
+        self._pool = UpstreamPool(deployment, trace_configs, socket_factory)
         self._dep = deployment
         self._url = deployment.base_url + "/messages"
         self._headers = {"Content-Type": "application/json", "Accept": "text/event-stream",

@@ -3,8 +3,9 @@
 | model                 | behaviour                                                            |
 |-----------------------|----------------------------------------------------------------------|
 | fake-echo             | streams the last user message back word by word, reports usage       |
+|                       | (at most 256 KiB of it; a longer one is refused with a 400)          |
 | fake-slow[-MS]        | echo with MS milliseconds (default 50) between tokens                |
-| fake-long-N           | streams N tokens                                                     |
+| fake-long-N           | streams N tokens (N at most 1,000,000)                               |
 | fake-tool-call        | calls the first tool offered (or `get_weather`) with JSON arguments  |
 | fake-no-usage         | echo without usage, so the router counts tokens itself               |
 | fake-error-CODE       | fails before the first token with HTTP CODE (429 carries Retry-After) |
@@ -29,6 +30,11 @@ import orjson
 from services.router.providers.base import UpstreamError
 from services.router.tokens import TokenCounter
 from tokenyard.router.v1 import router_pb2
+
+
+ECHO_MAX_CHARS = 256 * 1024
+"""The longest text the fake echoes: its answer is as large as the prompt, so this bounds both."""
+LONG_MAX_TOKENS = 1_000_000
 
 
 def _int_suffix(name: str, prefix: str, default: int) -> int:
@@ -101,8 +107,13 @@ class FakeProvider:
             return canned
         if model.startswith("fake-long"):
             n = _int_suffix(model, "fake-long", 20)
+            if n > LONG_MAX_TOKENS:
+                raise UpstreamError(400, f"fake-long streams at most {LONG_MAX_TOKENS} tokens")
             return [f"tok{i} " for i in range(n)]
         text = _last_user_text(request) or "Hello from Tokenyard."
+        if len(text) > ECHO_MAX_CHARS:
+            raise UpstreamError(400, f"the fake provider echoes at most {ECHO_MAX_CHARS} characters; "
+                                     "send a shorter message")
         parts = text.split(" ")
         return [w + (" " if i < len(parts) - 1 else "") for i, w in enumerate(parts)]
 

@@ -16,19 +16,22 @@ the request), so the pool lets go first."""
 
 
 class UpstreamPool:
-    def __init__(self, deployment: Deployment, trace_configs: list | None = None) -> None:
+    def __init__(self, deployment: Deployment, trace_configs: list | None = None, socket_factory=None) -> None:
         t = deployment.timeouts
         self._timeout = aiohttp.ClientTimeout(total=t.total, sock_connect=t.connect)
         self._limit = deployment.max_connections
         self._trace_configs = trace_configs or None
         """aiohttp hooks that trace each upstream request and send it `traceparent` (tracing on only)."""
+        self._socket_factory = socket_factory
+        """The outbound policy's connect-time check, for upstreams a tenant or caller named (None: operator's own)."""
         self._session: aiohttp.ClientSession | None = None
         self._keepalive = SELF_HOSTED_KEEPALIVE if deployment.vendor in SELF_HOSTED else 60.0
 
     def session(self) -> aiohttp.ClientSession:
         # Created lazily so it binds to the running loop.
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=self._keepalive, ttl_dns_cache=300)
+            connector = aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=self._keepalive, ttl_dns_cache=300,
+                                         socket_factory=self._socket_factory)
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout,
                                                   skip_auto_headers=("User-Agent",),
                                                   trace_configs=self._trace_configs)

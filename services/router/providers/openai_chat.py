@@ -102,9 +102,9 @@ class SSEDecoder:
 
 
 class OpenAIChatProvider:
-    def __init__(self, deployment: Deployment, trace_configs: list | None = None) -> None:
+    def __init__(self, deployment: Deployment, trace_configs: list | None = None, socket_factory=None) -> None:
         self._dep = deployment
-        self._pool = UpstreamPool(deployment, trace_configs)
+        self._pool = UpstreamPool(deployment, trace_configs, socket_factory)
         self._base = deployment.base_url
         self._url = deployment.base_url + "/chat/completions"
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}

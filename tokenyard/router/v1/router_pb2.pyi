@@ -70,7 +70,7 @@ class Tool(_message.Message):
     def __init__(self, type: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., parameters_json: _Optional[str] = ..., strict: _Optional[bool] = ..., extra_json: _Optional[str] = ...) -> None: ...
 
 class ChatRequest(_message.Message):
-    __slots__ = ("request_id", "model", "messages", "tools", "tool_choice_json", "response_format_json", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs", "user", "metadata", "n", "parallel_tool_calls", "extra_json", "caller", "byok", "client_request_id", "fallback_follows", "agent_attempt", "attempt_of", "legacy_completion")
+    __slots__ = ("request_id", "model", "messages", "tools", "tool_choice_json", "response_format_json", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs", "top_logprobs", "user", "metadata", "n", "parallel_tool_calls", "extra_json", "caller", "byok", "client_request_id", "fallback_follows", "agent_attempt", "attempt_of", "started_at_ms", "legacy_completion")
     class LogitBiasEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -113,6 +113,7 @@ class ChatRequest(_message.Message):
     FALLBACK_FOLLOWS_FIELD_NUMBER: _ClassVar[int]
     AGENT_ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_OF_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     LEGACY_COMPLETION_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     model: str
@@ -142,8 +143,9 @@ class ChatRequest(_message.Message):
     fallback_follows: bool
     agent_attempt: int
     attempt_of: str
+    started_at_ms: int
     legacy_completion: bool
-    def __init__(self, request_id: _Optional[str] = ..., model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., tool_choice_json: _Optional[str] = ..., response_format_json: _Optional[str] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_tokens: _Optional[int] = ..., max_completion_tokens: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., logit_bias: _Optional[_Mapping[str, float]] = ..., logprobs: _Optional[bool] = ..., top_logprobs: _Optional[int] = ..., user: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., n: _Optional[int] = ..., parallel_tool_calls: _Optional[bool] = ..., extra_json: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., byok: _Optional[_Union[_common_pb2.ProviderCredential, _Mapping]] = ..., client_request_id: _Optional[str] = ..., fallback_follows: _Optional[bool] = ..., agent_attempt: _Optional[int] = ..., attempt_of: _Optional[str] = ..., legacy_completion: _Optional[bool] = ...) -> None: ...
+    def __init__(self, request_id: _Optional[str] = ..., model: _Optional[str] = ..., messages: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[Tool, _Mapping]]] = ..., tool_choice_json: _Optional[str] = ..., response_format_json: _Optional[str] = ..., temperature: _Optional[float] = ..., top_p: _Optional[float] = ..., max_tokens: _Optional[int] = ..., max_completion_tokens: _Optional[int] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., presence_penalty: _Optional[float] = ..., frequency_penalty: _Optional[float] = ..., logit_bias: _Optional[_Mapping[str, float]] = ..., logprobs: _Optional[bool] = ..., top_logprobs: _Optional[int] = ..., user: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., n: _Optional[int] = ..., parallel_tool_calls: _Optional[bool] = ..., extra_json: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., byok: _Optional[_Union[_common_pb2.ProviderCredential, _Mapping]] = ..., client_request_id: _Optional[str] = ..., fallback_follows: _Optional[bool] = ..., agent_attempt: _Optional[int] = ..., attempt_of: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., legacy_completion: _Optional[bool] = ...) -> None: ...
 
 class ToolCallDelta(_message.Message):
     __slots__ = ("index", "id", "type", "name", "arguments")

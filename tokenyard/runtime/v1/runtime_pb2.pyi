@@ -357,7 +357,7 @@ class SessionMessage(_message.Message):
     def __init__(self, role: _Optional[str] = ..., content: _Optional[str] = ..., agent_id: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., metadata: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Session(_message.Message):
-    __slots__ = ("id", "agent_id", "user", "metadata", "created_at_ms", "updated_at_ms", "messages", "message_count")
+    __slots__ = ("id", "agent_id", "user", "metadata", "created_at_ms", "updated_at_ms", "messages", "message_count", "workspace")
     class MetadataEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -373,6 +373,7 @@ class Session(_message.Message):
     UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
     id: str
     agent_id: str
     user: str
@@ -381,7 +382,8 @@ class Session(_message.Message):
     updated_at_ms: int
     messages: _containers.RepeatedCompositeFieldContainer[SessionMessage]
     message_count: int
-    def __init__(self, id: _Optional[str] = ..., agent_id: _Optional[str] = ..., user: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., messages: _Optional[_Iterable[_Union[SessionMessage, _Mapping]]] = ..., message_count: _Optional[int] = ...) -> None: ...
+    workspace: str
+    def __init__(self, id: _Optional[str] = ..., agent_id: _Optional[str] = ..., user: _Optional[str] = ..., metadata: _Optional[_Mapping[str, str]] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., messages: _Optional[_Iterable[_Union[SessionMessage, _Mapping]]] = ..., message_count: _Optional[int] = ..., workspace: _Optional[str] = ...) -> None: ...
 
 class CreateSessionRequest(_message.Message):
     __slots__ = ("agent_id", "user", "metadata")
