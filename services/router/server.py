@@ -100,10 +100,11 @@ class RouterApp:
 def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=None, registry_poll: float = 1.0,
                   prices: PriceBook | None = None, rng: random.Random | None = None,
                   sleep=asyncio.sleep, tracing: Tracing | None = None, metrics: Metrics | None = None,
-                  clock=time.time, monotonic=time.monotonic) -> RouterApp:
+                  clock=time.time, monotonic=time.monotonic, shift_ms=lambda: 0) -> RouterApp:
     """`redis`: a client to use (tests); otherwise one is made from `cfg.redis_url` when set.
     `tracing`: off by default. `metrics`: when given, RPC metrics and breaker states are recorded in it.
-    `clock`/`monotonic`: injected by tests that move time (breaker cooldowns, balancing decay)."""
+    `clock`/`monotonic`: injected by tests that move time (breaker cooldowns, balancing decay);
+    `shift_ms` moves Redis's clock for the shared breakers the same way (0 in service)."""
     tracing = tracing or Tracing()
     counter = counter or TokenCounter()
     if redis is None and cfg.redis_url:
@@ -113,7 +114,7 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
     book = UpstreamBook(cfg.deployments, lambda d: build_provider(d, counter, http_tracing, cfg.outbound),
                         {**cfg.tier_models, **policy.aliases()})
     stats = LocalStats(monotonic)
-    breakers = BreakerStore(redis, policy.breaker, clock=clock)
+    breakers = BreakerStore(redis, policy.breaker, clock=clock, shift_ms=shift_ms)
     planner = Planner(book, policy)
     dispatcher = Dispatcher(planner, policy, breakers, stats, Balancer(stats, rng),
                             HedgeBudget(policy.hedge_budget), rng=rng, sleep=sleep, monotonic=monotonic, clock=clock,
