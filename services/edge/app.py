@@ -148,7 +148,8 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     escalation = router_pb2_grpc.EscalationServiceStub(router_channel)
     tasks_api.register(app, escalation, relay, Admission(meter, redis), cfg.request_timeout)
     reviews_api.register(app, escalation, cfg.request_timeout)
-    readiness = app[READINESS] = Readiness(router_channel, redis)
+    readiness = app[READINESS] = Readiness(router_channel, redis,
+                                           optional={"meter": meter_channel, "runtime": runtime_channel})
     app.router.add_get("/", _root)  # and HEAD: clients (Claude Code) probe the base URL before they start
     app.router.add_get("/healthz", readiness.healthz)
     app.router.add_get("/readyz", readiness.readyz)

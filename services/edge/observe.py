@@ -85,10 +85,17 @@ def make_observer(tracing: Tracing, metrics: Metrics):
 
 class Readiness:
     """`/healthz`: the process is up. `/readyz`: it should get traffic: not draining, the router answers
-    its gRPC health check with SERVING, and Redis (keys, rate limits) answers a PING."""
+    its gRPC health check with SERVING, and Redis (keys, rate limits) answers a PING.
 
-    def __init__(self, router_channel: grpc.aio.Channel, redis, timeout: float = 1.0) -> None:
+    Every other peer (`optional`: the meter, the runtime) is checked too and reported under `checks`,
+    so the answer tells the truth about each dependency; they do not make the edge unready, because
+    chat keeps working without them (usage is spooled, agents are a separate API) and taking every
+    edge out of rotation for them would turn a partial outage into a total one."""
+
+    def __init__(self, router_channel: grpc.aio.Channel, redis, timeout: float = 1.0,
+                 optional: dict[str, grpc.aio.Channel] | None = None) -> None:
         self._health = health_pb2_grpc.HealthStub(router_channel)
+        self._optional = {name: health_pb2_grpc.HealthStub(ch) for name, ch in (optional or {}).items()}
         self._redis = redis
         self._timeout = timeout
         self.draining = False
@@ -99,14 +106,18 @@ class Readiness:
     async def readyz(self, _request: web.Request) -> web.Response:
         if self.draining:
             return web.json_response({"status": "draining"}, status=503)
-        router, redis = await asyncio.gather(self._router_ok(), self._redis_ok())
-        body = {"status": "ready" if router and redis else "not_ready",
-                "checks": {"router": "ok" if router else "unavailable", "redis": "ok" if redis else "unavailable"}}
-        return web.json_response(body, status=200 if router and redis else 503)
+        names = list(self._optional)
+        router, redis, *others = await asyncio.gather(
+            self._serving(self._health), self._redis_ok(), *(self._serving(self._optional[n]) for n in names))
+        checks = {"router": "ok" if router else "unavailable", "redis": "ok" if redis else "unavailable",
+                  **{n: "ok" if ok else "unavailable" for n, ok in zip(names, others)}}
+        ready = router and redis
+        status = ("ready" if all(others) else "degraded") if ready else "not_ready"
+        return web.json_response({"status": status, "checks": checks}, status=200 if ready else 503)
 
-    async def _router_ok(self) -> bool:
+    async def _serving(self, stub: health_pb2_grpc.HealthStub) -> bool:
         try:
-            reply = await self._health.Check(health_pb2.HealthCheckRequest(service=""), timeout=self._timeout)
+            reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=self._timeout)
         except grpc.aio.AioRpcError:
             return False
         return reply.status == health_pb2.HealthCheckResponse.SERVING

@@ -30,7 +30,8 @@ PERIODS = {"day": meter_pb2.PERIOD_DAY, "week": meter_pb2.PERIOD_WEEK, "month": 
 _POLICIES = {meter_pb2.OVERAGE_POLICY_LOG: "log", meter_pb2.OVERAGE_POLICY_DEGRADE: "degrade",
              meter_pb2.OVERAGE_POLICY_BLOCK: "block"}
 _CSV_FIELDS = ("date", "model", "requests", "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens",
-               "cost_micros", "cost_usd", "errors", "attempts", "hedges", "unknown_cost_requests")
+               "cost_micros", "cost_usd", "errors", "attempts", "hedges", "unknown_cost_requests",
+               "estimated_tokens")
 _FILTERS = ("key_id", "agent_id", "user", "session_id")
 
 
@@ -44,7 +45,8 @@ def _totals(t: meter_pb2.UsageTotals) -> dict:
             "total_tokens": t.total_tokens, "cached_tokens": t.cached_tokens, "cost_micros": t.cost_micros,
             "cost_usd": usd(t.cost_micros), "errors": t.errors, "attempts": t.attempts, "hedges": t.hedges,
             # Requests of models with no known price: their cost is not in cost_usd (it is unknown, not 0).
-            "unknown_cost_requests": t.unknown_cost_requests}
+            "unknown_cost_requests": t.unknown_cost_requests,
+            "estimated_tokens": t.estimated_tokens}
 
 
 def _report(resp, period: str) -> dict:

@@ -42,6 +42,10 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> N
     raise RuntimeError(f"{proc.args[-1]} did not listen on port {port} within {timeout}s")
 
 
+SERVICES = ("meter", "router", "runtime", "edge")
+"""What `make run` starts, in start order (each waits for the one before it to listen)."""
+
+
 @dataclass
 class Mesh:
     """The whole mesh on loopback. Ports default to free ones; `env` adds or overrides variables."""
@@ -68,7 +72,7 @@ class Mesh:
         if not self.redis_url:
             self.redis = LocalRedis(self.data_dir / "redis").start()
             self.redis_url = self.redis.url
-        for name in ("meter", "router", "runtime", "edge"):
+        for name in SERVICES:
             self.start_service(name)
         return self
 

@@ -38,7 +38,9 @@ new with every request, so they keep a month, not 400 days (keys, agents and wor
 SHORT_LIVED = ("user", "session")
 
 METRICS = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "cost_micros",
-           "errors", "attempts", "hedges", "unknown_cost_requests")
+           "errors", "attempts", "hedges", "unknown_cost_requests", "estimated_tokens")
+"""`estimated_tokens`: the part of total_tokens the router counted itself (the upstream reported none),
+so the usage API shows how much of a bill is exact."""
 
 _APPLY = """
 -- Records of one UTC day (one hash slot). Per record: skip it if its marker exists, else set the marker
@@ -150,7 +152,8 @@ class Ledger:
             own = 0 if r.attempt_of else 1
             error = 0 if r.status in ("ok", "cancelled") else own
             values = (own, u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cached_tokens, cost, error,
-                      max(r.attempts, 1) * own, r.hedges * own, (0 if known else 1) * own)
+                      max(r.attempts, 1) * own, r.hedges * own, (0 if known else 1) * own,
+                      u.total_tokens if u.estimated else 0)
             incr: list = []
             model = keys.esc(r.model)
             # d:<deployment>: the overview's by-deployment breakdown, kept per day like by-model.

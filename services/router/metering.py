@@ -9,6 +9,7 @@ and leaves the request's budget reservation to the agent that answers.
 """
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -26,6 +27,18 @@ from tokenyard.router.v1 import router_pb2
 STARTED_AT_TOLERANCE_MS = 300_000
 """How far a caller's `started_at_ms` may be from the router's clock (edges' clocks drift a little; a
 caller must not file usage under a closed period)."""
+
+
+_TEMPLATE_PER_MESSAGE = 3
+"""Chat-template tokens around each message (turn markers and role), a guess: hence still `estimated`."""
+_TEMPLATE_PRIMER = 3
+
+
+def _max_tokens(req) -> int | None:
+    for name in ("max_completion_tokens", "max_tokens"):
+        if req.HasField(name) and getattr(req, name) > 0:
+            return int(getattr(req, name))
+    return None
 
 
 class Record:
@@ -81,6 +94,24 @@ class Metering:
                                     cached_tokens=int(cached),
                                     cache_write_tokens=int(prompt_details.get("cache_write_tokens") or 0))
         prompt, completion = self._counter.prompt_tokens(req), self._counter.count("".join(state.text))
+        limit = _max_tokens(req)
+        if limit is not None:
+            completion = min(completion, limit)  # the upstream stopped there; another tokenizer's count must not bill more
+        return common_pb2.Usage(prompt_tokens=prompt, completion_tokens=completion,
+                                total_tokens=prompt + completion, estimated=True)
+
+    async def usage_counted(self, req: router_pb2.ChatRequest, state: StreamState, count) -> common_pb2.Usage:
+        """Like `usage`, for a stream without reported usage whose server can count tokens itself
+        (`count(text)`: tokens or None): the text sent and received, by the model's own tokenizer."""
+        if state.usage:
+            return self.usage(req, state)
+        prompt_text = "\n".join([m.content for m in req.messages] + [p.text for m in req.messages for p in m.parts])
+        prompt, completion = await asyncio.gather(count(prompt_text), count("".join(state.text)))
+        if prompt is None or completion is None:
+            return self.usage(req, state)
+        prompt += _TEMPLATE_PER_MESSAGE * len(req.messages) + _TEMPLATE_PRIMER
+        limit = _max_tokens(req)
+        completion = min(completion, limit) if limit is not None else completion
         return common_pb2.Usage(prompt_tokens=prompt, completion_tokens=completion,
                                 total_tokens=prompt + completion, estimated=True)
 

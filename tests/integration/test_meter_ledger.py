@@ -136,3 +136,15 @@ async def test_one_batch_over_two_days_sums_each_day_and_keeps_every_record(mete
     assert {m.model: m.totals.requests for m in first.by_model} == {"gpt-4o": 2, "gpt-4o-mini": 2}
     stored = (await wait_for_request_log(meter, "b5")).entry
     assert (stored.model, stored.prompt_tokens, stored.key_id) == ("gpt-4o-mini", 600, "kb")
+
+
+async def test_estimated_tokens_are_counted_apart_in_the_totals(meter):
+    """Issue 17 item 3: a bill says how much of it the router counted itself."""
+    at = ms(2026, 5, 11, 12)
+    estimated = record("est-1", at_ms=at, model="llama-local", prompt=30, completion=16, key_id="k9", workspace="est")
+    estimated.usage.estimated = True
+    exact = record("exact-1", at_ms=at, model="llama-local", prompt=13, completion=5, key_id="k9", workspace="est")
+    await meter.RecordUsage(meter_pb2.RecordUsageRequest(records=[estimated, exact]))
+    usage = await meter.GetUsage(meter_pb2.GetUsageRequest(period=DAY, at_ms=at, workspace="est"))
+    assert (usage.totals.total_tokens, usage.totals.estimated_tokens) == (64, 46)
+    assert {m.model: m.totals.estimated_tokens for m in usage.by_model} == {"llama-local": 46}

@@ -125,7 +125,7 @@ class RecordUsageResponse(_message.Message):
     def __init__(self, recorded: _Optional[int] = ..., duplicates: _Optional[int] = ...) -> None: ...
 
 class UsageTotals(_message.Message):
-    __slots__ = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "errors", "cached_tokens", "cost_micros", "attempts", "hedges", "unknown_cost_requests")
+    __slots__ = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "errors", "cached_tokens", "cost_micros", "attempts", "hedges", "unknown_cost_requests", "estimated_tokens")
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -136,6 +136,7 @@ class UsageTotals(_message.Message):
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     HEDGES_FIELD_NUMBER: _ClassVar[int]
     UNKNOWN_COST_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_TOKENS_FIELD_NUMBER: _ClassVar[int]
     requests: int
     prompt_tokens: int
     completion_tokens: int
@@ -146,7 +147,8 @@ class UsageTotals(_message.Message):
     attempts: int
     hedges: int
     unknown_cost_requests: int
-    def __init__(self, requests: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., errors: _Optional[int] = ..., cached_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ..., attempts: _Optional[int] = ..., hedges: _Optional[int] = ..., unknown_cost_requests: _Optional[int] = ...) -> None: ...
+    estimated_tokens: int
+    def __init__(self, requests: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., errors: _Optional[int] = ..., cached_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ..., attempts: _Optional[int] = ..., hedges: _Optional[int] = ..., unknown_cost_requests: _Optional[int] = ..., estimated_tokens: _Optional[int] = ...) -> None: ...
 
 class ModelUsage(_message.Message):
     __slots__ = ("model", "totals")
