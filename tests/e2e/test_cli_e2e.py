@@ -103,7 +103,7 @@ def test_usage_by_model_key_and_agent_as_table_csv_and_json(url):
 
 def test_health_shows_each_deployment_and_its_breaker(url):
     table = ok(url, "health")
-    assert table.splitlines()[0].startswith(f"gateway {url}: ready (router ok, redis ok)")
+    assert table.splitlines()[0] == f"gateway {url}: ready (router ok, redis ok, meter ok, runtime ok)"
     assert "upstream-a" in table and "closed" in table
     data = json.loads(ok(url, "health", "--json"))
     assert data["gateway"]["status"] == "ready" and {"fake", "upstream-a"} <= {d["name"] for d in data["data"]}
