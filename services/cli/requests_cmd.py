@@ -29,7 +29,8 @@ def row(r: dict) -> list:
 
 def line(r: dict) -> str:
     cells = ["-" if v is None or v == "" else str(v) for v in row(r)]
-    widths = (24, 28, 18, 14, 11, 4, 7, 7, 11, 8, 0)
+    # request_id: the real API's `req_` + 32 hex digits; every other column at least as wide as its name
+    widths = (24, 36, 18, 14, 11, 4, 7, 10, 11, 10, 0)
     return "  ".join(c.ljust(w) if w else c for c, w in zip(cells, widths)).rstrip()
 
 
@@ -141,6 +142,8 @@ def register(app: typer.Typer, deps: Deps) -> None:
                  key_id: Annotated[Optional[str], typer.Option(help="Only this key.")] = None,
                  agent_id: Annotated[Optional[str], typer.Option(help="Only this agent.")] = None,
                  workspace: Annotated[Optional[str], typer.Option(help="Only this workspace.")] = None,
+                 client_request_id: Annotated[Optional[str], typer.Option(
+                     help="Only the request its client sent with this x-request-id.")] = None,
                  since: Annotated[Optional[str], typer.Option(help="ISO-8601 UTC or Unix ms.")] = None,
                  id_: Annotated[Optional[str], typer.Option("--id", help="Show one request, with its attempts.")] = None,
                  interval: Annotated[float, typer.Option(min=0.05, help="Seconds between polls (--follow).")] = 1.0,
@@ -152,7 +155,8 @@ def register(app: typer.Typer, deps: Deps) -> None:
         if id_:
             return _show(deps, api.json("GET", f"/api/v1/requests/{quote(id_, safe='')}"), json_)
         filters = {k: v for k, v in {"model": model, "status": status, "key_id": key_id, "agent_id": agent_id,
-                                     "workspace": workspace, "since": since}.items() if v}
+                                     "workspace": workspace, "client_request_id": client_request_id,
+                                     "since": since}.items() if v}
         if not follow:
             page = list_page(api, {**filters, "limit": limit})
             if json_:

@@ -1,18 +1,23 @@
-"""The `tokenyard` console script against the real mesh: keys, usage, agents, health and chat, each as a
-person would run it (a subprocess with TOKENYARD_URL and TOKENYARD_API_KEY), tables and --json both."""
+"""The `tokenyard` console script against the real mesh: keys, usage, agents, health, chat and the request
+log, each as a person would run it (a subprocess with TOKENYARD_URL and TOKENYARD_API_KEY), tables and
+--json both."""
 from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
 
-from tests.e2e.conftest import MASTER_KEY
+from tests.e2e.conftest import MASTER_KEY, usage_record
 
 TOKENYARD = str(Path(sys.executable).parent / "tokenyard")
 AGENT_SCRIPT = str(Path(__file__).resolve().parents[1] / "fakes" / "agent_process.py")
@@ -98,7 +103,7 @@ def test_usage_by_model_key_and_agent_as_table_csv_and_json(url):
 
 def test_health_shows_each_deployment_and_its_breaker(url):
     table = ok(url, "health")
-    assert table.splitlines()[0].startswith(f"gateway {url}: ready (router ok, redis ok)")
+    assert table.splitlines()[0] == f"gateway {url}: ready (router ok, redis ok, meter ok, runtime ok)"
     assert "upstream-a" in table and "closed" in table
     data = json.loads(ok(url, "health", "--json"))
     assert data["gateway"]["status"] == "ready" and {"fake", "upstream-a"} <= {d["name"] for d in data["data"]}
@@ -149,3 +154,87 @@ def test_errors_are_one_line_and_a_non_zero_exit(url):
     usage = run(url, "usage", "--by", "planet")
     assert usage.returncode == 2 and usage.stderr.startswith("tokenyard: ") and usage.stderr.count("\n") == 1
 
+
+
+def sdk(url: str, key: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0, timeout=30)
+
+
+def sdk_chat(client: openai.OpenAI, label: str, text: str = "one two three") -> tuple[str, openai.types.CompletionUsage]:
+    """One chat through the openai SDK with `label` as its x-request-id: the server's id and the usage it answered."""
+    raw = client.chat.completions.with_raw_response.create(
+        model="fake-echo", messages=[{"role": "user", "content": text}], extra_headers={"x-request-id": label})
+    return raw.headers["x-tokenyard-request-id"], raw.parse().usage
+
+
+def table_rows(stdout: str) -> dict[str, list[str]]:
+    """A rich table's body rows by request_id (the second column)."""
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in stdout.splitlines() if line.startswith("│")]
+    return {r[1]: r for r in rows if len(r) > 1}
+
+
+def test_requests_lists_what_the_sdk_sent_filters_shows_one_and_a_key_sees_only_its_workspace(url):
+    tag = uuid.uuid4().hex[:8]
+    a = json.loads(ok(url, "keys", "create", "--workspace", f"req-a-{tag}", "--json"))
+    b = json.loads(ok(url, "keys", "create", "--workspace", f"req-b-{tag}", "--json"))
+    with sdk(url, a["key"]) as own, sdk(url, b["key"]) as other:
+        rid, usage = sdk_chat(own, f"first-{tag}", "four words in here")
+        with pytest.raises(openai.BadRequestError):
+            own.chat.completions.create(model="fake-error-400", messages=[{"role": "user", "content": "hi"}],
+                                        extra_headers={"x-request-id": f"bad-{tag}"})
+        rid_b, _ = sdk_chat(other, f"other-{tag}")
+    listed = until(lambda: (d := json.loads(ok(url, "requests", "--key-id", a["key_id"], "--json"))["data"])
+                   and len(d) == 2 and d)
+    bad, good = listed  # newest first
+    assert good["request_id"] == rid and good["client_request_id"] == f"first-{tag}"
+    assert (good["model"], good["status"], good["http_status"]) == ("fake-echo", "ok", 200)
+    assert (good["prompt_tokens"], good["completion_tokens"]) == (usage.prompt_tokens, usage.completion_tokens) != (0, 0)
+    assert (bad["status"], bad["http_status"], bad["client_request_id"]) == ("error", 400, f"bad-{tag}")
+
+    table = table_rows(ok(url, "requests", "--key-id", a["key_id"]))
+    assert set(table) == {rid, bad["request_id"]}
+    assert table[rid][2:8] == ["fake-echo", "fake", "ok", "200", str(usage.prompt_tokens),
+                               str(usage.completion_tokens)]
+
+    errors = json.loads(ok(url, "requests", "--key-id", a["key_id"], "--status", "error", "--json"))["data"]
+    assert [r["request_id"] for r in errors] == [bad["request_id"]]
+    labelled = json.loads(ok(url, "requests", "--client-request-id", f"first-{tag}", "--json"))["data"]
+    assert [r["request_id"] for r in labelled] == [rid]
+
+    one = ok(url, "requests", "--id", rid)
+    assert table_rows(one)[rid][2] == "fake-echo" and "attempts" in one
+    attempt = next(line for line in one.splitlines() if line.startswith("│ first"))
+    assert [c.strip() for c in attempt.split("│")[1:5]] == ["first", "fake", "fake-echo", "ok"]
+    shown = json.loads(ok(url, "requests", "--id", rid, "--json"))
+    assert [(x["kind"], x["deployment"], x["outcome"]) for x in shown["attempts"]] == [("first", "fake", "ok")]
+
+    mine = json.loads(ok(url, "requests", "--limit", "500", "--json", key=a["key"]))["data"]
+    assert {r["request_id"] for r in mine} == {rid, bad["request_id"]}
+    assert {r["workspace"] for r in mine} == {f"req-a-{tag}"}
+    assert json.loads(ok(url, "requests", "--workspace", f"req-b-{tag}", "--json", key=a["key"]))["data"] == []
+    hidden = run(url, "requests", "--id", rid_b, key=a["key"])
+    assert hidden.returncode == 1 and hidden.stderr.startswith("tokenyard: 404 ") and hidden.stderr.count("\n") == 1
+    assert json.loads(ok(url, "requests", "--id", rid_b, "--json"))["workspace"] == f"req-b-{tag}"
+
+
+def test_requests_follow_prints_a_request_made_after_it_started(mesh, url):
+    tag = uuid.uuid4().hex[:8]
+    key = json.loads(ok(url, "keys", "create", "--workspace", f"tail-{tag}", "--json"))
+    with sdk(url, key["key"]) as client:
+        before, _ = sdk_chat(client, f"before-{tag}")
+        usage_record(mesh, before)  # logged, so the first page has it
+        env = {**os.environ, "TOKENYARD_URL": url, "TOKENYARD_API_KEY": MASTER_KEY}
+        proc = subprocess.Popen([TOKENYARD, "requests", "--follow", "--key-id", key["key_id"], "--interval", "0.1",
+                                 "--json"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lines: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
+        try:
+            assert json.loads(lines.get(timeout=20))["request_id"] == before  # its first page is in
+            after, usage = sdk_chat(client, f"after-{tag}", "made while following")
+            record = json.loads(lines.get(timeout=20))
+            assert (record["request_id"], record["status"]) == (after, "ok")
+            assert record["completion_tokens"] == usage.completion_tokens
+            assert proc.poll() is None  # still following
+        finally:
+            proc.terminate()
+            proc.wait(10)

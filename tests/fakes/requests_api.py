@@ -77,7 +77,9 @@ class FakeRequestsApi:
         if not 1 <= limit <= 500:
             return _error(400, "`limit` must be from 1 to 500.", "invalid_value", "limit")
         rows = list(reversed(self.records))
-        for name in ("model", "status", "key_id", "agent_id", "workspace"):
+        if "model" in q:  # as the real API: the model answered or the one asked for (an alias)
+            rows = [r for r in rows if q["model"] in (r.get("model"), r.get("model_requested"))]
+        for name in ("status", "key_id", "agent_id", "workspace", "client_request_id"):
             if name in q:
                 rows = [r for r in rows if r.get(name) == q[name]]
         if "since" in q:

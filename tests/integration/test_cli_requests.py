@@ -53,6 +53,15 @@ def test_filters_reach_the_server_as_the_contract_names_them(api):
     assert server.queries[-1] == {"model": "fake-slow", "status": "error", "key_id": "key_a", "limit": "20"}
 
 
+def test_client_request_id_finds_the_request_its_client_labelled(api):
+    runner, server = api
+    runner.add(record(7, client_request_id="job-42-step-3"))
+    out = run(server.url, "requests", "--client-request-id", "job-42-step-3", "--json")
+    assert out.returncode == 0, out.stderr
+    assert [r["request_id"] for r in json.loads(out.stdout)["data"]] == ["req_0007"]
+    assert server.queries[-1] == {"client_request_id": "job-42-step-3", "limit": "20"}
+
+
 def test_one_request_shows_its_attempts_and_an_unknown_one_is_one_line_and_exit_1(api):
     _, server = api
     out = run(server.url, "requests", "--id", "req_0003")
@@ -88,6 +97,23 @@ def test_follow_prints_the_latest_oldest_first_then_each_new_record_once_across_
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_follow_as_a_table_keeps_the_real_api_ids_under_their_headers(api):
+    """The real API's ids are `req_` and 32 hex digits (36 characters): every column still starts under its name."""
+    runner, server = api
+    real_id = "req_" + "0123456789abcdef" * 2
+    runner.add(record(7, request_id=real_id, key_id="key_0123456789abcdef", model="fake-error-400"))
+    proc = subprocess.Popen([TOKENYARD, "requests", "--follow", "--limit", "1", "--interval", "0.05"],
+                            env=env(server.url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        header, row = proc.stdout.readline(), proc.stdout.readline()
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert real_id in row
+    for name, value in (("model", "fake-error-400"), ("status", "ok"), ("key_id", "key_0123456789abcdef")):
+        assert row.index(value) == header.index(name), (header, row)
 
 
 def test_a_server_without_the_request_log_is_named_in_one_line():
