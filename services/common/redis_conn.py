@@ -18,10 +18,18 @@ import structlog
 import redis.asyncio as redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import Connection, SSLConnection, UnixDomainSocketConnection
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
 from redis.exceptions import (AskError, ClusterCrossSlotError, ClusterDownError, ConnectionError, CrossSlotTransactionError,
                               DataError, SlotNotCoveredError, TimeoutError, TryAgainError)
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 log = structlog.get_logger()
+
+RETRIES = 3
+"""Tries again on a connection error: after a Redis restart every pooled connection is dead, and without
+this each one failed the request that drew it (a key creation got 500). A dead socket is found before
+Redis saw the command, so a retry cannot apply it twice; timeouts are not retried (they might have)."""
 
 MAX_CONNECTIONS = 64
 """Per process. Redis calls are short, so 64 in flight is plenty; a burst beyond it waits for a free
@@ -96,7 +104,8 @@ def connect(url: str, max_connections: int = MAX_CONNECTIONS) -> redis.Redis:
         return connect_cluster(url)
     pool = redis.BlockingConnectionPool.from_url(
         url, max_connections=max_connections, timeout=2.0, decode_responses=False, socket_timeout=2.0,
-        socket_connect_timeout=2.0, health_check_interval=30)
+        socket_connect_timeout=2.0, health_check_interval=30,
+        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), RETRIES), retry_on_error=[RedisConnectionError])
     # The URL's scheme chose TCP, unix socket or TLS; keep that choice, add the C packer.
     pool.connection_class = _PACKED.get(pool.connection_class, pool.connection_class)
     return redis.Redis(connection_pool=pool)

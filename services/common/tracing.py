@@ -12,6 +12,7 @@ context crosses processes as W3C `traceparent`/`tracestate` headers and gRPC met
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
@@ -134,8 +135,24 @@ def current_ids() -> tuple[str, str] | None:
     return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
 
 
+def _end_once(span) -> None:
+    if span.is_recording():
+        span.end()
+
+
+def end_http_span(response) -> None:
+    """The upstream's body ended (read to its end, or closed): ends the request's span; no-op untraced."""
+    span = getattr(response, "_tokenyard_span", None)
+    if span is not None:
+        response._tokenyard_span = None
+        _end_once(span)
+
+
 def http_client_trace_config(tracer: trace.Tracer) -> aiohttp.TraceConfig:
-    """A span around each outgoing request (until its response headers), and its `traceparent` header.
+    """A span around each outgoing request, and its `traceparent` header. The span ends when the caller
+    says the body ended (`end_http_span`), not when the headers arrive: a 1.5 s stream whose headers
+    came after 7 ms is a 1.5 s call. A response nobody reads to its end still ends its span when the
+    response is garbage-collected, so no span is lost.
 
     The URL is recorded without query or credentials: upstream keys never reach the trace backend.
     """
@@ -153,7 +170,11 @@ def http_client_trace_config(tracer: trace.Tracer) -> aiohttp.TraceConfig:
         ctx.span.set_attribute("http.response.status_code", status)
         if status >= 400:
             ctx.span.set_status(trace.StatusCode.ERROR, f"HTTP {status}")
-        ctx.span.end()
+        try:
+            params.response._tokenyard_span = ctx.span
+            weakref.finalize(params.response, _end_once, ctx.span)
+        except (AttributeError, TypeError):  # a response type that takes no attributes: end at the headers
+            ctx.span.end()
 
     async def on_exception(_session, ctx, params: aiohttp.TraceRequestExceptionParams) -> None:
         ctx.span.set_attribute("error.type", type(params.exception).__name__)

@@ -18,6 +18,7 @@ import grpc
 import orjson
 from aiohttp import web
 
+from services.common.rpc_end import call_ended
 from services.edge.agent_model import AgentModel
 from services.edge.agents_api import SSE_HEADERS, BadRequest, handler, json_body
 from services.edge.completions_format import Assembler, ChunkWriter
@@ -143,6 +144,7 @@ class AgentChatHandler:
             if msg.HasField("final"):
                 await resp.write(writer.error_end(msg.final, {0}) if msg.final.error.code
                                  else writer.usage(msg.final) + _DONE)
+                await call_ended(rpc)
                 return resp, msg.final
             try:
                 msg = await rpc.read()
@@ -164,6 +166,7 @@ class AgentChatHandler:
         if msg is grpc.aio.EOF:
             return json_error(502, "The agent's answer ended unexpectedly.", "upstream_error",
                               code="stream_interrupted", headers=headers), None
+        await call_ended(rpc)
         if msg.final.error.code:
             return json_error(502, msg.final.error.message, msg.final.error.type, code=msg.final.error.code,
                               headers=headers), msg.final

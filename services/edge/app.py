@@ -15,13 +15,15 @@ from services.edge.access_log import make_access_log
 from services.edge.admission import Admission
 from services.edge.agent_chat_api import AgentChatHandler
 from services.edge.agent_model import AgentModel
-from services.edge.budgets_api import BudgetsHandler
+from services.edge.agent_health_api import AgentHealthHandler
 from services.edge.auth import Authenticator
+from services.edge.budgets_api import BudgetsHandler
 from services.edge import agents_api, openapi
 from services.edge import reviews_api, tasks_api
 from services.edge.cached_router import ResponseCache
 from services.edge.config import EdgeConfig
 from services.edge.response_cache import AnswerStore
+from services.edge.console_ui import ConsoleUI
 from services.edge.dialects.openai_chat import OpenAIChat
 from services.edge.dialects.openai_completions import OpenAICompletions
 from services.edge.embeddings_api import EmbeddingsHandler
@@ -37,6 +39,7 @@ from services.edge.agent_limits_api import AgentLimitsHandler
 from services.edge.relay import ChatRelay
 from services.edge.responses_api import ResponsesHandler
 from services.edge.responses_store import ResponseStore
+from services.edge.requests_api import RequestsHandler
 from services.edge.tokenizer_book import TokenizerBook
 from services.edge.usage_api import UsageHandler
 from services.edge.stream_usage_guard import StreamUsageGuard
@@ -133,6 +136,8 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     agent_limits_api = AgentLimitsHandler(agent_limits)
     app.router.add_get("/api/v1/agents/{agent_id}/limits", agent_limits_api.get)
     app.router.add_put("/api/v1/agents/{agent_id}/limits", agent_limits_api.put)
+    # Before agents_api's /api/v1/agents/{agent_id}, which would otherwise take "health" for an agent id.
+    app.router.add_get("/api/v1/agents/health", AgentHealthHandler(meter).get)
     agents_api.register(app, runtime, cfg.request_timeout, cfg.drive_max_file_size,
                         AgentChatHandler(runtime, cfg.request_timeout, relay, agent_model))
     budgets = BudgetsHandler(meter)
@@ -140,16 +145,22 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     app.router.add_put("/api/v1/budgets/{kind}/{id}", budgets.put)
     app.cleanup_ctx.append(tokenizers.context)
     app.router.add_get("/api/v1/health/upstreams", UpstreamHealthHandler(router).get)
+    requests_api = RequestsHandler(meter)
+    app.router.add_get("/api/v1/requests", requests_api.list)
+    app.router.add_get("/api/v1/requests/{request_id}", requests_api.get)
+    app.router.add_get("/api/v1/health/request-log", requests_api.store_status)
     # Cost-first tier escalation (issue 9): task API, review queue, audit log, learning cycles, metrics.
     escalation = router_pb2_grpc.EscalationServiceStub(router_channel)
     tasks_api.register(app, escalation, relay, Admission(meter, redis), cfg.request_timeout)
     reviews_api.register(app, escalation, cfg.request_timeout)
-    readiness = app[READINESS] = Readiness(router_channel, redis)
+    readiness = app[READINESS] = Readiness(router_channel, redis,
+                                           optional={"meter": meter_channel, "runtime": runtime_channel})
     app.router.add_get("/", _root)  # and HEAD: clients (Claude Code) probe the base URL before they start
     app.router.add_get("/healthz", readiness.healthz)
     app.router.add_get("/readyz", readiness.readyz)
     app.router.add_get("/metrics", _master_only(metrics_handler(metrics)))
     app.router.add_get("/openapi.json", _openapi_handler())
+    ConsoleUI(trace_url=cfg.trace_ui_url).register(app)
 
     async def warm_redis(app: web.Application) -> None:
         await redis_conn.warm(app[REDIS])

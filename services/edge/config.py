@@ -1,6 +1,7 @@
 """Edge settings from the environment."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 from services.common import config_file, redis_conn
@@ -48,6 +49,9 @@ class EdgeConfig:
     metrics_port: int = 0
     """TOKENYARD_EDGE_METRICS_PORT (or TOKENYARD_METRICS_PORT): `GET /metrics` without a key on this internal
     port (on TOKENYARD_METRICS_HOST, default 127.0.0.1). On the public port `/metrics` needs the master key."""
+    trace_ui_url: str = ""
+    """TOKENYARD_TRACE_UI_URL: a trace viewer address with `{trace_id}` (e.g. Jaeger's
+    http://127.0.0.1:16686/trace/{trace_id}); the console links each request to its trace."""
     cache: CacheConfig = field(default_factory=CacheConfig)
     """The `cache:` section of tokenyard.yaml: the exact-match response cache (services/edge/cached_router.py)."""
 
@@ -75,5 +79,6 @@ class EdgeConfig:
             security=MeshSecurity.from_env(),
             model_labels=ModelLabels.from_config(config_file.load()),
             metrics_port=metrics_port("edge"),
+            trace_ui_url=os.environ.get("TOKENYARD_TRACE_UI_URL", "").strip(),
             cache=CacheConfig.from_config(config_file.load().get("cache")),
         )

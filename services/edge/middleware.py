@@ -74,6 +74,11 @@ def require_master(request: web.Request) -> web.Response | None:
     return json_error(403, "This endpoint needs the master key.", code="forbidden")
 
 
+def _is_console(path: str) -> bool:
+    """The console's static files hold no data (services/edge/console_ui.py); its API calls are authenticated."""
+    return path == "/ui" or path.startswith("/ui/")
+
+
 def make_middleware(auth: Authenticator, body_timeout: float = 30.0,
                     new_request_id: Callable[[], str] = server_request_id):
     @web.middleware
@@ -82,7 +87,7 @@ def make_middleware(auth: Authenticator, body_timeout: float = 30.0,
         request[REQUEST_ID] = rid
         request[CLIENT_REQUEST_ID] = client_request_id_of(request)
         try:
-            if request.path not in _PUBLIC:
+            if request.path not in _PUBLIC and not _is_console(request.path):
                 denied = await _authenticate(request, auth)
                 if denied is not None:
                     denied.headers.update(id_headers(request))

@@ -87,10 +87,17 @@ def make_observer(tracing: Tracing, metrics: Metrics):
 class Readiness:
     """`/healthz`: the process is up. `/readyz`: it should get traffic: not draining, the router answers
     its gRPC health check with SERVING, and Redis (keys, rate limits) can serve: reachable and, for a
-    Cluster, every master answering and `cluster_state:ok` (services/common/redis_probe.py)."""
+    Cluster, every master answering and `cluster_state:ok` (services/common/redis_probe.py).
 
-    def __init__(self, router_channel: grpc.aio.Channel, redis, timeout: float = 1.0) -> None:
+    Every other peer (`optional`: the meter, the runtime) is checked too and reported under `checks`,
+    so the answer tells the truth about each dependency; they do not make the edge unready, because
+    chat keeps working without them (usage is spooled, agents are a separate API) and taking every
+    edge out of rotation for them would turn a partial outage into a total one."""
+
+    def __init__(self, router_channel: grpc.aio.Channel, redis, timeout: float = 1.0,
+                 optional: dict[str, grpc.aio.Channel] | None = None) -> None:
         self._health = health_pb2_grpc.HealthStub(router_channel)
+        self._optional = {name: health_pb2_grpc.HealthStub(ch) for name, ch in (optional or {}).items()}
         self._redis = redis
         self._timeout = timeout
         self.draining = False
@@ -101,15 +108,18 @@ class Readiness:
     async def readyz(self, _request: web.Request) -> web.Response:
         if self.draining:
             return web.json_response({"status": "draining"}, status=503)
-        router, redis = await asyncio.gather(self._router_ok(), self._redis_state())
+        names = list(self._optional)
+        router, redis, *others = await asyncio.gather(
+            self._serving(self._health), self._redis_state(), *(self._serving(self._optional[n]) for n in names))
+        checks = {"router": "ok" if router else "unavailable", "redis": redis,
+                  **{n: "ok" if ok else "unavailable" for n, ok in zip(names, others)}}
         ready = router and redis == redis_probe.OK
-        body = {"status": "ready" if ready else "not_ready",
-                "checks": {"router": "ok" if router else "unavailable", "redis": redis}}
-        return web.json_response(body, status=200 if ready else 503)
+        status = ("ready" if all(others) else "degraded") if ready else "not_ready"
+        return web.json_response({"status": status, "checks": checks}, status=200 if ready else 503)
 
-    async def _router_ok(self) -> bool:
+    async def _serving(self, stub: health_pb2_grpc.HealthStub) -> bool:
         try:
-            reply = await self._health.Check(health_pb2.HealthCheckRequest(service=""), timeout=self._timeout)
+            reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=self._timeout)
         except grpc.aio.AioRpcError:
             return False
         return reply.status == health_pb2.HealthCheckResponse.SERVING

@@ -37,8 +37,26 @@ class Operation:
     """Query parameter name -> JSON schema."""
     public: bool = False
     streams: bool = False
+    response: dict | None = None
+    """JSON schema of the 200 answer, when the document spells it out."""
 
 
+_NSTR = {"type": ["string", "null"]}
+_INT = {"type": "integer"}
+ATTEMPT = {"type": "object", "properties": {
+    "deployment": {"type": "string"}, "model": {"type": "string"},
+    "kind": {"type": "string", "enum": ["first", "retry", "fallback", "hedge"]},
+    "outcome": {"type": "string", "enum": ["ok", "error", "cancelled", "lost"]}, "cause": _NSTR, "latency_ms": _INT}}
+RECORD = {"type": "object", "properties": {
+    "request_id": {"type": "string"}, "client_request_id": _NSTR, "key_id": {"type": "string"}, "workspace": _NSTR,
+    "agent_id": _NSTR, "session_id": _NSTR, "model_requested": {"type": "string"}, "model": {"type": "string"},
+    "deployment": _NSTR, "status": {"type": "string", "enum": ["ok", "error", "cancelled", "interrupted"]},
+    "http_status": _INT, "prompt_tokens": _INT, "completion_tokens": _INT, "cached_tokens": _INT,
+    "estimated": {"type": "boolean"}, "cost_usd": {**_NSTR, "description": "decimal dollars, null when unknown"},
+    "cost_known": {"type": "boolean"}, "latency_ms": _INT, "ttft_ms": _INT, "trace_id": _NSTR,
+    "started_at": {"type": "string", "format": "date-time"}, "attempts": {"type": "array", "items": ATTEMPT}}}
+RECORD_LIST = {"type": "object", "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": RECORD},
+                                                "next_cursor": _NSTR}}
 _PERIOD = {"type": "string", "enum": ["day", "week", "month"]}
 _COUNT = {"type": "integer", "minimum": 0}
 _FORMAT = {"type": "string", "enum": ["json", "csv"]}
@@ -68,8 +86,11 @@ OPERATIONS: list[Operation] = [
     Operation("get", "/api/v1/usage", "Usage totals with by-model and by-date breakdowns (json or csv)",
               query={"period": _PERIOD, "format": _FORMAT, "workspace": _STR, "key_id": _STR, "agent_id": _STR,
                      "user": _STR, "session_id": _STR}),
-    Operation("get", "/api/v1/usage/summary", "Usage across workspaces, keys, agents, users and sessions",
-              query={"period": _PERIOD, "format": _FORMAT, "workspace": _STR}),
+    Operation("get", "/api/v1/usage/summary", "Usage across workspaces, keys, agents, users, sessions and "
+              "deployments; each breakdown a page (dearest first), `by` + `cursor` page through one",
+              query={"period": _PERIOD, "format": _FORMAT, "workspace": _STR,
+                     "limit": {"type": "integer", "minimum": 1, "maximum": 500}, "cursor": _STR,
+                     "by": {"type": "string", "enum": ["workspace", "key", "agent", "user", "session", "deployment"]}}),
     Operation("get", "/api/v1/usage/tiers", "Managed tiers, their quotas and overage", query={"workspace": _STR}),
     Operation("get", "/api/v1/agents/{agent_id}/usage", "One agent's usage",
               query={"period": _PERIOD, "format": _FORMAT, "workspace": _STR}),
@@ -77,6 +98,18 @@ OPERATIONS: list[Operation] = [
     Operation("put", "/api/v1/agents/{agent_id}/limits", "Set an agent's RPM/TPM limits, shared by its keys (master key)",
               AgentLimitsBody),
     Operation("get", "/api/v1/health/upstreams", "Breaker state and health of every deployment (master key)"),
+    Operation("get", "/api/v1/requests", "Request log, newest first: filters, cursor pages, csv/jsonl export of "
+              "every match (a virtual key sees its own workspace only)",
+              query={"limit": {"type": "integer", "minimum": 1, "maximum": 500}, "cursor": _STR, "key_id": _STR,
+                     "workspace": _STR, "agent_id": _STR, "model": _STR, "deployment": _STR,
+                     "status": {"type": "string", "enum": ["ok", "error", "cancelled", "interrupted"]},
+                     "has_fallback": {"type": "string", "enum": ["true", "false"]},
+                     "min_cost_usd": {"type": "string", "pattern": "^[0-9]{1,9}(\\.[0-9]{1,6})?$"},
+                     "since": _STR, "until": _STR, "client_request_id": _STR,
+                     "format": {"type": "string", "enum": ["json", "csv", "jsonl"]}}, response=RECORD_LIST),
+    Operation("get", "/api/v1/requests/{request_id}", "One request with its attempt timeline (404 when unknown or "
+              "in another workspace)", response=RECORD),
+    Operation("get", "/api/v1/health/request-log", "The request log store: backend, health, queue, drops (master key)"),
     Operation("post", "/v1/completion", "Task completion, cheapest tier first, escalated on low confidence",
               CompletionTask),
     Operation("post", "/v1/classify", "Pick one label from a set, cheapest tier first", ClassifyTask),
@@ -98,6 +131,9 @@ OPERATIONS: list[Operation] = [
     Operation("post", "/api/v1/agents", "Create an agent (master key); llm.apiKey is write-only"),
     Operation("get", "/api/v1/agents", "List agents (master key)", query={"workspace": _STR}),
     Operation("get", "/api/v1/agents/running", "Supervised agent processes that are running (master key)"),
+    Operation("get", "/api/v1/agents/health", "Agent health from recent requests: summary, and per agent status, "
+              "success rate, consecutive failures, latency percentiles, failures by type",
+              query={"agent_id": _STR, "workspace": _STR}),
     Operation("get", "/api/v1/agents/{agent_id}", "Get an agent (master key)"),
     Operation("patch", "/api/v1/agents/{agent_id}", "Change the given fields of an agent (master key)"),
     Operation("put", "/api/v1/agents/{agent_id}", "Replace an agent (master key)"),
@@ -131,6 +167,10 @@ OPERATIONS: list[Operation] = [
     Operation("delete", "/api/v1/sessions/{session_id}", "Delete a session"),
     Operation("get", "/api/v1/sessions/{session_id}/export", "Export a session as portable JSON"),
     Operation("get", "/", "Service banner (no key needed; clients probe the base URL)", public=True),
+    Operation("get", "/ui", "The web console (redirects to /ui/)", public=True),
+    Operation("get", "/ui/", "The web console: sign in with a key (kept in sessionStorage, never in a URL)",
+              public=True),
+    Operation("get", "/ui/{asset}", "The console's static files (HTML, CSS, JS, the vendored uPlot)", public=True),
     Operation("get", "/healthz", "Liveness", public=True),
     Operation("get", "/readyz", "Readiness: router and Redis reachable", public=True),
 ]
@@ -165,9 +205,11 @@ def build(operations: list[Operation] = OPERATIONS) -> dict:
 
 
 def _ok_content(op: Operation) -> dict:
-    content: dict = {"application/json": {"schema": {"type": "object"}}}
+    content: dict = {"application/json": {"schema": op.response or {"type": "object"}}}
     if "format" in op.query:
         content["text/csv"] = {"schema": {"type": "string"}}
+        if "jsonl" in op.query["format"].get("enum", ()):
+            content["application/x-ndjson"] = {"schema": {"type": "string"}}
     if op.streams:
         content["text/event-stream"] = {"schema": {"type": "string"}}
     return content

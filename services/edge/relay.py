@@ -241,8 +241,9 @@ class ChatRelay:
         budget_hit = False
         while True:
             if msg is grpc.aio.EOF:
-                await resp.write(writer.fail(None, _err("The stream ended unexpectedly; the answer is incomplete.",
-                                                        "upstream_error", "stream_interrupted")))
+                error = _err("The stream ended unexpectedly; the answer is incomplete.", "upstream_error",
+                             "stream_interrupted")
+                await resp.write(writer.fail(_broken_final(error), error))
                 return resp, None
             if msg.HasField("final"):
                 final = msg.final
@@ -264,7 +265,10 @@ class ChatRelay:
             try:
                 msg = await call.read()
             except grpc.aio.AioRpcError as err:
-                await resp.write(writer.fail(None, from_rpc_error(err)[1]["error"]))
+                # The router went away mid-stream (or the call failed): the same ending as an upstream
+                # that broke mid-stream, a finish_reason "error" chunk, then the error event.
+                error = from_rpc_error(err)[1]["error"]
+                await resp.write(writer.fail(_broken_final(error), error))
                 return resp, None
 
     async def _assemble(self, dialect, parsed: Parsed, call, first, headers: dict):
@@ -316,6 +320,14 @@ class ChatRelay:
                  completion_tokens=usage.completion_tokens if usage else 0,
                  cost_micros=final.cost_micros if final is not None else 0,
                  latency_ms=round((time.monotonic() - t0) * 1000, 2))
+
+
+def _broken_final(error: dict) -> router_pb2.ChatFinal:
+    """The final message a stream that lost its router never got: its error, and no usage (the router,
+    if it comes back, or its spool, meters what was streamed)."""
+    return router_pb2.ChatFinal(error=router_pb2.ChatError(
+        type=error.get("type") or "upstream_error", code=error.get("code") or "stream_interrupted",
+        message=error.get("message") or "The answer is incomplete."))
 
 
 def _dumps(obj) -> str:

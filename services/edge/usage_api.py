@@ -2,7 +2,9 @@
 
 - `GET /api/v1/usage?period=&key_id=|agent_id=|user=|session_id=&workspace=`: totals, by model, by date
 - `GET /api/v1/agents/{id}/usage?period=`: one agent
-- `GET /api/v1/usage/summary?period=month`: everything, with by-workspace/key/agent/user/session
+- `GET /api/v1/usage/summary?period=month`: everything, with by-workspace/key/agent/user/session/deployment
+  breakdowns read from per-day aggregates (never from per-request records), each a page of `limit`
+  (default 100) dearest first; `by=key&cursor=` pages through one breakdown (`next_cursors`)
 - `GET /api/v1/usage/tiers`: tier definitions, this month's use per tier subject, overages
 
 The master key sees everything (and may narrow with `workspace=`); a virtual key sees only its own
@@ -13,6 +15,7 @@ are its detail, and a losing hedge's tokens and cost are in the totals (its upst
 """
 from __future__ import annotations
 
+import base64
 import csv
 import io
 
@@ -27,7 +30,8 @@ PERIODS = {"day": meter_pb2.PERIOD_DAY, "week": meter_pb2.PERIOD_WEEK, "month": 
 _POLICIES = {meter_pb2.OVERAGE_POLICY_LOG: "log", meter_pb2.OVERAGE_POLICY_DEGRADE: "degrade",
              meter_pb2.OVERAGE_POLICY_BLOCK: "block"}
 _CSV_FIELDS = ("date", "model", "requests", "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens",
-               "cost_micros", "cost_usd", "errors", "attempts", "hedges", "unknown_cost_requests")
+               "cost_micros", "cost_usd", "errors", "attempts", "hedges", "unknown_cost_requests",
+               "estimated_tokens")
 _FILTERS = ("key_id", "agent_id", "user", "session_id")
 
 
@@ -41,7 +45,8 @@ def _totals(t: meter_pb2.UsageTotals) -> dict:
             "total_tokens": t.total_tokens, "cached_tokens": t.cached_tokens, "cost_micros": t.cost_micros,
             "cost_usd": usd(t.cost_micros), "errors": t.errors, "attempts": t.attempts, "hedges": t.hedges,
             # Requests of models with no known price: their cost is not in cost_usd (it is unknown, not 0).
-            "unknown_cost_requests": t.unknown_cost_requests}
+            "unknown_cost_requests": t.unknown_cost_requests,
+            "estimated_tokens": t.estimated_tokens}
 
 
 def _report(resp, period: str) -> dict:
@@ -62,6 +67,38 @@ def _csv(resp, filename: str) -> web.Response:
             writer.writerow({"date": d.date, "model": m.model, **_totals(m.totals)})
     return web.Response(text=out.getvalue(), content_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+BREAKDOWNS = ("workspace", "key", "agent", "user", "session", "deployment")
+DEFAULT_BREAKDOWN_LIMIT = 100
+
+
+def encode_offset(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode().rstrip("=")
+
+
+def breakdown_page(query) -> tuple[tuple[int, int, str], web.Response | None]:
+    """(limit, offset, the one breakdown asked for or "") from `limit`, `cursor` and `by`: a summary's
+    breakdowns are pages (dearest first), so its size no longer grows with the number of subjects."""
+    only = query.get("by", "")
+    if only and only not in BREAKDOWNS:
+        return (0, 0, ""), json_error(400, f"`by` must be one of {', '.join(BREAKDOWNS)}.", param="by",
+                                      code="invalid_value")
+    raw = query.get("limit", str(DEFAULT_BREAKDOWN_LIMIT))
+    if not raw.isdigit() or not 1 <= int(raw) <= 500:
+        return (0, 0, ""), json_error(400, "`limit` must be an integer from 1 to 500.", param="limit",
+                                      code="invalid_value")
+    offset = 0
+    if query.get("cursor"):
+        try:
+            tag, _, n = base64.urlsafe_b64decode(query["cursor"] + "=" * (-len(query["cursor"]) % 4)).decode().partition(":")
+            offset = int(n) if tag == "o" else -1
+        except (ValueError, UnicodeDecodeError):
+            offset = -1
+        if offset < 0:
+            return (0, 0, ""), json_error(400, "`cursor` is not one this API returned.", param="cursor",
+                                          code="invalid_value")
+    return (int(raw), offset, only), None
 
 
 class UsageHandler:
@@ -123,17 +160,25 @@ class UsageHandler:
         workspace, denied = self._scope(request)
         if bad or denied:
             return bad or denied
+        page, bad = breakdown_page(request.query)
+        if bad:
+            return bad
+        limit, offset, only = page
         resp, err = await self._call(request, self._meter.GetUsageSummary, meter_pb2.GetUsageSummaryRequest(
-            period=PERIODS[period], workspace=workspace))
+            period=PERIODS[period], workspace=workspace, breakdown_limit=limit, breakdown_offset=offset))
         if err:
             return err
         if fmt == "csv":
             return _csv(resp, f"usage-summary-{period}-{resp.start_date}.csv")
         body = {"object": "usage.summary", "workspace": workspace or None, **_report(resp, period)}
-        for kind in ("workspace", "key", "agent", "user", "session"):
-            if kind == "workspace" and workspace:
+        cursors = {}
+        for kind in BREAKDOWNS:
+            if (kind == "workspace" and workspace) or (only and kind != only):
                 continue
             body[f"by_{kind}"] = [{"id": s.id, **_totals(s.totals)} for s in getattr(resp, f"by_{kind}")]
+            more = offset + limit < resp.breakdown_sizes.get(kind, 0)
+            cursors[f"by_{kind}"] = encode_offset(offset + limit) if more else None
+        body["next_cursors"] = cursors
         return web.json_response(body)
 
     async def tiers(self, request: web.Request) -> web.Response:

@@ -55,8 +55,10 @@ def main() -> int:
     print(f"""
 Tokenyard is running.
   OpenAI base URL : http://127.0.0.1:{port}/v1
+  Console         : http://127.0.0.1:{port}/ui/   (sign in with the API key)
   API key         : {key}{'' if os.environ.get('TOKENYARD_MASTER_KEY') else '   (generated; set TOKENYARD_MASTER_KEY to choose one)'}
   Redis           : {redis_where}
+  Request log     : {os.environ.get('TOKENYARD_REQUEST_LOG_URL') and 'PostgreSQL (TOKENYARD_REQUEST_LOG_URL)' or mesh.data_dir / 'requests.db'}
   BYOK encryption : key from {enc_origin}
   Logs            : {mesh.log_dir}/{{edge,router,meter,runtime}}.log
 

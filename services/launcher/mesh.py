@@ -42,6 +42,10 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> N
     raise RuntimeError(f"{proc.args[-1]} did not listen on port {port} within {timeout}s")
 
 
+SERVICES = ("meter", "router", "runtime", "edge")
+"""What `make run` starts, in start order (each waits for the one before it to listen)."""
+
+
 @dataclass
 class Mesh:
     """The whole mesh on loopback. Ports default to free ones; `env` adds or overrides variables."""
@@ -68,7 +72,7 @@ class Mesh:
         if not self.redis_url:
             self.redis = LocalRedis(self.data_dir / "redis").start()
             self.redis_url = self.redis.url
-        for name in ("meter", "router", "runtime", "edge"):
+        for name in SERVICES:
             self.start_service(name)
         return self
 
@@ -86,6 +90,7 @@ class Mesh:
             "TOKENYARD_EDGE_URL": env.get("TOKENYARD_EDGE_URL") or f"http://127.0.0.1:{self.http_port}",
             "TOKENYARD_RUNTIME_STATE": env.get("TOKENYARD_RUNTIME_STATE") or str(self.data_dir / "runtime"),
             "DRIVE_STORAGE_PATH": env.get("DRIVE_STORAGE_PATH") or str(self.data_dir / "drive"),
+            "TOKENYARD_REQUEST_LOG_PATH": env.get("TOKENYARD_REQUEST_LOG_PATH") or str(self.data_dir / "requests.db"),
             "TOKENYARD_USAGE_SPOOL": env.get("TOKENYARD_USAGE_SPOOL") or str(self.data_dir / "usage-spool"),
             "PYTHONPATH": str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
         })

@@ -59,8 +59,10 @@ def candidates(caller, at: date, extra_agents: tuple[str, ...] = ()) -> list[tup
 
 
 class BudgetStore:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, marker_ttl: int = MONEY_TTL_SECONDS) -> None:
+        """`marker_ttl`: how long a settled request id is remembered (the meter passes its dedup window)."""
         self._redis = client
+        self._marker_ttl = marker_ttl
         self._reserve = client.register_script(budget_scripts.RESERVE)
         self._release = client.register_script(budget_scripts.RELEASE)
         self._settle = client.register_script(budget_scripts.SETTLE)
@@ -104,7 +106,7 @@ class BudgetStore:
             [keys.settled_key(ws, kid, rid), keys.reservations_key(ws), keys.reservation_deadlines_key(ws),
              keys.quota_key(ws, subject, month), keys.overage_totals_key(ws, month),
              keys.overage_log_key(ws, month), keys.tier_subjects_key(ws, month), *spend],
-            [reservation, cost, record.usage.total_tokens, quota, MONEY_TTL_SECONDS, MONEY_TTL_SECONDS,
+            [reservation, cost, record.usage.total_tokens, quota, self._marker_ttl, MONEY_TTL_SECONDS,
              tier_subject or "_|_", record.started_at_ms, "0" if record.attempt_of else "1", rid])
 
     async def set_limit(self, workspace: str, kind: str, sid: str, period: str, limit_micros: int | None) -> None:

@@ -29,6 +29,10 @@ def report_fields(report: Report) -> dict:
                         for d, t in report.by_date]}
 
 
+def as_totals(metrics_by_name: dict[str, dict[str, int]]) -> dict[str, Totals]:
+    return {name: Totals(values=dict(values)) for name, values in metrics_by_name.items()}
+
+
 def subjects(items: dict[str, Totals]) -> list[meter_pb2.SubjectUsage]:
     """Dearest first, then by id, so the top spenders lead."""
     ordered = sorted(items.items(), key=lambda kv: (-kv[1].values["cost_micros"], -kv[1].values["total_tokens"],

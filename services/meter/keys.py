@@ -1,7 +1,7 @@
 """Every Redis key the meter uses, in one place.
 
 Two hash-tag families, so each Lua script touches a single Redis Cluster slot:
-- `ty:{u:DATE}:...` usage of one UTC day: records, aggregates, index sets (the ledger's script);
+- `ty:{u:DATE}:...` usage of one UTC day: applied-request markers, aggregates, index sets (the ledger's script);
 - `ty:{b:WORKSPACE}:...` money state of one workspace: budgets, spend per period, reservations,
   tier quotas and overages (the budget scripts). Keys, agents and their workspace share it, so one
   script can reserve against all three atomically.
@@ -40,6 +40,7 @@ def request_ref(key_id: str, request_id: str) -> str:
 
 
 def record_key(day: date, key_id: str, request_id: str) -> str:
+    """Marker (expiring) that a request's usage was applied: the ledger's idempotency, not the record."""
     return f"{day_tag(day)}:req:{request_ref(key_id, request_id)}"
 
 

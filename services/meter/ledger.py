@@ -1,9 +1,13 @@
-"""Usage in Redis: one record per request, applied exactly once, with its cost and per-day aggregates.
+"""Usage in Redis: per-day aggregates applied exactly once per request, with their cost.
 
-One Lua script checks the request id and writes the record, every aggregate increment and every
-index entry atomically, so a retried or duplicated record can never count twice and a crash can
-never leave a record without its aggregates. All keys of one record share the hash tag of the
-record's own UTC day (`{u:DATE}`), so the script runs on Redis Cluster too.
+One Lua script sets the request's idempotency marker and applies every aggregate increment and index
+entry atomically, so a retried or duplicated record can never count twice and a crash can never leave
+half a record counted. All keys of one record share the hash tag of the record's own UTC day
+(`{u:DATE}`), so the script runs on Redis Cluster too.
+
+Redis holds no per-request record (issue 21): the record itself goes to the request log store
+(services.meter.requestlog). What Redis keeps grows per key/model/day, plus one small marker per
+request that expires after the dedup window (a sender re-delivers within minutes, not days).
 
 Aggregates per day, each with a by-model breakdown: everything; each workspace; and per API key,
 agent, user and session, both across workspaces and inside their workspace (what a workspace's own
@@ -24,34 +28,44 @@ from services.meter import keys
 from services.meter.periods import day_of
 from tokenyard.meter.v1 import meter_pb2
 
-RECORD_TTL_SECONDS = 400 * 86400  # records outlive the longest period a query can ask about
+AGGREGATE_TTL_SECONDS = 400 * 86400
+"""Per-day aggregates (TOKENYARD_USAGE_AGGREGATE_DAYS): a year and a month of daily history by default."""
+DEDUP_TTL_SECONDS = 2 * 86400
+"""How long a request id is remembered as applied (TOKENYARD_USAGE_DEDUP_TTL)."""
+SUBJECT_TTL_SECONDS = 35 * 86400
+"""Per-user and per-session aggregates (TOKENYARD_USAGE_SUBJECT_DAYS): sessions and end-user labels can be
+new with every request, so they keep a month, not 400 days (keys, agents and workspaces are bounded)."""
+SHORT_LIVED = ("user", "session")
 
 METRICS = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "cost_micros",
-           "errors", "attempts", "hedges", "unknown_cost_requests")
+           "errors", "attempts", "hedges", "unknown_cost_requests", "estimated_tokens")
+"""`estimated_tokens`: the part of total_tokens the router counted itself (the upstream reported none),
+so the usage API shows how much of a bill is exact."""
 
 _APPLY = """
--- Records of one UTC day (one hash slot). Per record: skip it if its key exists, else write it and add
--- its increments to a per-batch sum; the sums are applied once per (aggregate, field) at the end, so a
+-- Records of one UTC day (one hash slot). Per record: skip it if its marker exists, else set the marker
+-- and add its increments to a per-batch sum; the sums are applied once per (aggregate, field) at the end, so a
 -- batch of n records for the same key costs one set of HINCRBYs, not n. Returns 1/0 (applied/duplicate)
 -- per record, in order. Atomic like any script: a batch is applied entirely or not at all.
 local ttl = ARGV[1]
-local nrecords = tonumber(ARGV[2])
+local marker_ttl = ARGV[2]
+local short_ttl = ARGV[3]
+local nrecords = tonumber(ARGV[4])
 local sums, touched, out = {}, {}, {}
-local p = 3
+local p = 5
+-- A negative key reference marks a per-user / per-session key: it keeps the shorter retention.
+local function key_ttl(n) if n < 0 then return KEYS[-n], short_ttl end return KEYS[n], ttl end
 for r = 1, nrecords do
   local rk = KEYS[tonumber(ARGV[p])]
-  local nrec, nh, nincr = tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2]), tonumber(ARGV[p + 3])
-  local fields = p + 4
-  local hashes = fields + nrec
+  local nh, nincr = tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2])
+  local hashes = p + 3
   local incr = hashes + nh
   local sets = incr + 2 * nincr
   local nsets = tonumber(ARGV[sets])
-  if redis.call('EXISTS', rk) == 1 then
+  if not redis.call('SET', rk, '1', 'NX', 'EX', marker_ttl) then
     out[r] = 0
   else
     out[r] = 1
-    redis.call('HSET', rk, unpack(ARGV, fields, fields + nrec - 1))
-    redis.call('EXPIRE', rk, ttl)
     for h = hashes, hashes + nh - 1 do
       local k = ARGV[h]
       local sum = sums[k]
@@ -65,19 +79,19 @@ for r = 1, nrecords do
       end
     end
     for i = sets + 1, sets + 2 * nsets, 2 do
-      local sk = KEYS[tonumber(ARGV[i])]
+      local sk, sttl = key_ttl(tonumber(ARGV[i]))
       redis.call('SADD', sk, ARGV[i + 1])
-      redis.call('EXPIRE', sk, ttl)
+      redis.call('EXPIRE', sk, sttl)
     end
   end
   p = sets + 1 + 2 * nsets
 end
 for _, k in ipairs(touched) do
-  local key = KEYS[tonumber(k)]
+  local key, kttl = key_ttl(tonumber(k))
   for field, value in pairs(sums[k]) do
     redis.call('HINCRBY', key, field, string.format('%d', value))
   end
-  redis.call('EXPIRE', key, ttl)
+  redis.call('EXPIRE', key, kttl)
 end
 return out
 """
@@ -90,9 +104,14 @@ def subject_values(caller) -> dict[str, str]:
 
 
 class Ledger:
-    def __init__(self, client: redis.Redis, pricing: PriceBook | None = None) -> None:
+    def __init__(self, client: redis.Redis, pricing: PriceBook | None = None,
+                 dedup_ttl: int = DEDUP_TTL_SECONDS, subject_ttl: int = SUBJECT_TTL_SECONDS,
+                 aggregate_ttl: int = AGGREGATE_TTL_SECONDS) -> None:
         self._redis = client
         self._pricing = pricing or PriceBook()
+        self._dedup_ttl = dedup_ttl
+        self._subject_ttl = min(subject_ttl, aggregate_ttl)
+        self._aggregate_ttl = aggregate_ttl
         self._apply = client.register_script(_APPLY)
 
     def cost(self, r: meter_pb2.UsageRecord) -> int:
@@ -113,8 +132,7 @@ class Ledger:
             pipe.script(self._apply, keys_, args)
         return list(by_day.values())
 
-    @staticmethod
-    def _script_args(records: list[tuple[meter_pb2.UsageRecord, int]]) -> tuple[list[str], list]:
+    def _script_args(self, records: list[tuple[meter_pb2.UsageRecord, int]]) -> tuple[list[str], list]:
         """Keys are listed once and referred to by position (1-based, as Lua's KEYS); aggregates too, so the
         script can sum every record's increments per aggregate before writing them."""
         keys_: list[str] = []
@@ -126,27 +144,22 @@ class Ledger:
                 index[k] = len(keys_)
             return index[k]
 
-        args: list = [RECORD_TTL_SECONDS, len(records)]
+        args: list = [self._aggregate_ttl, self._dedup_ttl, self._subject_ttl, len(records)]
         for r, cost in records:
             known = not r.HasField("cost_known") or r.cost_known
             day = day_of(r.started_at_ms)
             u, c = r.usage, r.caller
-            record = ["request_id", r.request_id, "client_request_id", r.client_request_id,
-                      "attempt_of", r.attempt_of, "key_id", c.key_id, "workspace", c.workspace,
-                      "agent_id", c.agent_id, "tier", c.tier, "user", c.user, "session_id", c.session_id,
-                      "model", r.model, "deployment", r.deployment, "prompt_tokens", u.prompt_tokens,
-                      "completion_tokens", u.completion_tokens, "total_tokens", u.total_tokens,
-                      "cached_tokens", u.cached_tokens, "cache_write_tokens", u.cache_write_tokens,
-                      "estimated", int(u.estimated), "cost_micros", cost, "cost_known", int(known),
-                      "latency_ms", r.latency_ms, "ttft_ms", r.ttft_ms, "status", r.status,
-                      "started_at_ms", r.started_at_ms]
             own = 0 if r.attempt_of else 1
             error = 0 if r.status in ("ok", "cancelled") else own
             values = (own, u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cached_tokens, cost, error,
-                      max(r.attempts, 1) * own, r.hedges * own, (0 if known else 1) * own)
+                      max(r.attempts, 1) * own, r.hedges * own, (0 if known else 1) * own,
+                      u.total_tokens if u.estimated else 0)
             incr: list = []
             model = keys.esc(r.model)
-            for prefix in ("", f"m:{model}:"):
+            # d:<deployment>: the overview's by-deployment breakdown, kept per day like by-model.
+            for prefix in ("", f"m:{model}:", f"d:{keys.esc(r.deployment)}:" if r.deployment else None):
+                if prefix is None:
+                    continue
                 for metric, value in zip(METRICS, values):
                     incr += [prefix + metric, value]
             hashes, sets = [keys.scope_key(day)], []
@@ -156,13 +169,10 @@ class Ledger:
                     hashes.append(keys.scope_key(day, scope))
                     sets += [ref(keys.index_key(day, "workspace")), scope]
                 for kind, value in dims.items():
-                    hashes.append(keys.dim_key(day, kind, value, scope))
-                    sets += [ref(keys.index_key(day, kind, scope)), value]
-            args += [ref(keys.record_key(day, c.key_id, r.request_id)), len(record), len(hashes), len(incr) // 2, *record,
-                     *[ref(h) for h in hashes], *incr, len(sets) // 2, *sets]
+                    sign = -1 if kind in SHORT_LIVED else 1
+                    hashes.append((keys.dim_key(day, kind, value, scope), sign))
+                    sets += [sign * ref(keys.index_key(day, kind, scope)), value]
+            refs = [ref(h) if isinstance(h, str) else h[1] * ref(h[0]) for h in hashes]
+            args += [ref(keys.record_key(day, c.key_id, r.request_id)), len(hashes), len(incr) // 2,
+                     *refs, *incr, len(sets) // 2, *sets]
         return keys_, args
-
-    async def record(self, key_id: str, request_id: str, started_at_ms: int) -> dict[str, str]:
-        raw = await self._redis.hgetall(keys.record_key(day_of(started_at_ms), key_id, request_id))
-        return {k.decode(): v.decode() for k, v in raw.items()}
-

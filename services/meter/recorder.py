@@ -19,6 +19,7 @@ from services.meter.admission import tier_subject
 from services.meter.budgets import BudgetStore
 from services.meter.ledger import Ledger
 from services.meter.periods import day_of, month_of
+from services.meter.requestlog.log import RequestLog
 from services.meter.tiers import TierBook
 from tokenyard.meter.v1 import meter_pb2
 
@@ -33,11 +34,17 @@ class BatchResult:
 
 
 class Recorder:
-    def __init__(self, client: redis.Redis, ledger: Ledger, budgets: BudgetStore, tiers: TierBook) -> None:
+    def __init__(self, client: redis.Redis, ledger: Ledger, budgets: BudgetStore, tiers: TierBook,
+                 request_log: RequestLog | None = None) -> None:
+        """`request_log`: where every record of a batch goes once its Redis steps succeeded (queued, off this
+        call's path). Duplicates too: if a first delivery applied the ledger but failed before it got here
+        (Redis dropped mid-pipeline), the retry is a ledger duplicate, and only logging it still gets the
+        request its row; the log's own key (the request id) keeps it to one row."""
         self._redis = client
         self._ledger = ledger
         self._budgets = budgets
         self._tiers = tiers
+        self._request_log = request_log
 
     async def record(self, records: list[meter_pb2.UsageRecord]) -> BatchResult:
         pipe = ScriptPipeline(self._redis)
@@ -57,6 +64,8 @@ class Recorder:
             pipe.command("SADD", keys.tier_workspaces_key(month), ws)
         results = await pipe.execute()
         applied = sum(1 for reply in results[:len(days)] for flag in reply if flag == 1)
+        if self._request_log is not None:
+            self._request_log.add(costed)
         overages = 0
         for i, r in enumerate(records):
             _settled, over, over_cost = results[len(days) + i]

@@ -14,6 +14,9 @@ from services.meter.admission import Admitter
 from services.meter.budgets import BudgetStore
 from services.meter.periods import day_of, month_of, period_range
 from services.meter.recorder import Recorder
+from services.meter.requestlog import rpc as request_log_rpc
+from services.meter.requestlog.agent_health import AgentHealth
+from services.meter.requestlog.log import RequestLog
 from services.meter.tier_usage import TierUsage
 from services.meter.tiers import TierBook
 from services.meter.usage_query import UsageQuery
@@ -66,7 +69,10 @@ def _check_record(r: meter_pb2.UsageRecord, now_ms: int) -> None:
 
 class MeterServicer(meter_pb2_grpc.MeterServiceServicer):
     def __init__(self, recorder: Recorder, query: UsageQuery, admitter: Admitter, budgets: BudgetStore,
-                 tiers: TierBook, tier_usage: TierUsage, clock=time.time) -> None:
+                 tiers: TierBook, tier_usage: TierUsage, request_log: RequestLog | None = None,
+                 agent_health: AgentHealth | None = None, clock=time.time) -> None:
+        self._request_log = request_log
+        self._agent_health = agent_health
         self._recorder = recorder
         self._query = query
         self._admitter = admitter
@@ -106,10 +112,17 @@ class MeterServicer(meter_pb2_grpc.MeterServiceServicer):
     @_guarded
     async def GetUsageSummary(self, request: meter_pb2.GetUsageSummaryRequest, context):
         _, start, end = self._period(request.period, request.at_ms)
+        if request.breakdown_limit < 0 or request.breakdown_offset < 0:
+            raise invalid("breakdown_limit and breakdown_offset must be >= 0", "breakdown_limit")
         s = await self._query.summary(start, end, request.workspace or None)
-        by = {f"by_{kind}": convert.subjects(items) for kind, items in s.by_subject.items()}
-        return meter_pb2.GetUsageSummaryResponse(period=request.period, start_date=start.isoformat(),
-                                                 end_date=end.isoformat(), **convert.report_fields(s.report), **by)
+        lists = {kind: convert.subjects(items) for kind, items in s.by_subject.items()}
+        lists["deployment"] = convert.subjects(convert.as_totals(s.report.totals.by_deployment))
+        first = request.breakdown_offset
+        last = first + request.breakdown_limit if request.breakdown_limit else None
+        return meter_pb2.GetUsageSummaryResponse(
+            period=request.period, start_date=start.isoformat(), end_date=end.isoformat(),
+            **convert.report_fields(s.report), **{f"by_{k}": v[first:last] for k, v in lists.items()},
+            breakdown_sizes={k: len(v) for k, v in lists.items()})
 
     @_guarded
     async def Admit(self, request: meter_pb2.AdmitRequest, context):
@@ -160,3 +173,43 @@ class MeterServicer(meter_pb2_grpc.MeterServiceServicer):
         subjects, overages = await self._tier_usage.report(month, request.workspace or None)
         return meter_pb2.GetTiersResponse(month=month, tiers=convert.tier_infos(self._tiers), subjects=subjects,
                                           overages=overages)
+
+    def _log(self) -> RequestLog:
+        if self._request_log is None:
+            raise GatewayError(grpc.StatusCode.UNIMPLEMENTED, "this meter keeps no request log", "api_error",
+                               "request_log_disabled", 501)
+        return self._request_log
+
+    async def _store_call(self, context, coro):
+        """The store is best effort: its failure is UNAVAILABLE for the explorer, never anything else."""
+        try:
+            return await coro
+        except Exception as exc:
+            log.warning("request_log_query_failed", error=f"{type(exc).__name__}: {exc}"[:300])
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the request log store is unavailable; retry")
+
+    @_guarded
+    async def ListRequestLog(self, request: meter_pb2.ListRequestLogRequest, context):
+        f = request_log_rpc.filter_of(request)
+        entries, cursor = await self._store_call(context, self._log().list(f))
+        return meter_pb2.ListRequestLogResponse(entries=entries, next_cursor=cursor)
+
+    @_guarded
+    async def GetRequestLog(self, request: meter_pb2.GetRequestLogRequest, context):
+        if not request.request_id:
+            raise invalid("request_id is required", "request_id")
+        entry = await self._store_call(context, self._log().get(request.request_id, request.workspace))
+        if entry is None:
+            raise GatewayError(grpc.StatusCode.NOT_FOUND, f"No request `{request.request_id}`.",
+                               "invalid_request_error", "request_not_found", 404, "request_id")
+        return meter_pb2.GetRequestLogResponse(entry=entry)
+
+    @_guarded
+    async def GetRequestLogStatus(self, request, context):
+        return request_log_rpc.status_of(self._log().writer.status())
+
+    @_guarded
+    async def GetAgentRequestHealth(self, request: meter_pb2.GetAgentRequestHealthRequest, context):
+        if self._agent_health is None:
+            self._log()  # UNIMPLEMENTED: no request log, no agent health
+        return await self._store_call(context, self._agent_health.report(request.agent_id, request.workspace))

@@ -21,13 +21,15 @@ SUMMARY_KINDS = ("workspace", *keys.DIMENSIONS)
 class Totals:
     values: dict[str, int] = field(default_factory=lambda: dict.fromkeys(METRICS, 0))
     by_model: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_deployment: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def add_hash(self, raw: dict[bytes, bytes]) -> None:
         for f, v in raw.items():
             name, amount = f.decode(), int(v)
-            if name.startswith("m:"):
-                model, metric = name[2:].rsplit(":", 1)
-                bucket = self.by_model.setdefault(keys.unesc(model), dict.fromkeys(METRICS, 0))
+            if name.startswith(("m:", "d:")):
+                target = self.by_model if name[0] == "m" else self.by_deployment
+                sub, metric = name[2:].rsplit(":", 1)
+                bucket = target.setdefault(keys.unesc(sub), dict.fromkeys(METRICS, 0))
                 if metric in bucket:
                     bucket[metric] += amount
             elif name in self.values:
@@ -36,10 +38,11 @@ class Totals:
     def add(self, other: "Totals") -> None:
         for k, v in other.values.items():
             self.values[k] += v
-        for model, metrics in other.by_model.items():
-            bucket = self.by_model.setdefault(model, dict.fromkeys(METRICS, 0))
-            for k, v in metrics.items():
-                bucket[k] += v
+        for mine, theirs in ((self.by_model, other.by_model), (self.by_deployment, other.by_deployment)):
+            for name, metrics in theirs.items():
+                bucket = mine.setdefault(name, dict.fromkeys(METRICS, 0))
+                for k, v in metrics.items():
+                    bucket[k] += v
 
 
 @dataclass

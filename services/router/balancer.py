@@ -15,8 +15,10 @@ class Balancer:
         self._stats = stats
         self._rng = rng or random.Random()
 
-    def order(self, targets: list[Target], strategy: str, open_hint: set[str] = frozenset()) -> list[Target]:
-        """Preference order; deployments at their concurrency cap or known open go last."""
+    def order(self, targets: list[Target], strategy: str, open_hint: set[str] = frozenset(),
+              due: set[str] = frozenset()) -> list[Target]:
+        """Preference order; deployments at their concurrency cap or known open go last, and those whose
+        breaker is due its half-open probe go first (else a healthy sibling would always win)."""
         if len(targets) <= 1:
             return list(targets)
         if strategy == "priority":
@@ -25,11 +27,15 @@ class Balancer:
             ordered = self._weighted(targets)
         else:
             ordered = self._p2c(targets)
-        return sorted(ordered, key=lambda t: self._deprioritised(t, open_hint))  # stable: keeps preference
+        return sorted(ordered, key=lambda t: self._rank(t, open_hint, due))  # stable: keeps preference
 
-    def _deprioritised(self, t: Target, open_hint: set[str]) -> bool:
+    def _rank(self, t: Target, open_hint: set[str], due: set[str]) -> int:
         cap = t.deployment.max_concurrency
-        return t.key in open_hint or bool(cap and self._stats.get(t.key).inflight >= cap)
+        if cap and self._stats.get(t.key).inflight >= cap:
+            return 2
+        if t.key in open_hint:
+            return 2
+        return 0 if t.key in due else 1
 
     def _p2c(self, targets: list[Target]) -> list[Target]:
         """Two random candidates, the lower score first; the rest by score as fallbacks within the group."""

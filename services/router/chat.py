@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 
 import structlog
 
-from services.common.errors import invalid
+from services.common.errors import GatewayError, invalid
 from services.common.logs import redact_text
 from services.router.coalesce import StreamState, has_output, to_response
 from services.router.dispatcher import Dispatcher, Lease, Trace
@@ -43,11 +43,12 @@ class _Opened:
 class _ChatAttempts:
     """What one chat attempt is, for the dispatcher: open the stream, read up to the first output."""
 
-    def __init__(self, runner: "ChatRunner", req: router_pb2.ChatRequest, trace: Trace) -> None:
-        self._runner, self._req, self._trace = runner, req, trace
+    def __init__(self, runner: "ChatRunner", req: router_pb2.ChatRequest, trace: Trace, whole: bool) -> None:
+        self._runner, self._req, self._trace, self._whole = runner, req, trace, whole
 
     async def call(self, target: Target, deadline: float) -> _Opened:
-        stream = self._runner.book_provider(target).stream(self._req, target.upstream_model, api_key=target.api_key)
+        stream = self._runner.book_provider(target).stream(self._req, target.upstream_model, api_key=target.api_key,
+                                                           whole=self._whole)
         budget = min(target.deployment.timeouts.first_token, deadline - self._runner.monotonic())
         try:
             return _Opened(stream, await _until_first_output(stream, budget))
@@ -95,7 +96,9 @@ class ChatRunner:
         except KeyError:  # a registered node that expired while this request held its target
             raise UpstreamError(0, "the upstream node left the registry", kind="connection") from None
 
-    async def run(self, req: router_pb2.ChatRequest, timeout: float | None = None) -> AsyncIterator[router_pb2.ChatResponse]:
+    async def run(self, req: router_pb2.ChatRequest, timeout: float | None = None,
+                  whole: bool = False) -> AsyncIterator[router_pb2.ChatResponse]:
+        """`whole`: the client asked for one answer (Complete), so upstreams may be asked for one too."""
         if not req.model:
             raise invalid("`model` is required.", "model")
         if not req.messages:
@@ -110,13 +113,16 @@ class ChatRunner:
         state, trace = StreamState(), Trace(request_id=req.request_id)
         try:
             byok = req.byok if req.HasField("byok") and req.byok.provider else None
-            lease, opened = await self._dispatcher.run(req.model, byok, deadline, _ChatAttempts(self, req, trace), trace)
+            lease, opened = await self._dispatcher.run(req.model, byok, deadline, _ChatAttempts(self, req, trace, whole), trace)
             record.deployment, record.ttft, record.model = lease.target.name, lease.ttft, lease.model
             record.upstream = lease.target.upstream_model
             async for msg in self._relay(req, lease, opened, state, trace, record):
                 yield msg
         except (asyncio.CancelledError, GeneratorExit):
             record.status = "cancelled"
+            raise
+        except GatewayError as err:
+            record.http_status = err.http_status
             raise
         finally:
             if record.usage is None:
@@ -126,7 +132,7 @@ class ChatRunner:
 
     async def _relay(self, req, lease: Lease, opened: _Opened, state: StreamState, trace: Trace,
                      record) -> AsyncIterator[router_pb2.ChatResponse]:
-        error = None
+        error, complete = None, False
         try:
             msg = to_response([chunk for batch in opened.held for chunk in batch], state)
             if msg is not None:
@@ -135,6 +141,7 @@ class ChatRunner:
                 msg = to_response(batch, state)
                 if msg is not None:
                     yield msg
+            complete = True
         except Exception as exc:
             # After the first token: never hand the rest to another model. End with the error. An
             # unexpected exception (an adapter bug) ends the stream the same way rather than as a bare 500.
@@ -148,6 +155,8 @@ class ChatRunner:
         finally:
             await opened.stream.aclose()
             record.usage = self.metering.usage(req, state)
+            if complete and record.usage.estimated:  # not while a client that left is being cleaned up
+                record.usage = await self._counted_by_server(req, lease, state, record.usage)
             self._dispatcher.observer.completed(lease, record.usage, state)
             self._dispatcher.finish(lease, error)
         record.status = "ok" if error is None else "interrupted"
@@ -155,6 +164,14 @@ class ChatRunner:
         yield self._final(record, state, trace, None if error is None else router_pb2.ChatError(
             type="upstream_error", code="stream_interrupted",
             message="The upstream stream broke after it had started; the answer is incomplete."))
+
+    async def _counted_by_server(self, req, lease: Lease, state: StreamState, usage):
+        """A stream that reported no usage, from a self-hosted server: counted by its own tokenizer
+        (bounded: server_tokens gives up after 2 s and the router's own estimate stands)."""
+        count = getattr(self.book_provider(lease.target), "count_tokens", None)
+        if count is None:
+            return usage
+        return await self.metering.usage_counted(req, state, lambda text: count(text, lease.target.upstream_model))
 
     def _final(self, record, state: StreamState, trace: Trace, error) -> router_pb2.ChatResponse:
         cost, known = self.metering.cost(record.deployment, record.usage, record.model, record.upstream)

@@ -27,6 +27,9 @@ from services.router.policy import RoutingPolicy, parse_routing
 from services.router.request_limits import RequestLimits
 
 PROVIDERS = ("fake", "openai", "anthropic")
+APIS = ("chat", "completions")
+COMPLETIONS_VENDORS = ("vllm", "llamacpp", "llama.cpp")
+"""Vendors whose servers serve OpenAI's legacy completions API next to chat (the default of `apis`)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,9 @@ class Deployment:
     region: str = ""
     source: str = "static"
     """`static` (config file), `registered` (a self-registered node) or `byok` (a customer's base URL)."""
+    apis: tuple[str, ...] = ("chat",)
+    """The OpenAI APIs the deployment serves: `chat`, and `completions` (vLLM, llama.cpp, OpenAI's
+    completion models), where `/v1/completions` goes as it is instead of being rewritten as chat."""
 
     @property
     def byok_vendor(self) -> str:

@@ -1,8 +1,12 @@
 """The `deployments:` section of the config file as pydantic models, resolved into `Deployment`s.
 
-A deployment whose `api_key_env` / `base_url_env` variable is unset is off, so real upstreams switch
-on by exporting their key or URL; each one switched off says so in the log at start, naming the
-variable. Unknown fields are errors, and errors name the field (`deployments[1].weight: ...`).
+A deployment whose `base_url_env` variable is unset is off (it has nowhere to go), and so is one
+with `api_key_required: true` whose `api_key_env` is unset (a cloud vendor that answers 401 without a
+key), so real upstreams switch on by exporting their URL or key; each one switched off says so in the
+log at start, naming the variable. A plain `api_key_env` is optional, as the README's add-a-server
+example says: unset, the deployment runs without a key (a self-hosted vLLM or llama.cpp server needs
+none), and a warning says so. Unknown fields are errors, and errors name the field
+(`deployments[1].weight: ...`).
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from services.common import config_file
 from services.common.config_models import Section, parse
 from services.common.env import ConfigError
 from services.common.pricing import FlatPrice
-from services.router.config import Deployment, ModelRoute, Timeouts
+from services.router.config import COMPLETIONS_VENDORS, Deployment, ModelRoute, Timeouts
 
 log = structlog.get_logger()
 Name = Annotated[str, Field(min_length=1)]
@@ -41,6 +45,10 @@ class DeploymentSpec(Section):
     base_url_env: str = ""
     api_key: str = Field(default="", repr=False)
     api_key_env: str = ""
+    api_key_required: bool = False
+    """True: the deployment stays off while `api_key_env` is unset (cloud vendors); false: it runs keyless."""
+    apis: list[Literal["chat", "completions"]] | None = Field(default=None, min_length=1)
+    """The OpenAI APIs it serves; default `[chat, completions]` for vendor vllm/llamacpp, else `[chat]`."""
     vendor: str = ""
     """Who bills the key, written by the operator (never guessed from `provider`)."""
     timeouts: Timeouts = Timeouts()
@@ -63,7 +71,17 @@ class DeploymentSpec(Section):
     def _needs_url(self) -> "DeploymentSpec":
         if self.provider != "fake" and not (self.base_url or self.base_url_env):
             raise ValueError(f"base_url: required for provider {self.provider!r} (or base_url_env)")
+        if self.api_key_required and not self.api_key_env:
+            raise ValueError("api_key_required: needs api_key_env (the variable that switches it on)")
+        if self.apis and "completions" in self.apis and self.provider != "openai":
+            raise ValueError("apis: `completions` needs provider openai (the OpenAI wire format)")
         return self
+
+    def served_apis(self) -> tuple[str, ...]:
+        if self.apis:
+            return tuple(dict.fromkeys(self.apis))
+        vendor = self.vendor or self.provider
+        return ("chat", "completions") if self.provider == "openai" and vendor in COMPLETIONS_VENDORS else ("chat",)
 
     def routes(self) -> tuple[ModelRoute, ...]:
         return tuple(ModelRoute(m, m) if isinstance(m, str) else ModelRoute(m.name, m.upstream or m.name)
@@ -71,7 +89,7 @@ class DeploymentSpec(Section):
 
     def unset_variable(self, env) -> str:
         """The `*_env` variable that is unset (the deployment is then off), else ""."""
-        for var in (self.base_url_env, self.api_key_env):
+        for var in (self.base_url_env, self.api_key_env if self.api_key_required else ""):
             if var and not env.get(var):
                 return var
         return ""
@@ -83,7 +101,8 @@ class DeploymentSpec(Section):
             raise ConfigError(f"{self.base_url_env}: must start with http:// or https:// (deployment {self.name})")
         return Deployment(
             name=self.name, provider=self.provider, models=self.routes(), base_url=base_url,
-            api_key=env.get(self.api_key_env, "") if self.api_key_env else self.api_key, timeouts=self.timeouts,
+            api_key=(env.get(self.api_key_env, "") or self.api_key) if self.api_key_env else self.api_key,
+            timeouts=self.timeouts, apis=self.served_apis(),
             max_connections=self.max_connections, vendor=self.vendor or self.provider, declared_vendor=self.vendor,
             weight=self.weight, max_concurrency=self.max_concurrency,
             price=self.price.from_(f"deployments.{self.name}.price") if self.price is not None else None, tier=self.tier,
@@ -125,6 +144,8 @@ def load_deployments(path: Path, env: os._Environ | dict, raw: dict | None = Non
             log.warning("deployment_off", deployment=spec.name, variable=var,
                         reason=f"{var} is unset; export it to switch the deployment on")
             continue
+        if spec.api_key_env and not env.get(spec.api_key_env) and not spec.api_key:
+            log.warning("deployment_without_key", deployment=spec.name, unset=spec.api_key_env)
         result.append(spec.resolve(env))
     if not result:
         raise ConfigError(f"{path}: deployments: none is enabled (each needs its api_key_env / base_url_env set)")

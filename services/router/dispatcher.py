@@ -22,8 +22,9 @@ from services.common.logs import redact_text
 from services.router.backoff import HedgeBudget, retry_delay
 from services.router.balancer import Balancer
 from services.router.breaker import BreakerStore
-from services.router.errors import (AUTH, CONTENT_POLICY, CONTEXT_LENGTH, FATAL, breaker_kind, classify,
-                                    no_deployment_available, to_gateway_error)
+from services.router.cooldown import Cooldowns
+from services.router.errors import (AUTH, CONTENT_POLICY, CONTEXT_LENGTH, FATAL, RATE_LIMITED, VERDICTS, breaker_kind,
+                                    classify, counts_against_breaker, no_deployment_available, to_gateway_error)
 from services.router.observe import AttemptObserver
 from services.router.plan import Group, Planner
 from services.router.policy import RoutingPolicy
@@ -50,6 +51,11 @@ class Lease:
     """first / retry / fallback / hedge, for traces and metrics."""
     outcome: str = ""
     span: Any = None
+    cause: str = ""
+    """Why it failed (the upstream error's kind), for the request log's attempt timeline."""
+    ended: float | None = None
+    probe: bool = False
+    """Admitted as its breaker's half-open probe: its success puts the deployment back in rotation."""
 
 
 @dataclass
@@ -63,6 +69,8 @@ class Trace:
     hedges: int = 0
     operation: str = "chat"
     """The GenAI operation (`chat`, `embeddings`) its attempt spans are named after."""
+    leases: list[Lease] = field(default_factory=list)
+    """Every attempt in the order it started (the request log's attempt timeline)."""
 
 
 class Attempts(Protocol):
@@ -86,6 +94,7 @@ class Dispatcher:
         self._stats, self._balancer, self._budget = stats, balancer, budget
         self._rng = rng or random.Random()
         self._monotonic, self._clock, self._sleep = monotonic, clock, sleep
+        self.cooldowns = Cooldowns(clock)
 
     async def run(self, model: str, byok: common_pb2.ProviderCredential | None, deadline: float,
                   fns: Attempts, trace: Trace) -> tuple[Lease, Any]:
@@ -98,7 +107,7 @@ class Dispatcher:
             if found is not None:
                 return found
             if last_error is not None:
-                raise to_gateway_error(last_error)
+                raise to_gateway_error(*last_error)
             # Nothing admitted anywhere: every deployment is cooling down. Wait for the first to reopen.
             delay = (reopen - self._clock()) if reopen is not None else None
             if delay is None or self._monotonic() + delay > wait_until:
@@ -113,7 +122,7 @@ class Dispatcher:
             not_before: dict[str, float] = {}
             counted = False
             for n in range(max(1, self._policy.retry.attempts)):
-                lease, group_reopen = await self._admit(group, failed, trace)
+                lease, group_reopen = await self._admit(group, failed, trace, own=not_before)
                 if lease is None:
                     reopen = group_reopen if reopen is None or (group_reopen or reopen) < reopen else reopen
                     break
@@ -122,17 +131,19 @@ class Dispatcher:
                 try:
                     return await self._attempt(group, lease, fns, trace, deadline, failed), None, None
                 except UpstreamError as err:
-                    last_error, cls = err, classify(err)
+                    vendor = lease.target.deployment.vendor
+                    last_error, cls = (err, vendor), classify(err, vendor)
                     log.warning("upstream_attempt_failed", request_id=trace.request_id, deployment=lease.target.name,
-                                status=err.status, kind=err.kind, error=err.message, attempt=trace.attempts)
+                                vendor=vendor, operation=trace.operation, status=err.status, kind=err.kind,
+                                upstream_code=err.code, cause=cls, error=err.message, attempt=trace.attempts)
                     if cls == FATAL:
-                        raise to_gateway_error(err) from None
+                        raise to_gateway_error(err, vendor) from None
                     if cls in (CONTEXT_LENGTH, CONTENT_POLICY):
                         names = (group.policy.context_window_fallbacks if cls == CONTEXT_LENGTH
                                  else group.policy.content_policy_fallbacks)
                         queue = [g for g in self._planner.groups(names, byok)]
                         if not queue:
-                            raise to_gateway_error(err) from None
+                            raise to_gateway_error(err, vendor) from None
                         break
                     if err.retry_after is not None:
                         not_before[lease.target.key] = self._monotonic() + err.retry_after
@@ -155,15 +166,21 @@ class Dispatcher:
         await self._sleep(delay)
         return True
 
-    async def _admit(self, group: Group, failed: set[str], trace: Trace,
-                     hedge: bool = False) -> tuple[Lease | None, float | None]:
+    async def _admit(self, group: Group, failed: set[str], trace: Trace, hedge: bool = False,
+                     own: dict[str, float] | None = None) -> tuple[Lease | None, float | None]:
         cands = [t for t in group.targets if t.key not in failed]
         if not cands:
             if hedge:
                 return None, None
             cands = list(group.targets)
-        open_hint = {t.key for t in cands if self._breakers.seen.get(t.key, ("closed",))[0] == "open"}
-        ordered = self._balancer.order(cands, group.policy.strategy, open_hint)
+        # A deployment cooling after a 429 takes no new calls; this request's own retry of it already
+        # waited out its Retry-After (the backoff's floor), so that one may go.
+        cooling = [t.key for t in cands if t.key not in (own or ()) and self.cooldowns.cooling(t.key)]
+        if cooling:
+            cands = [t for t in cands if t.key not in cooling]
+            if not cands:
+                return None, self.cooldowns.earliest(cooling)
+        ordered = self._balancer.order(cands, group.policy.strategy, *self._breaker_hints(cands))
         key, reopen = await self._breakers.acquire([t.key for t in ordered])
         if key is None:
             return None, reopen
@@ -173,9 +190,28 @@ class Dispatcher:
             self._budget.earn()
         trace.attempts += 1
         trace.tried.append(target.name)
-        lease = Lease(target, self._monotonic(), group.model, hedge=hedge)
-        self.observer.started(lease, group, trace, self._breakers.seen.get(key, ("closed",))[0])
+        state = self._breakers.seen.get(key, ("closed",))[0]
+        lease = Lease(target, self._monotonic(), group.model, hedge=hedge, probe=state == "half_open")
+        trace.leases.append(lease)
+        self.observer.started(lease, group, trace, state)
         return lease, None
+
+    def _breaker_hints(self, cands: list[Target]) -> tuple[set[str], set[str]]:
+        """(open and still cooling: go last, due for their half-open probe: go first).
+
+        A deployment whose cooldown has passed must get its probe even while siblings are healthy: put
+        last, the breaker would always admit a healthy sibling first and the recovered deployment would
+        never be tried again (0 of 348 requests in 95 s after recovery). The probe is one request, and
+        the breaker (in Redis) bounds probes fleet-wide, so leading with it costs one call per cooldown."""
+        now_ms = self._clock() * 1000
+        open_hint, due = set(), set()
+        for t in cands:
+            st, until = self._breakers.seen.get(t.key, ("closed", 0.0))
+            if st == "open":
+                (due if until <= now_ms else open_hint).add(t.key)
+            elif st == "half_open":
+                open_hint.add(t.key)  # its probe is out: the breaker admits no second one
+        return open_hint, due
 
     async def _attempt(self, group: Group, lease: Lease, fns: Attempts, trace: Trace, deadline: float,
                        failed: set[str]) -> tuple[Lease, Any]:
@@ -232,7 +268,7 @@ class Dispatcher:
     def _lost(self, lease: Lease, fns: Attempts) -> None:
         lease.hedge = True
         self._release(lease)
-        self.observer.ended(lease, "hedge_lost")
+        self._ended(lease, "hedge_lost")
         fns.hedge_lost(lease)
 
     async def _call(self, fns: Attempts, lease: Lease, deadline: float, failed: set[str]) -> Any:
@@ -252,7 +288,7 @@ class Dispatcher:
                                     kind="adapter_error") from None
         except asyncio.CancelledError:
             self._release(lease)
-            self.observer.ended(lease, "cancelled")
+            self._ended(lease, "cancelled")
             raise
         except UpstreamError as err:
             # An upstream's error text may quote the key it was sent (the deployment's or the customer's):
@@ -260,19 +296,27 @@ class Dispatcher:
             err.message = redact_text(err.message, lease.target.api_key or "", lease.target.deployment.api_key)
             failed.add(name)
             self._release(lease)
-            self.observer.ended(lease, "error", err)
-            cls = classify(err)
-            if cls in (FATAL, CONTEXT_LENGTH, CONTENT_POLICY) or (cls == AUTH and lease.target.api_key is not None):
-                # The upstream is alive; the request (or a customer's own key) was the problem.
-                self._breakers.record(name, True)
-            else:
+            self._ended(lease, "error", err)
+            cls = classify(err, lease.target.deployment.vendor)
+            if cls == RATE_LIMITED:
+                self.cooldowns.cool(name, err.retry_after)  # alive but full: no breaker change for anyone
+            elif counts_against_breaker(cls, byok=lease.target.api_key is not None):
                 self._stats.observe_failure(name)
                 self._breakers.record(name, False, breaker_kind(err), force_open=cls == AUTH)
+            elif cls in VERDICTS or cls == AUTH:
+                # The upstream is alive and answered; the request (or a customer's own key) was the problem.
+                self._breakers.record(name, True)
             raise
         lease.ttft = self._monotonic() - lease.started
         self._stats.observe_ttft(name, lease.ttft)
         self.observer.first_token(lease)
         return result
+
+    def _ended(self, lease: Lease, outcome: str, error: UpstreamError | None = None) -> None:
+        if lease.ended is None:
+            lease.ended = self._monotonic()
+            lease.cause = (error.kind or str(error.status or "error")) if error is not None else ""
+        self.observer.ended(lease, outcome, error)
 
     def _release(self, lease: Lease) -> None:
         if not lease.released:
@@ -283,8 +327,10 @@ class Dispatcher:
         """The winning attempt ended: count it for health and balancing (a mid-stream break is a failure)."""
         name = lease.target.key
         self._release(lease)
-        self.observer.ended(lease, "ok" if error is None else "interrupted", error)
+        self._ended(lease, "ok" if error is None else "interrupted", error)
         if error is None:
+            if lease.probe:
+                self._stats.forgive(name)  # the breaker kept it out for its failures; now it competes afresh
             self._breakers.record(name, True, latency=self._monotonic() - lease.started, ttft=lease.ttft)
         else:
             self._stats.observe_failure(name)

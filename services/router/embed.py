@@ -6,6 +6,8 @@ import asyncio
 import time
 from collections.abc import Callable
 
+import structlog
+
 from services.common.errors import invalid
 from services.common.outbound import OutboundPolicy
 from services.router.request_limits import RequestLimits, check_model_name
@@ -17,6 +19,7 @@ from services.router.registry import Target
 from tokenyard.common.v1 import common_pb2
 from tokenyard.router.v1 import router_pb2
 
+log = structlog.get_logger()
 MAX_INPUTS = 2048
 DEFAULT_DEADLINE = 120.0
 
@@ -69,6 +72,8 @@ class EmbedRunner:
                 resp = _to_response(body, len(req.inputs))
             except (KeyError, TypeError, ValueError) as exc:
                 err = UpstreamError(502, f"malformed embeddings response: {type(exc).__name__}")
+                log.warning("upstream_attempt_failed", request_id=req.request_id, deployment=lease.target.name,
+                            operation="embeddings", status=502, kind=err.kind, cause="retry", error=err.message)
                 self._dispatcher.finish(lease, err)
                 raise to_gateway_error(err) from None
             self._dispatcher.finish(lease)

@@ -9,10 +9,12 @@ and leaves the request's budget reservation to the agent that answers.
 """
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
 from services.common.pricing import PriceBook
+from services.router import attempt_log
 from services.router.coalesce import StreamState
 from services.router.dispatcher import Lease, Trace
 from services.router.tokens import TokenCounter
@@ -27,16 +29,30 @@ STARTED_AT_TOLERANCE_MS = 300_000
 caller must not file usage under a closed period)."""
 
 
+_TEMPLATE_PER_MESSAGE = 3
+"""Chat-template tokens around each message (turn markers and role), a guess: hence still `estimated`."""
+_TEMPLATE_PRIMER = 3
+
+
+def _max_tokens(req) -> int | None:
+    for name in ("max_completion_tokens", "max_tokens"):
+        if req.HasField(name) and getattr(req, name) > 0:
+            return int(getattr(req, name))
+    return None
+
+
 class Record:
     """Book-keeping of one request for its usage record."""
 
-    __slots__ = ("model", "deployment", "upstream", "status", "ttft", "usage", "started_ms", "t0", "committed")
+    __slots__ = ("model", "deployment", "upstream", "status", "ttft", "usage", "started_ms", "t0", "committed",
+                 "http_status")
 
     def __init__(self, model: str, started_ms: int, t0: float) -> None:
         self.model, self.deployment, self.upstream, self.status = model, "", "", "error"
         self.ttft: float | None = None
         self.usage: common_pb2.Usage | None = None
         self.started_ms, self.t0 = started_ms, t0
+        self.http_status = 0
         self.committed = False
         """Journaled before the answer's end went out (`commit`); `finish` then has nothing left to do."""
 
@@ -78,6 +94,24 @@ class Metering:
                                     cached_tokens=int(cached),
                                     cache_write_tokens=int(prompt_details.get("cache_write_tokens") or 0))
         prompt, completion = self._counter.prompt_tokens(req), self._counter.count("".join(state.text))
+        limit = _max_tokens(req)
+        if limit is not None:
+            completion = min(completion, limit)  # the upstream stopped there; another tokenizer's count must not bill more
+        return common_pb2.Usage(prompt_tokens=prompt, completion_tokens=completion,
+                                total_tokens=prompt + completion, estimated=True)
+
+    async def usage_counted(self, req: router_pb2.ChatRequest, state: StreamState, count) -> common_pb2.Usage:
+        """Like `usage`, for a stream without reported usage whose server can count tokens itself
+        (`count(text)`: tokens or None): the text sent and received, by the model's own tokenizer."""
+        if state.usage:
+            return self.usage(req, state)
+        prompt_text = "\n".join([m.content for m in req.messages] + [p.text for m in req.messages for p in m.parts])
+        prompt, completion = await asyncio.gather(count(prompt_text), count("".join(state.text)))
+        if prompt is None or completion is None:
+            return self.usage(req, state)
+        prompt += _TEMPLATE_PER_MESSAGE * len(req.messages) + _TEMPLATE_PRIMER
+        limit = _max_tokens(req)
+        completion = min(completion, limit) if limit is not None else completion
         return common_pb2.Usage(prompt_tokens=prompt, completion_tokens=completion,
                                 total_tokens=prompt + completion, estimated=True)
 
@@ -96,6 +130,9 @@ class Metering:
         out = self._usage_record(req.request_id, req, record.deployment, record.usage, record.status, record, ttft)
         if trace is not None:
             out.attempts, out.hedges = trace.attempts, trace.hedges
+            out.attempt_log.extend(attempt_log.attempts(trace, self._monotonic, record.status))
+        out.model_requested, out.http_status = req.model, record.http_status
+        out.trace_id = attempt_log.current_trace_id()
         if getattr(req, "fallback_follows", False) and record.ttft is None and record.status != "cancelled":
             # Another agent answers instead: this call is an attempt of the request, not the request.
             out.request_id, out.attempt_of = f"{req.request_id}-agent{req.agent_attempt}", req.request_id

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import time
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from opentelemetry import trace
 
@@ -33,6 +34,23 @@ def attempt_kind(hedge: bool, attempt: int, fallback: bool) -> str:
     return "fallback" if fallback else "retry"
 
 
+
+_OWN_HOSTS = {"openai": "api.openai.com", "anthropic": "api.anthropic.com"}
+
+
+def provider_name(dep) -> str:
+    """`gen_ai.provider.name`: the vendor the operator named; for a deployment that named none, its wire
+    format's vendor only when it really is that vendor's API (a llama.cpp or vLLM server speaking the
+    OpenAI format is not OpenAI), else `<format>_compatible`."""
+    if dep.declared_vendor:
+        return dep.declared_vendor
+    own = _OWN_HOSTS.get(dep.provider)
+    if own is None or dep.provider == "fake":
+        return dep.provider
+    host = urlsplit(dep.base_url).hostname or ""
+    return dep.provider if host == own or host.endswith("." + own) else f"{dep.provider}_compatible"
+
+
 class AttemptObserver:
     def __init__(self, tracer: trace.Tracer | None = None, metrics: Metrics | None = None) -> None:
         self._tracer = tracer
@@ -51,7 +69,7 @@ class AttemptObserver:
             return
         dep, model = lease.target.deployment, lease.target.upstream_model
         lease.span = self._tracer.start_span(f"{trace_.operation} {model}", kind=trace.SpanKind.CLIENT, attributes={
-            "gen_ai.operation.name": trace_.operation, "gen_ai.provider.name": dep.vendor or dep.provider,
+            "gen_ai.operation.name": trace_.operation, "gen_ai.provider.name": provider_name(dep),
             "gen_ai.request.model": model, "tokenyard.request_id": trace_.request_id,
             "tokenyard.deployment": name, "tokenyard.provider": dep.provider, "tokenyard.model_group": group.model,
             "tokenyard.attempt": trace_.attempts, "tokenyard.attempt.kind": kind,
@@ -87,6 +105,8 @@ class AttemptObserver:
         if usage is not None:
             span.set_attribute("gen_ai.usage.input_tokens", usage.prompt_tokens)
             span.set_attribute("gen_ai.usage.output_tokens", usage.completion_tokens)
+            # The upstream reported none: the router counted them (tokens.py), and the trace says so.
+            span.set_attribute("tokenyard.usage.estimated", usage.estimated)
 
     def ended(self, lease: "Lease", outcome: str, error: "UpstreamError | None" = None) -> None:
         """The attempt is over (ok, error, cancelled, hedge_lost, interrupted); only the first call counts."""

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from dataclasses import dataclass
 
 import grpc
@@ -101,9 +102,12 @@ class RouterApp:
 
 def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=None, registry_poll: float = 1.0,
                   prices: PriceBook | None = None, rng: random.Random | None = None,
-                  sleep=asyncio.sleep, tracing: Tracing | None = None, metrics: Metrics | None = None) -> RouterApp:
+                  sleep=asyncio.sleep, tracing: Tracing | None = None, metrics: Metrics | None = None,
+                  clock=time.time, monotonic=time.monotonic, shift_ms=lambda: 0) -> RouterApp:
     """`redis`: a client to use (tests); otherwise one is made from `cfg.redis_url` when set.
-    `tracing`: off by default. `metrics`: when given, RPC metrics and breaker states are recorded in it."""
+    `tracing`: off by default. `metrics`: when given, RPC metrics and breaker states are recorded in it.
+    `clock`/`monotonic`: injected by tests that move time (breaker cooldowns, balancing decay);
+    `shift_ms` moves Redis's clock for the shared breakers the same way (0 in service)."""
     tracing = tracing or Tracing()
     counter = counter or TokenCounter()
     if redis is None and cfg.redis_url:
@@ -112,11 +116,11 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
     http_tracing = tracing.http_trace_configs()
     book = UpstreamBook(cfg.deployments, lambda d: build_provider(d, counter, http_tracing, cfg.outbound),
                         {**cfg.tier_models, **policy.aliases()})
-    stats = LocalStats()
-    breakers = BreakerStore(redis, policy.breaker)
+    stats = LocalStats(monotonic)
+    breakers = BreakerStore(redis, policy.breaker, clock=clock, shift_ms=shift_ms)
     planner = Planner(book, policy)
     dispatcher = Dispatcher(planner, policy, breakers, stats, Balancer(stats, rng),
-                            HedgeBudget(policy.hedge_budget), rng=rng, sleep=sleep,
+                            HedgeBudget(policy.hedge_budget), rng=rng, sleep=sleep, monotonic=monotonic, clock=clock,
                             observer=AttemptObserver(tracing.tracer if tracing.enabled else None, metrics))
     if metrics is not None and cfg.model_labels is not None:
         metrics.model_label = cfg.model_labels
@@ -127,8 +131,8 @@ def create_server(cfg: RouterConfig, counter: TokenCounter | None = None, redis=
     prices = prices if prices is not None else cfg.prices
     log_unpriced(prices)
     metering = Metering(reporter, counter, prices)
-    runner = ChatRunner(book, dispatcher, metering, limits=cfg.limits, outbound=cfg.outbound)
-    embedder = EmbedRunner(runner.book_provider, dispatcher, metering, outbound=cfg.outbound, limits=cfg.limits)
+    runner = ChatRunner(book, dispatcher, metering, monotonic, limits=cfg.limits, outbound=cfg.outbound)
+    embedder = EmbedRunner(runner.book_provider, dispatcher, metering, monotonic, outbound=cfg.outbound, limits=cfg.limits)
     nodes = NodeRegistry(redis, cfg.outbound) if redis is not None else None
     poller = RegistryPoller(nodes, book, registry_poll) if nodes is not None else None
     escalation = escalation_wiring.build(cfg.escalation, runner, prices, redis)

@@ -47,7 +47,7 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
         builder = AnswerBuilder(self._max_answer_bytes)
         try:
             # Leaving the block closes the stream, so an answer past the cap also ends the upstream call.
-            async with contextlib.aclosing(self._chat(request, context)) as stream:
+            async with contextlib.aclosing(self._chat(request, context, whole=True)) as stream:
                 async for message in stream:
                     builder.add(message)
         except GatewayError as err:
@@ -59,11 +59,12 @@ class RouterServicer(router_pb2_grpc.RouterServiceServicer):
                 message="The answer ended before it was complete."))
         return answer
 
-    def _chat(self, request: router_pb2.ChatRequest, context: grpc.aio.ServicerContext):
+    def _chat(self, request: router_pb2.ChatRequest, context: grpc.aio.ServicerContext, whole: bool = False):
         if not request.request_id:
             request.request_id = "req_" + secrets.token_hex(16)
-        auto = self._auto is not None and request.model == AUTO_MODEL
-        return (self._auto.auto_chat if auto else self._runner.run)(request, context.time_remaining())
+        if self._auto is not None and request.model == AUTO_MODEL:
+            return self._auto.auto_chat(request, context.time_remaining())
+        return self._runner.run(request, context.time_remaining(), whole=whole)
 
     async def Embed(self, request: router_pb2.EmbedRequest, context: grpc.aio.ServicerContext):
         if not request.request_id:

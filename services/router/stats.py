@@ -70,6 +70,10 @@ class LocalStats:
         s.fails = s.fails * math.exp(-(now - s.fail_stamp) / _TAU) + 1
         s.fail_stamp = now
 
+    def forgive(self, name: str) -> None:
+        """Drops the failure penalty: the deployment's breaker probe succeeded after its cooldown."""
+        self.get(name).fails = 0.0
+
     def score(self, name: str, weight: float) -> float:
         """Lower is better: expected wait (latency x queue) scaled by recent failures and weight.
 

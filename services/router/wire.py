@@ -55,14 +55,19 @@ def tool_to_dict(t: router_pb2.Tool) -> dict:
     return out
 
 
-def to_openai_body(req: router_pb2.ChatRequest, upstream_model: str) -> dict:
-    """The body to POST to an OpenAI-compatible /chat/completions, always streaming with usage."""
+def to_openai_body(req: router_pb2.ChatRequest, upstream_model: str, stream: bool = True) -> dict:
+    """The body to POST to an OpenAI-compatible /chat/completions: streaming with usage, or, for a
+    client that did not stream, one answer (`stream=False`), since some servers (llama.cpp's) report
+    exact usage only there."""
     body: dict = orjson.loads(req.extra_json) if req.extra_json else {}
     body["model"] = upstream_model
     body["messages"] = [message_to_dict(m) for m in req.messages]
-    body["stream"] = True
-    # Ask for usage in the stream; upstreams that ignore it get their tokens counted by the router.
-    body["stream_options"] = {**body.get("stream_options", {}), "include_usage": True}
+    body["stream"] = stream
+    if stream:
+        # Ask for usage in the stream; upstreams that ignore it get their tokens counted by the router.
+        body["stream_options"] = {**body.get("stream_options", {}), "include_usage": True}
+    else:
+        body.pop("stream_options", None)
     for name in _OPTIONAL_SCALARS:
         if req.HasField(name):
             body[name] = getattr(req, name)

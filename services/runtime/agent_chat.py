@@ -17,6 +17,7 @@ import structlog
 from google.protobuf import json_format
 
 from services.common.errors import GatewayError, not_found
+from services.common.rpc_end import call_ended
 from services.runtime.registry import AgentRegistry
 from services.runtime.remote import RemoteAgentClient, RemoteAgentError
 from services.runtime.sessions import SessionStore
@@ -158,6 +159,8 @@ class AgentChat:
                     if session is not None and not msg.final.error.code:
                         await self._record(session.id, req, agent, primary_id, "".join(text), msg.final)
                     yield msg
+                    if hasattr(rest, "cancel"):
+                        await call_ended(rest)  # the router ends it with OK: no CANCELLED span
                     return
                 yield msg
                 msg = await (anext(rest, grpc.aio.EOF) if agent.kind == runtime_pb2.AGENT_KIND_REMOTE else rest.read())

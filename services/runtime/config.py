@@ -37,6 +37,8 @@ class RuntimeConfig:
     """DRIVE_MAX_FILE_SIZE in bytes; larger uploads are refused while streaming."""
     session_ttl: float = 30 * 86400.0
     """Sessions idle longer than this are removed by cleanup (TOKENYARD_SESSION_TTL, seconds)."""
+    session_sweep_interval: float = 3600.0
+    """TOKENYARD_SESSION_SWEEP_SECONDS: how often expired sessions are deleted (0: only on cleanup calls)."""
     stop_agents_on_exit: bool = True
     """On a graceful shutdown, stop the agents it runs (after a crash they are re-adopted instead)."""
     chat_timeout: float = 600.0
@@ -70,6 +72,7 @@ class RuntimeConfig:
             drive_path=Path(env_str("DRIVE_STORAGE_PATH", str(ROOT / ".data" / "drive"))),
             drive_max_file_size=max_size,
             session_ttl=env_float("TOKENYARD_SESSION_TTL", 30 * 86400.0),
+            session_sweep_interval=env_float("TOKENYARD_SESSION_SWEEP_SECONDS", 3600.0),
             stop_agents_on_exit=os.environ.get("TOKENYARD_RUNTIME_STOP_AGENTS_ON_EXIT", "1") not in ("0", "false"),
             chat_timeout=env_float("TOKENYARD_REQUEST_TIMEOUT", 600.0),
             shutdown_grace=env_float("TOKENYARD_SHUTDOWN_GRACE", 10.0),

@@ -24,6 +24,7 @@ from services.runtime.registry import AgentRegistry
 from services.runtime.remote import LazyHttp, RemoteAgentClient
 from services.runtime.remote_health import RemoteHealthTracker
 from services.runtime.servicer import RuntimeServicer
+from services.runtime.session_sweeper import SessionSweeper
 from services.runtime.sessions import SessionStore
 from services.runtime.supervisor import Supervisor
 from tokenyard.router.v1 import router_pb2_grpc
@@ -44,6 +45,7 @@ class RuntimeApp:
     http: LazyHttp
     supervisor: Supervisor
     redis_health: RedisHealth
+    session_sweeper: SessionSweeper
 
     async def start(self) -> dict[str, list[str]]:
         """Re-adopts agents a previous runtime left running, then serves; returns what recovery did."""
@@ -51,9 +53,11 @@ class RuntimeApp:
         recovered = await self.supervisor.recover()
         await self.server.start()
         await self.redis_health.start()  # SERVING only once Redis answers (and NOT_SERVING while it does not)
+        self.session_sweeper.start()
         return recovered
 
     async def stop(self, grace: float, stop_agents: bool | None = None) -> None:
+        await self.session_sweeper.aclose()
         await self.redis_health.aclose()
         await grpc_server.drain(self.server, self.health, grace)
         if self.cfg.stop_agents_on_exit if stop_agents is None else stop_agents:
@@ -90,7 +94,8 @@ def create_server(cfg: RuntimeConfig, client: redis.Redis | None = None, tracing
     if not box.enabled:
         log.warning("runtime_secrets_disabled", reason="TOKENYARD_ENCRYPTION_KEY is not set; BYOK keys cannot be stored")
     return RuntimeApp(cfg, server, health, port, client, channel, http, supervisor,
-                      RedisHealth(client, health, SERVICE_NAMES))
+                      RedisHealth(client, health, SERVICE_NAMES),
+                      SessionSweeper(sessions, cfg.session_ttl, cfg.session_sweep_interval))
 
 
 async def serve(cfg: RuntimeConfig) -> None:

@@ -90,7 +90,7 @@ def _outage(mesh, down, up, seconds: float) -> tuple[Load, float]:
 
 
 def _no_usage_lost(mesh, load: Load, before: int) -> tuple[int, int]:
-    missing, recorded = asyncio.run(audit(mesh.redis_url, load))
+    missing, recorded = asyncio.run(audit(mesh, load))
     deadline = time.monotonic() + 20
     while (counted := day_requests(mesh) - before) < recorded and time.monotonic() < deadline:
         time.sleep(0.2)

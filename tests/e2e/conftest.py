@@ -5,17 +5,14 @@ forwards `up-*` models to a fake upstream server run by the test, so tests see w
 """
 from __future__ import annotations
 
-import asyncio
 import secrets
 import subprocess
 import sys
 import time
 
+import httpx
 import pytest
 
-from services.common import redis_conn
-from services.meter import keys
-from services.meter.periods import day_of
 from services.common.redis_server import free_port
 from services.launcher.mesh import ROOT, Mesh, wait_for_port
 from tests.fakes.anthropic_upstream import ThreadedAnthropicUpstream
@@ -96,6 +93,9 @@ routing:
   hedge_budget: 1.0
   groups:
     hedge-demo: {{strategy: priority, hedge: {{delay: 0.2, max: 1}}}}
+    # The explorer's fallback case (tests/e2e/test_requests_api_e2e.py): every attempt fails, then fake-echo answers.
+    fake-error-503:
+      fallbacks: [fake-echo]
 # The fake remote agents and BYOK servers of these tests listen on loopback (the mesh's ports stay refused).
 outbound:
   allow: ["127.0.0.0/8"]
@@ -110,6 +110,8 @@ tiers:
 """)
     logs = tmp_path_factory.mktemp("logs")
     m = Mesh(env={"TOKENYARD_MASTER_KEY": MASTER_KEY, "TOKENYARD_CONFIG": str(cfg), "REDIS_URL": redis_server.url,
+                  # A fresh request log per run: the explorer tests list what this run sent, nothing older.
+                  "TOKENYARD_REQUEST_LOG_PATH": str(tmp_path_factory.mktemp("request-log") / "requests.db"),
                   "TOKENYARD_USAGE_SPOOL": str(tmp_path_factory.mktemp("journal"))}, log_dir=logs)
     m.start()
     yield m
@@ -129,33 +131,24 @@ def client(base_url):
         yield c
 
 
-def usage_record(redis_url: str, request_id: str, timeout: float = 10.0) -> dict[str, str]:
-    """The meter's record of one request, found by the server's id or the client's x-request-id (a
-    record is keyed by key id and server id, so this scans today's records), polled until the router's
-    background report lands."""
-
-    async def find(client) -> dict[str, str] | None:
-        pattern = keys.record_key(day_of(int(time.time() * 1000)), "*", "*")
-        async for k in client.scan_iter(match=pattern, count=1000):
-            raw = {f.decode(): v.decode() for f, v in (await client.hgetall(k)).items()}
-            if request_id in (raw.get("request_id"), raw.get("client_request_id")) and not raw.get("attempt_of"):
-                return raw
-        return None
-
-    async def poll() -> dict[str, str]:
-        client = redis_conn.connect(redis_url)
-        try:
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                record = await find(client)
-                if record:
-                    return record
-                await asyncio.sleep(0.05)
-        finally:
-            await client.aclose()
-        raise AssertionError(f"no usage record for {request_id} within {timeout}s")
-
-    return asyncio.run(poll())
+def usage_record(mesh, request_id: str, timeout: float = 10.0) -> dict:
+    """The request log's record of one request, by the server's id or the client's x-request-id (the
+    explorer's `client_request_id` filter), with the mesh's master key; polled until the router's
+    background report and the meter's batched write have landed."""
+    key = mesh.env["TOKENYARD_MASTER_KEY"]
+    base = f"http://127.0.0.1:{mesh.http_port}/api/v1/requests"
+    headers = {"Authorization": f"Bearer {key}"}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        resp = httpx.get(f"{base}/{request_id}", headers=headers, timeout=10)
+        if resp.status_code == 200:
+            return resp.json()
+        assert resp.status_code == 404, resp.text
+        found = httpx.get(base, params={"client_request_id": request_id}, headers=headers, timeout=10).json()["data"]
+        if found:
+            return found[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no request log record for {request_id} within {timeout}s")
 
 
 @pytest.fixture(scope="session")

@@ -77,7 +77,7 @@ def test_a_mesh_on_mutual_tls_serves_and_meters_the_openai_sdk(tls_mesh):
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     usage = [c.usage for c in chunks if c.usage][0]
     assert text and usage.completion_tokens > 0
-    record = usage_record(tls_mesh.redis_url, "req-tls-e2e")  # router -> meter, also over mutual TLS
+    record = usage_record(tls_mesh, "req-tls-e2e")  # router -> meter, also over mutual TLS
     assert int(record["completion_tokens"]) == usage.completion_tokens
     for port in (tls_mesh.router_port, tls_mesh.meter_port, tls_mesh.runtime_port):
         with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:  # plaintext is not spoken at all

@@ -97,7 +97,8 @@ def test_an_upstream_failure_counts_as_an_error_by_code(mesh):
 
 def test_readiness_and_grpc_health(mesh):
     ready = httpx.get(f"http://127.0.0.1:{mesh.http_port}/readyz", timeout=5)
-    assert ready.status_code == 200 and ready.json()["checks"] == {"router": "ok", "redis": "ok"}
+    assert ready.status_code == 200 and ready.json()["checks"] == {"router": "ok", "redis": "ok", "meter": "ok",
+                                                                   "runtime": "ok"}
     assert httpx.get(f"http://127.0.0.1:{mesh.http_port}/healthz", timeout=5).status_code == 200
     for port in (mesh.router_port, mesh.meter_port, mesh.runtime_port):
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:

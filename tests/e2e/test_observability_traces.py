@@ -14,6 +14,7 @@ import pytest
 from openai import OpenAI
 
 from services.launcher.mesh import Mesh
+from tests.e2e.conftest import usage_record
 from tests.fakes.openai_upstream import ThreadedUpstream
 from tests.fakes.otlp_receiver import OTLPReceiver, ReceivedSpan
 
@@ -36,6 +37,12 @@ deployments:
     base_url: {upstream.base_url}
     api_key: {UPSTREAM_KEY}
     models: ["up-*"]
+  - name: llama-box
+    provider: openai
+    vendor: llamacpp
+    base_url: {upstream.base_url}
+    api_key: {UPSTREAM_KEY}
+    models: [{{name: slow-llama, upstream: up-slow-60}}]
 """)
     mesh = Mesh(env={"TOKENYARD_MASTER_KEY": MASTER_KEY, "TOKENYARD_CONFIG": str(cfg), "REDIS_URL": redis_server.url,
                      "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint, "OTEL_BSP_SCHEDULE_DELAY": "100"},
@@ -95,7 +102,7 @@ def test_one_streamed_request_is_one_trace_across_the_mesh(traced):
 
     a = attempt.attributes
     assert a["gen_ai.operation.name"] == "chat"
-    assert a["gen_ai.provider.name"] == "openai"
+    assert a["gen_ai.provider.name"] == "openai_compatible"  # a server on 127.0.0.1 is not OpenAI
     assert a["gen_ai.request.model"] == "up-trace"
     assert a["gen_ai.response.model"] == "trace"  # what the upstream reported
     assert a["gen_ai.usage.input_tokens"] == 7 and a["gen_ai.usage.output_tokens"] == 5
@@ -123,3 +130,59 @@ def test_one_streamed_request_is_one_trace_across_the_mesh(traced):
     for name in ("edge", "router", "meter", "runtime"):
         text = (mesh.log_dir / f"{name}.log").read_text()
         assert MASTER_KEY not in text and UPSTREAM_KEY not in text
+    # The request log names the same trace, so the console can link a request to it.
+    assert usage_record(mesh, rid)["trace_id"] == trace_id
+
+
+def test_the_upstream_http_span_lasts_until_the_body_ends_and_names_the_real_vendor(traced):
+    """Issue 17 item 6: the HTTP span ended at the response headers (7 ms of a 1.5 s stream), and
+    `gen_ai.provider.name` said `openai` for a llama.cpp server."""
+    mesh, receiver, _ = traced
+    rid = "req-span-" + uuid.uuid4().hex[:8]
+    with OpenAI(base_url=f"http://127.0.0.1:{mesh.http_port}/v1", api_key=MASTER_KEY, max_retries=0) as client:
+        text = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
+            model="slow-llama", messages=[{"role": "user", "content": "hi"}], stream=True,
+            extra_headers={"x-request-id": rid}) if c.choices)
+    assert text  # five tokens, 60 ms apart: the body takes about 300 ms after the headers
+
+    def ready(spans):
+        attempt = [s for s in spans if s.name == "chat up-slow-60"]
+        return attempt and any(s.name == "POST" and s.parent_id == attempt[-1].span_id for s in spans)
+
+    spans = receiver.wait_for(ready)
+    attempt = [s for s in spans if s.name == "chat up-slow-60"][-1]
+    http = next(s for s in spans if s.name == "POST" and s.parent_id == attempt.span_id)
+    assert attempt.attributes["gen_ai.provider.name"] == "llamacpp"
+    assert http.seconds >= 0.25, f"the HTTP span ended after {http.seconds * 1000:.0f} ms"
+
+
+def test_a_successful_agent_chat_has_no_error_span(traced):
+    """Issue 17 item 6: the runtime and the edge cancelled calls that had already delivered their final
+    message, so every successful agent chat showed CANCELLED (error) spans."""
+    import httpx
+
+    mesh, receiver, _ = traced
+    api = f"http://127.0.0.1:{mesh.http_port}/api/v1"
+    admin = {"Authorization": f"Bearer {MASTER_KEY}"}
+    created = httpx.post(f"{api}/agents", headers=admin, json={"id": "traced-agent", "model": "up-agent"}, timeout=10)
+    assert created.status_code == 201, created.text
+    trace_id = secrets.token_hex(16)
+    for stream in (False, True):
+        resp = httpx.post(f"{api}/agents/traced-agent/chat", timeout=20, json={
+            "messages": [{"role": "user", "content": "hello"}], "stream": stream},
+            headers={**admin, "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"})
+        assert resp.status_code == 200, resp.text
+
+    def complete(spans):
+        mine = [s for s in spans if s.trace_id == trace_id]
+        # Every span that could carry the error: both sides of the runtime's and the router's calls.
+        return all(sum(1 for s in mine if s.service == service and s.kind == kind and s.name.endswith(name)) == 2
+                   for service, kind, name in (("tokenyard-edge", SERVER, ""), ("tokenyard-edge", CLIENT, "AgentChat"),
+                                               ("tokenyard-runtime", SERVER, "AgentChat"),
+                                               ("tokenyard-runtime", CLIENT, "RouterService/Chat"),
+                                               ("tokenyard-router", SERVER, "RouterService/Chat")))
+
+    spans = [s for s in receiver.wait_for(complete) if s.trace_id == trace_id]
+    assert complete(spans), [(s.service, s.name) for s in spans]
+    errors = [(s.service, s.name, s.status_code) for s in spans if s.status_code == 2]
+    assert errors == []

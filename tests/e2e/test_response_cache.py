@@ -39,7 +39,7 @@ def test_a_repeat_is_answered_from_the_cache_without_an_upstream_call_and_metere
     assert _calls(upstream, marker) == 1
     assert _text(hit) == _text(first) and hit.json()["id"] != first.json()["id"]
     assert hit.json()["usage"] == first.json()["usage"]
-    record = usage_record(mesh.redis_url, hit.headers["x-request-id"])
+    record = usage_record(mesh, hit.headers["x-request-id"])
     assert record["deployment"] == "cache" and int(record["cost_micros"]) == 0
     assert int(record["total_tokens"]) == first.json()["usage"]["total_tokens"] > 0
 

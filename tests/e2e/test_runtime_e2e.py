@@ -71,7 +71,7 @@ def test_a_real_agent_process_calls_through_the_edge_is_metered_to_it_and_stops_
     assert any(a["agentId"] == agent_id for a in api.get("/api/v1/agents/running").json()["data"])
     lines = wait_for(lambda: [x for x in log_lines(api, agent_id) if x.startswith("answer:")] or None)
     assert lines == ["answer: agent says hi"]
-    record = usage_record(rt_mesh.redis_url, f"agent-call-{agent_id}")
+    record = usage_record(rt_mesh, f"agent-call-{agent_id}")
     assert record["agent_id"] == agent_id and record["key_id"].startswith("key_")
     health = api.get(f"/api/v1/agents/{agent_id}/health").json()
     assert health["pid"] == started["pid"] and health["uptimeSeconds"] > 0

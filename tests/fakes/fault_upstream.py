@@ -31,9 +31,15 @@ class FaultUpstream:
     status: int = 0
     """When non-zero, every request fails with this HTTP status."""
     retry_after: float | None = None
+    error: dict | None = None
+    """The error object sent with `status` (default `{"message": "injected <status>", "type": "server_error"}`)."""
     ttft: float = 0.0
     """Seconds before the first token."""
     tokens: int = 3
+    stream_usage: bool = True
+    """False: like llama.cpp's servers, usage only in non-streamed answers, never in a stream."""
+    usage: tuple[int, int] = (5, 0)
+    """(prompt, completion) tokens reported; completion 0: `tokens`."""
     calls: list[Call] = field(default_factory=list)
     runner: web.AppRunner | None = None
     port: int = 0
@@ -49,6 +55,8 @@ class FaultUpstream:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/embeddings", self._embeddings)
+        app.router.add_post("/v1/completions", self._completions)
+        app.router.add_post("/extras/tokenize/count", self._token_count)  # llama-cpp-python's tokenizer
         self.runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=1.0)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", self.port or 0)
@@ -69,8 +77,8 @@ class FaultUpstream:
                                      status=401)
         if self.status:
             headers = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else None
-            return web.json_response({"error": {"message": f"injected {self.status}", "type": "server_error"}},
-                                     status=self.status, headers=headers)
+            error = self.error or {"message": f"injected {self.status}", "type": "server_error"}
+            return web.json_response({"error": error}, status=self.status, headers=headers)
         return None
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
@@ -78,6 +86,14 @@ class FaultUpstream:
         refused = await self._admit(request, body)
         if refused is not None:
             return refused
+        prompt, completion = self.usage[0], self.usage[1] or self.tokens
+        usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+        if body.get("stream") is False:
+            text = "".join(f"{self.name}{i} " for i in range(self.tokens))
+            return web.json_response({"id": f"chatcmpl-{self.name}", "object": "chat.completion",
+                                      "created": int(time.time()), "model": body.get("model", ""), "usage": usage,
+                                      "choices": [{"index": 0, "finish_reason": "stop",
+                                                   "message": {"role": "assistant", "content": text}}]})
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(request)
         head = {"id": f"chatcmpl-{self.name}", "object": "chat.completion.chunk", "created": int(time.time()),
@@ -93,13 +109,41 @@ class FaultUpstream:
             for i in range(self.tokens):
                 await send({**head, "choices": [{"index": 0, "delta": {"content": f"{self.name}{i} "}}]})
             await send({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-            await send({**head, "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": self.tokens,
-                                                         "total_tokens": 5 + self.tokens}})
+            if self.stream_usage:
+                await send({**head, "choices": [], "usage": usage})
             await resp.write(b"data: [DONE]\n\n")
         except asyncio.CancelledError:
             self.calls[-1].cancelled = True
             raise
         return resp
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        """The legacy completions API: continues the prompt (as `<prompt>|<name>-cont`)."""
+        body = orjson.loads(await request.read())
+        refused = await self._admit(request, body)
+        if refused is not None:
+            return refused
+        text = f"{body['prompt']}|{self.name}-cont"
+        usage = {"prompt_tokens": 4, "completion_tokens": 2, "total_tokens": 6}
+        head = {"id": f"cmpl-{self.name}", "object": "text_completion", "created": int(time.time()),
+                "model": body.get("model", "")}
+        if not body.get("stream"):
+            return web.json_response({**head, "usage": usage, "choices": [
+                {"index": 0, "text": text, "logprobs": None, "finish_reason": "stop"}]})
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        for piece, finish in ((text[:3], None), (text[3:], None), ("", "stop")):
+            chunk = {**head, "choices": [{"index": 0, "text": piece, "logprobs": None, "finish_reason": finish}]}
+            await resp.write(b"data: " + orjson.dumps(chunk) + b"\n\n")
+        await resp.write(b"data: " + orjson.dumps({**head, "choices": [], "usage": usage}) + b"\n\n")
+        await resp.write(b"data: [DONE]\n\n")
+        return resp
+
+    async def _token_count(self, request: web.Request) -> web.Response:
+        """This fake's "tokenizer": one token per whitespace-separated word."""
+        body = orjson.loads(await request.read())
+        self.calls.append(Call(request.path, "", request.headers.get("Authorization", ""), body))
+        return web.json_response({"count": len(body["input"].split())})
 
     async def _embeddings(self, request: web.Request) -> web.Response:
         body = orjson.loads(await request.read())

@@ -35,6 +35,8 @@ class ReceivedSpan:
     attributes: dict = field(default_factory=dict)
     status_code: int = 0
     events: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    """End minus start."""
 
 
 class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
@@ -51,7 +53,8 @@ class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
                         service=service, name=s.name, trace_id=s.trace_id.hex(), span_id=s.span_id.hex(),
                         parent_id=s.parent_span_id.hex(), kind=s.kind,
                         attributes={a.key: _value(a.value) for a in s.attributes}, status_code=s.status.code,
-                        events=[e.name for e in s.events]))
+                        events=[e.name for e in s.events],
+                        seconds=(s.end_time_unix_nano - s.start_time_unix_nano) / 1e9))
         self._sink.add(spans)
         return trace_service_pb2.ExportTraceServiceResponse()
 

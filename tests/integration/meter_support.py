@@ -1,13 +1,17 @@
 """A real meter gRPC server on port 0 over the test Redis, with the prices and tiers a test gives."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 import grpc
 
 from services.common.pricing import PriceBook
 from services.meter.config import MeterConfig
+from services.meter.requestlog.settings import RequestLogSettings
 from services.meter.server import create_server
 from services.meter.tiers import TierBook
 from tokenyard.common.v1 import common_pb2
@@ -26,16 +30,19 @@ def ms(*args) -> int:
 
 @contextlib.asynccontextmanager
 async def running_meter(redis_url: str, tiers: dict | None = None, **settings):
-    cfg = MeterConfig(redis_url=redis_url, listen="127.0.0.1:0", pricing=PriceBook.from_config(PRICES),
-                      tiers=TierBook.from_config(tiers), **settings)
-    app = create_server(cfg)
-    await app.start()
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.port}")
-    try:
-        yield meter_pb2_grpc.MeterServiceStub(channel)
-    finally:
-        await channel.close()
-        await app.stop(0)
+    """The request log goes to a fresh SQLite file per meter unless `request_log=` says otherwise."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings.setdefault("request_log", RequestLogSettings(path=Path(tmp) / "requests.db", linger=0))
+        cfg = MeterConfig(redis_url=redis_url, listen="127.0.0.1:0", pricing=PriceBook.from_config(PRICES),
+                          tiers=TierBook.from_config(tiers), **settings)
+        app = create_server(cfg)
+        await app.start()
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.port}")
+        try:
+            yield meter_pb2_grpc.MeterServiceStub(channel)
+        finally:
+            await channel.close()
+            await app.stop(0)
 
 
 def record(rid: str, *, at_ms: int, model: str = "gpt-4o", prompt: int = 100, completion: int = 50, cached: int = 0,
@@ -48,3 +55,15 @@ def record(rid: str, *, at_ms: int, model: str = "gpt-4o", prompt: int = 100, co
 
 def metadata_of(err: grpc.aio.AioRpcError) -> dict[str, str]:
     return dict(err.trailing_metadata() or ())
+
+
+async def wait_for_request_log(meter, request_id: str, timeout: float = 10.0) -> meter_pb2.GetRequestLogResponse:
+    """The request log writes off the RecordUsage path: poll until the row is there."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        try:
+            return await meter.GetRequestLog(meter_pb2.GetRequestLogRequest(request_id=request_id))
+        except grpc.aio.AioRpcError as err:
+            if err.code() != grpc.StatusCode.NOT_FOUND or asyncio.get_running_loop().time() > deadline:
+                raise
+        await asyncio.sleep(0.02)

@@ -66,9 +66,11 @@ class Router:
 
 
 async def start_router(deployments: list[dict], routing: dict | None = None, redis=None, poll: float = 0.2,
-                       seed: int = 7, sleep=asyncio.sleep, outbound: OutboundPolicy | None = None) -> Router:
+                       seed: int = 7, sleep=asyncio.sleep, outbound: OutboundPolicy | None = None,
+                       **clocks) -> Router:
     """`outbound`: the policy for BYOK URLs and registered nodes; by default loopback is allow-listed, since
-    every fake upstream of these tests listens there."""
+    every fake upstream of these tests listens there. `clocks`: `clock=` and `monotonic=` for tests that
+    move time."""
     meter = FakeMeter()
     meter_server, _, meter_port = grpc_server.create_server(
         [lambda s: meter_pb2_grpc.add_MeterServiceServicer_to_server(meter, s)], [], "127.0.0.1:0")
@@ -77,7 +79,7 @@ async def start_router(deployments: list[dict], routing: dict | None = None, red
     cfg = RouterConfig(deployments=deps, routing=parse_routing(routing), listen="127.0.0.1:0",
                        meter_addr=f"127.0.0.1:{meter_port}",
                        outbound=outbound if outbound is not None else OutboundPolicy(allow=("127.0.0.0/8",)))
-    app = create_server(cfg, redis=redis, registry_poll=poll, rng=random.Random(seed), sleep=sleep)
+    app = create_server(cfg, redis=redis, registry_poll=poll, rng=random.Random(seed), sleep=sleep, **clocks)
     await app.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.port}")
     return Router(app, channel, router_pb2_grpc.RouterServiceStub(channel), meter, meter_server)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from tests.integration.meter_support import ms, record, running_meter
+from tests.integration.meter_support import ms, record, running_meter, wait_for_request_log
 from tokenyard.meter.v1 import meter_pb2
 
 DAY, WEEK, MONTH = meter_pb2.PERIOD_DAY, meter_pb2.PERIOD_WEEK, meter_pb2.PERIOD_MONTH
@@ -122,9 +122,7 @@ async def test_records_without_request_id_are_refused(meter):
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-async def test_one_batch_over_two_days_sums_each_day_and_keeps_every_record(meter, redis_client):
-    from services.meter.ledger import Ledger
-
+async def test_one_batch_over_two_days_sums_each_day_and_keeps_every_record(meter):
     day1, day2 = ms(2026, 5, 11, 23, 59), ms(2026, 5, 12, 0, 1)
     batch = [record(f"b{i}", at_ms=day1 if i < 4 else day2, model="gpt-4o-mini" if i % 2 else "gpt-4o",
                     prompt=100 * (i + 1), completion=10, key_id="kb", workspace="acme",
@@ -136,8 +134,20 @@ async def test_one_batch_over_two_days_sums_each_day_and_keeps_every_record(mete
     assert (first.totals.requests, first.totals.prompt_tokens, first.totals.errors) == (4, 1000, 1)
     assert (second.totals.requests, second.totals.prompt_tokens, second.totals.errors) == (2, 1100, 0)
     assert {m.model: m.totals.requests for m in first.by_model} == {"gpt-4o": 2, "gpt-4o-mini": 2}
-    stored = await Ledger(redis_client).record("kb", "b5", day2)
-    assert (stored["model"], stored["prompt_tokens"], stored["key_id"]) == ("gpt-4o-mini", "600", "kb")
+    stored = (await wait_for_request_log(meter, "b5")).entry
+    assert (stored.model, stored.prompt_tokens, stored.key_id) == ("gpt-4o-mini", 600, "kb")
+
+
+async def test_estimated_tokens_are_counted_apart_in_the_totals(meter):
+    """Issue 17 item 3: a bill says how much of it the router counted itself."""
+    at = ms(2026, 5, 11, 12)
+    estimated = record("est-1", at_ms=at, model="llama-local", prompt=30, completion=16, key_id="k9", workspace="est")
+    estimated.usage.estimated = True
+    exact = record("exact-1", at_ms=at, model="llama-local", prompt=13, completion=5, key_id="k9", workspace="est")
+    await meter.RecordUsage(meter_pb2.RecordUsageRequest(records=[estimated, exact]))
+    usage = await meter.GetUsage(meter_pb2.GetUsageRequest(period=DAY, at_ms=at, workspace="est"))
+    assert (usage.totals.total_tokens, usage.totals.estimated_tokens) == (64, 46)
+    assert {m.model: m.totals.estimated_tokens for m in usage.by_model} == {"llama-local": 46}
 
 
 async def test_a_meter_on_a_cluster_node_without_the_cluster_url_refuses_for_good_not_for_now(redis_cluster):

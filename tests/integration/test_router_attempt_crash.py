@@ -16,7 +16,7 @@ class _Crashing:
     def __init__(self, after_first: bool = False) -> None:
         self.after_first = after_first
 
-    async def stream(self, request, upstream_model, *, api_key=None):
+    async def stream(self, request, upstream_model, *, api_key=None, whole=False):
         if self.after_first:
             yield [{"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": "partial "}}]}]
         raise KeyError("choices")

@@ -16,7 +16,7 @@ BASE = {
     "deployments": [
         {"name": "fake", "provider": "fake", "models": ["fake-echo", "fake-*"], "price": {"input": 0, "output": 0}},
         {"name": "oai", "provider": "openai", "vendor": "openai", "base_url": "https://api.openai.com/v1",
-         "api_key_env": "TY_TEST_OPENAI_KEY", "models": ["gpt-4o"]},
+         "api_key_env": "TY_TEST_OPENAI_KEY", "api_key_required": True, "models": ["gpt-4o"]},
         {"name": "local", "provider": "openai", "base_url_env": "TY_TEST_LOCAL_URL", "models": ["llama"],
          "price": {"input": 0, "output": 0}},
     ],

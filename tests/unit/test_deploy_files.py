@@ -38,7 +38,7 @@ def compose_validator() -> jsonschema.protocols.Validator:
 
 
 def app_services(compose: dict) -> dict[str, dict]:
-    return {name: svc for name, svc in compose["services"].items() if name not in ("redis", "jaeger")}
+    return {name: svc for name, svc in compose["services"].items() if name not in ("redis", "postgres", "jaeger")}
 
 
 def test_compose_file_matches_the_compose_specification(compose, compose_validator):
@@ -121,7 +121,7 @@ def test_everything_shares_the_named_network(compose):
 def test_make_up_writes_every_secret_compose_requires(compose, tmp_path):
     """`make up` first writes .env; compose refuses to start without the `${VAR:?}` values."""
     required = set(re.findall(r"\$\{(\w+):\?", (ROOT / "compose.yaml").read_text()))
-    assert required == {"TOKENYARD_MASTER_KEY", "TOKENYARD_ENCRYPTION_KEY"}
+    assert required == {"TOKENYARD_MASTER_KEY", "TOKENYARD_ENCRYPTION_KEY", "TOKENYARD_POSTGRES_PASSWORD"}
     subprocess.run(["make", "-s", "-f", str(ROOT / "Makefile"), ".env"], cwd=tmp_path, check=True,
                    capture_output=True, timeout=30)
     env_file = tmp_path / ".env"
@@ -129,6 +129,7 @@ def test_make_up_writes_every_secret_compose_requires(compose, tmp_path):
     assert set(values) == required
     assert len(values["TOKENYARD_MASTER_KEY"]) >= 16
     assert len(base64.b64decode(values["TOKENYARD_ENCRYPTION_KEY"], validate=True)) == 32
+    assert len(values["TOKENYARD_POSTGRES_PASSWORD"]) >= 32
     assert env_file.stat().st_mode & 0o077 == 0  # keys readable by the owner only
 
 
@@ -167,6 +168,15 @@ def test_what_a_service_writes_lands_on_a_named_volume(compose):
         assert all(volume in compose["volumes"] for volume, _ in mounts)
         for var in variables:
             assert any(Path(svc["environment"][var]).is_relative_to(path) for _, path in mounts), var
+
+
+def test_the_meter_logs_requests_to_the_composed_postgres(compose):
+    postgres, meter = compose["services"]["postgres"], compose["services"]["meter"]
+    assert postgres["image"].startswith("postgres:") and "ports" not in postgres  # not published to the host
+    assert postgres["volumes"][0].split(":") == ["postgres-data", "/var/lib/postgresql/data"]
+    url = meter["environment"]["TOKENYARD_REQUEST_LOG_URL"]
+    assert url.startswith("postgresql://tokenyard:${TOKENYARD_POSTGRES_PASSWORD:?") and url.endswith("@postgres:5432/tokenyard")
+    assert meter["depends_on"]["postgres"]["condition"] == "service_healthy"
 
 
 def test_every_service_gets_the_master_key_its_grpc_calls_carry(compose):

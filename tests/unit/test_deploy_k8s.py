@@ -89,7 +89,7 @@ def test_edge_is_ready_by_readyz_and_served_by_a_cluster_ip_service():
 
 
 def test_services_and_budgets_select_their_deployments_pods():
-    deployments = objects("Deployment")
+    deployments = {**objects("Deployment"), **objects("StatefulSet")}
     for kind in ("Service", "PodDisruptionBudget"):
         for name, obj in objects(kind).items():
             selector = obj["spec"]["selector"]
@@ -135,6 +135,22 @@ def test_secrets_come_from_the_secret_whose_template_names_every_key():
         env = {e["name"]: e for e in container(service)["env"]}
         assert env["TOKENYARD_MASTER_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "TOKENYARD_MASTER_KEY", service
     assert "TOKENYARD_ENCRYPTION_KEY" in {e["name"] for e in container("runtime")["env"]}
+
+
+def test_the_meter_logs_requests_to_the_postgres_it_ships_with():
+    url = {e["name"]: e for e in container("meter")["env"]}["TOKENYARD_REQUEST_LOG_URL"]
+    assert url["valueFrom"]["secretKeyRef"] == {"name": "tokenyard-secrets", "key": "TOKENYARD_REQUEST_LOG_URL"}
+    template = load(K8S / "secret.example.yaml")[0]["stringData"]
+    service = objects("Service")["tokenyard-postgres"]
+    port = service["spec"]["ports"][0]["port"]
+    assert template["TOKENYARD_REQUEST_LOG_URL"].endswith(f"@tokenyard-postgres:{port}/tokenyard")
+    sts = objects("StatefulSet")["tokenyard-postgres"]
+    assert sts["spec"]["serviceName"] == "tokenyard-postgres"
+    assert service["spec"]["selector"] == sts["spec"]["selector"]["matchLabels"]
+    pod = sts["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] in template
 
 
 def test_pods_mount_the_config_file_where_tokenyard_config_points():

@@ -9,7 +9,7 @@ UNDOCUMENTED = {"/metrics", "/openapi.json"}  # Prometheus text and the document
 
 
 def _template(path: str) -> str:
-    return path.replace("{model:.+}", "{model}")
+    return path.replace("{model:.+}", "{model}").replace("{asset:.+}", "{asset}")
 
 
 async def test_every_route_is_documented():

@@ -46,7 +46,7 @@ class _Runner:
     def __init__(self, messages):
         self._messages = messages
 
-    async def run(self, request, timeout):
+    async def run(self, request, timeout, whole=False):
         for m in self._messages:
             yield m
 

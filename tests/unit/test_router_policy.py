@@ -7,7 +7,8 @@ import pytest
 
 from services.common.env import ConfigError
 from services.router.backoff import HedgeBudget, full_jitter, retry_delay
-from services.router.errors import AUTH, CONTENT_POLICY, CONTEXT_LENGTH, FATAL, RETRY, classify, to_gateway_error
+from services.router.errors import (AUTH, CONTENT_POLICY, CONTEXT_LENGTH, FATAL, RATE_LIMITED, RETRY, classify,
+                                    to_gateway_error)
 from services.router.policy import RetryPolicy, parse_routing
 from services.router.providers.base import UpstreamError
 
@@ -43,7 +44,7 @@ def test_errors_name_the_field(raw, field):
 
 
 @pytest.mark.parametrize("status,message,expected", [
-    (0, "connection refused", RETRY), (429, "slow down", RETRY), (500, "", RETRY), (502, "", RETRY),
+    (0, "connection refused", RETRY), (429, "slow down", RATE_LIMITED), (500, "", RETRY), (502, "", RETRY),
     (503, "", RETRY), (504, "", RETRY), (400, "bad field", FATAL), (404, "no model", FATAL), (422, "x", FATAL),
     (401, "bad key", AUTH), (403, "forbidden", AUTH),
     (400, "This model's maximum context length is 8192 tokens", CONTEXT_LENGTH),

@@ -1,4 +1,5 @@
-"""OpenAI legacy completions (`/v1/completions`), translated to chat so chat-only upstreams serve it.
+"""OpenAI legacy completions (`/v1/completions`): sent as they are to deployments that serve the
+completions API (the router decides, per deployment), translated to chat for chat-only upstreams.
 
 The prompt becomes one user message; each streamed delta becomes a `text_completion` chunk. Features
 that have no chat equivalent (`suffix`, `best_of` > 1, several prompts, token-array prompts) get a
@@ -99,7 +100,8 @@ class OpenAICompletions:
         if body.best_of and body.best_of > 1:
             raise Invalid("`best_of` > 1 is not supported.", "best_of")
         req = router_pb2.ChatRequest(request_id=request_id, model=body.model, caller=caller, user=body.user or "",
-                                     messages=[router_pb2.Message(role="user", content=_prompt_text(body.prompt))])
+                                     messages=[router_pb2.Message(role="user", content=_prompt_text(body.prompt))],
+                                     legacy_completion=True)  # a deployment with the completions API gets it as is
         for name in ("max_tokens", "temperature", "top_p", "n", "presence_penalty", "frequency_penalty", "seed"):
             if getattr(body, name) is not None:
                 setattr(req, name, getattr(body, name))

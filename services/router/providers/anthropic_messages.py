@@ -28,7 +28,8 @@ from services.router.providers.anthropic_wire import to_anthropic_body
 from services.router.providers.http_pool import UpstreamPool, with_key
 from services.router.providers.base import UpstreamError
 from services.router.coalesce import has_output
-from services.router.providers.openai_chat import SSEDecoder, _error_message, _retry_after
+from services.common.tracing import end_http_span
+from services.router.providers.openai_chat import SSEDecoder, upstream_http_error
 from tokenyard.router.v1 import router_pb2
 
 API_VERSION = "2023-06-01"
@@ -125,7 +126,7 @@ class AnthropicMessagesProvider:
         return with_key(self._headers, "x-api-key", api_key)
 
     async def stream(self, request: router_pb2.ChatRequest, upstream_model: str, *,
-                     api_key: str | None = None) -> AsyncIterator[list[dict]]:
+                     api_key: str | None = None, whole: bool = False) -> AsyncIterator[list[dict]]:
         # Anthropic in, Anthropic out: the client's own body (anthropic_passthrough); else the translation.
         native = native_body(request, upstream_model)
         body = orjson.dumps(native if native is not None else to_anthropic_body(request, upstream_model))
@@ -139,7 +140,7 @@ class AnthropicMessagesProvider:
         try:
             if resp.status >= 400:
                 raw = await resp.content.read(_MAX_ERROR_BODY)
-                raise UpstreamError(resp.status, _error_message(raw, resp.status), retry_after=_retry_after(resp.headers))
+                raise upstream_http_error(resp.status, raw, resp.headers)
             async for batch in self._read(resp):
                 yield batch
         except asyncio.TimeoutError:
@@ -148,6 +149,7 @@ class AnthropicMessagesProvider:
             raise UpstreamError(0, f"the upstream stream broke: {type(exc).__name__}", kind="stream_broken") from None
         finally:
             resp.close()  # never return an unfinished body to the pool; the upstream sees the close
+            end_http_span(resp)
 
     async def _read(self, resp: aiohttp.ClientResponse) -> AsyncIterator[list[dict]]:
         decoder, tr = SSEDecoder(), _Translator(int(self._clock()))
@@ -191,7 +193,7 @@ class AnthropicMessagesProvider:
                                                  headers=headers) as resp:
                 raw = await resp.content.read(_MAX_ERROR_BODY)
                 if resp.status >= 400:
-                    raise UpstreamError(resp.status, _error_message(raw, resp.status))
+                    raise upstream_http_error(resp.status, raw, resp.headers)
                 count = orjson.loads(raw).get("input_tokens")
         except (asyncio.TimeoutError, aiohttp.ClientError, orjson.JSONDecodeError, AttributeError) as exc:
             raise UpstreamError(0, f"token count failed: {type(exc).__name__}", kind="connection") from None

@@ -89,7 +89,7 @@ class FakeProvider:
         self._clock = clock
 
     async def stream(self, request: router_pb2.ChatRequest, upstream_model: str, *,
-                     api_key: str | None = None) -> AsyncIterator[list[dict]]:
+                     api_key: str | None = None, whole: bool = False) -> AsyncIterator[list[dict]]:
         model = upstream_model
         if model.startswith("fake-error-"):
             code = _int_suffix(model, "fake-error", 500)

@@ -6,6 +6,15 @@ import aiohttp
 from services.router.config import Deployment
 
 
+SELF_HOSTED = frozenset({"llamacpp", "llama.cpp", "vllm"})
+SELF_HOSTED_KEEPALIVE = 4.0
+"""Seconds an idle pooled connection to a self-hosted server is kept. llama-cpp-python and vLLM serve
+through uvicorn, which closes idle keep-alive connections after 5 s: a connection kept longer was
+reused just as the server closed it, and the request failed (ServerDisconnectedError, connection
+reset) and counted against the breaker. Retrying such a failure is not safe (the server may have read
+the request), so the pool lets go first."""
+
+
 class UpstreamPool:
     def __init__(self, deployment: Deployment, trace_configs: list | None = None, socket_factory=None) -> None:
         t = deployment.timeouts
@@ -16,11 +25,12 @@ class UpstreamPool:
         self._socket_factory = socket_factory
         """The outbound policy's connect-time check, for upstreams a tenant or caller named (None: operator's own)."""
         self._session: aiohttp.ClientSession | None = None
+        self._keepalive = SELF_HOSTED_KEEPALIVE if deployment.vendor in SELF_HOSTED else 60.0
 
     def session(self) -> aiohttp.ClientSession:
         # Created lazily so it binds to the running loop.
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=60, ttl_dns_cache=300,
+            connector = aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=self._keepalive, ttl_dns_cache=300,
                                          socket_factory=self._socket_factory)
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout,
                                                   skip_auto_headers=("User-Agent",),

@@ -12,7 +12,12 @@ from collections.abc import AsyncIterator
 import aiohttp
 import orjson
 
+from services.common.tracing import end_http_span
 from services.router.coalesce import has_output
+from services.router.completions_wire import completion_as_chunk, serves_completions, text_chunk_as_chat, \
+    to_completions_body
+from services.router.errors import vendor_key
+from services.router.server_tokens import ServerTokenizer
 from services.router.config import Deployment
 from services.router.providers.http_pool import UpstreamPool, with_key
 from services.router.providers.base import UpstreamError
@@ -42,16 +47,30 @@ def _retry_after(headers) -> float | None:
     return None
 
 
-def _error_message(body: bytes, status: int) -> str:
+def error_detail(body: bytes, status: int) -> tuple[str, str]:
+    """(message, the upstream's error type or code) of an error body: OpenAI's `{"error": {...}}`,
+    vLLM's older top-level `{"object": "error", "message", "type"}`, or a bare `{"error": "text"}`."""
     try:
-        err = orjson.loads(body).get("error")
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        doc = None
+    if isinstance(doc, dict):
+        err = doc.get("error", doc)
         if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])
-        if isinstance(err, str):
-            return err
-    except (orjson.JSONDecodeError, AttributeError):
-        pass
-    return f"upstream answered HTTP {status}"
+            code = err.get("type") or err.get("code") or ""
+            return str(err["message"]), str(code) if isinstance(code, str) else ""
+        if isinstance(err, str) and err:
+            return err, ""
+    text = body.decode("utf-8", "replace").strip()
+    return (text[:500] if text and not text.startswith("<") else f"upstream answered HTTP {status}"), ""
+
+
+def upstream_http_error(status: int, body: bytes, headers) -> UpstreamError:
+    message, code = error_detail(body, status)
+    return UpstreamError(status, message, retry_after=_retry_after(headers), code=code)
+
+
+_COMPLETIONS = (completion_as_chunk, text_chunk_as_chat)
 
 
 class SSEDecoder:
@@ -96,6 +115,13 @@ class OpenAIChatProvider:
         if deployment.api_key:
             headers["Authorization"] = f"Bearer {deployment.api_key}"
         self._headers = headers
+        self._tokenizer = (ServerTokenizer(self._pool.session, deployment.base_url, vendor_key(deployment.vendor),
+                                           {k: v for k, v in headers.items() if k != "Accept"})
+                           if vendor_key(deployment.vendor) in ("llamacpp", "vllm") else None)
+
+    async def count_tokens(self, text: str, upstream_model: str) -> int | None:
+        """Tokens by the server's own tokenizer (self-hosted servers that have one), else None."""
+        return None if self._tokenizer is None else await self._tokenizer.count(text, upstream_model)
 
     def _headers_for(self, api_key: str | None) -> dict[str, str]:
         return with_key(self._headers, "Authorization", f"Bearer {api_key}" if api_key else api_key)
@@ -114,8 +140,7 @@ class OpenAIChatProvider:
         try:
             raw = await resp.read()
             if resp.status >= 400:
-                raise UpstreamError(resp.status, _error_message(raw[:_MAX_ERROR_BODY], resp.status),
-                                    retry_after=_retry_after(resp.headers))
+                raise upstream_http_error(resp.status, raw[:_MAX_ERROR_BODY], resp.headers)
             return orjson.loads(raw)
         except asyncio.TimeoutError:
             raise UpstreamError(0, "the upstream timed out", kind="timeout") from None
@@ -123,23 +148,62 @@ class OpenAIChatProvider:
             raise UpstreamError(0, f"bad embeddings response: {type(exc).__name__}", kind="connection") from None
         finally:
             resp.release()
+            end_http_span(resp)
 
     async def stream(self, request: router_pb2.ChatRequest, upstream_model: str, *,
-                     api_key: str | None = None) -> AsyncIterator[list[dict]]:
+                     api_key: str | None = None, whole: bool = False) -> AsyncIterator[list[dict]]:
         native = native_body(request, upstream_model) if self._responses else None
         if native is not None:
-            resp = await self._post(self._base + "/responses", orjson.dumps(native), api_key)
-        else:
-            resp = await self._post(self._url, orjson.dumps(to_openai_body(request, upstream_model)), api_key)
+            # Responses in, Responses out (an OpenAI upstream): the client's own body, read as Responses events.
+            async for batch in self._call(native, api_key, self._base + "/responses", native=True):
+                yield batch
+            return
+        if serves_completions(request, self._dep.apis):
+            # /v1/completions to a server that has it: the prompt verbatim, not rewritten as chat.
+            body = to_completions_body(request, upstream_model, stream=not whole)
+            async for batch in self._call(body, api_key, self._base + "/completions", _COMPLETIONS):
+                yield batch
+            return
+        try:
+            async for batch in self._call(to_openai_body(request, upstream_model, stream=not whole), api_key):
+                yield batch
+        except UpstreamError as err:
+            if err.kind != "empty_stream" or vendor_key(self._dep.vendor) != "llamacpp":
+                raise
+            # llama-cpp-python answers a streamed request it refuses (a prompt over the context) with
+            # 200 and an empty event stream, the reason only in its log. Asked without streaming, it
+            # says why (400 context_length_exceeded), so a verdict is not mistaken for a broken server.
+            # uvicorn drops its connections after that failed stream, so the re-ask may draw a pooled
+            # connection that is closing: then it goes once more, on a fresh one (nothing was answered).
+            body = to_openai_body(request, upstream_model, stream=False)
+            for last in (False, True):
+                yielded = False
+                try:
+                    async for batch in self._call(body, api_key):
+                        yielded = True
+                        yield batch
+                    return
+                except UpstreamError as again:
+                    if last or yielded or again.kind != "connection" or "Disconnected" not in again.message \
+                            and "ClientOSError" not in again.message:
+                        raise
+
+    async def _call(self, body: dict, api_key: str | None, url: str = "", wire: tuple = None,
+                    native: bool = False) -> AsyncIterator[list[dict]]:
+        """One POST; `wire`: (whole answer -> chunk, streamed chunk -> chat chunk) for a non-chat API;
+        `native`: a Responses API body, whose event stream is read as Responses events."""
+        whole_as_chunk, each = wire or (_completion_as_chunk, None)
+        resp = await self._post(url or self._url, orjson.dumps(body), api_key)
         try:
             if resp.status >= 400:
                 raw = await resp.content.read(_MAX_ERROR_BODY)
-                raise UpstreamError(resp.status, _error_message(raw, resp.status), retry_after=_retry_after(resp.headers))
+                raise upstream_http_error(resp.status, raw, resp.headers)
             if resp.content_type == "application/json":
-                # An upstream that ignored `stream: true` answers with one completion: make it one chunk.
-                yield [_completion_as_chunk(orjson.loads(await _read_bounded(resp)))]
+                # Asked not to stream (exact usage: see wire.to_openai_body), or an upstream that ignored
+                # `stream: true`: one completion becomes one chunk.
+                yield [whole_as_chunk(orjson.loads(await _read_bounded(resp)))]
                 return
-            async for batch in (self._read_responses(resp) if native is not None else self._read_sse(resp)):
+            async for batch in (self._read_responses(resp) if native else self._read_sse(resp, each)):
                 yield batch
         except asyncio.TimeoutError:
             raise UpstreamError(0, "the upstream timed out", kind="timeout") from None
@@ -149,8 +213,9 @@ class OpenAIChatProvider:
             # close(), not release(): an unfinished body must not go back to the pool, and the upstream
             # must see its connection closed when the client went away.
             resp.close()
+            end_http_span(resp)
 
-    async def _read_sse(self, resp: aiohttp.ClientResponse) -> AsyncIterator[list[dict]]:
+    async def _read_sse(self, resp: aiohttp.ClientResponse, each=None) -> AsyncIterator[list[dict]]:
         decoder = SSEDecoder()
         first, finished, idle = True, False, None
         chunks = resp.content.iter_any()
@@ -174,8 +239,9 @@ class OpenAIChatProvider:
                 if "error" in chunk and "choices" not in chunk:
                     err = chunk["error"]
                     msg = err.get("message") if isinstance(err, dict) else str(err)
-                    raise UpstreamError(502, f"upstream stream error: {msg}", kind="stream_error")
-                batch.append(chunk)
+                    code = (err.get("type") or "") if isinstance(err, dict) else ""
+                    raise UpstreamError(502, f"upstream stream error: {msg}", kind="stream_error", code=str(code))
+                batch.append(each(chunk) if each is not None else chunk)
                 finished = finished or any(c.get("finish_reason") for c in chunk.get("choices") or ())
             if batch:
                 first = False
@@ -185,7 +251,7 @@ class OpenAIChatProvider:
         if finished:
             return  # some servers end after the last chunk without [DONE]
         if first:
-            raise UpstreamError(0, "the upstream closed the stream without data", kind="stream_broken")
+            raise UpstreamError(0, "the upstream closed the stream without data", kind="empty_stream")
         raise UpstreamError(0, "the upstream stream ended without [DONE]", kind="stream_broken")
 
     async def _read_responses(self, resp: aiohttp.ClientResponse) -> AsyncIterator[list[dict]]:

@@ -28,6 +28,13 @@ class OveragePolicy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OVERAGE_POLICY_LOG: _ClassVar[OveragePolicy]
     OVERAGE_POLICY_DEGRADE: _ClassVar[OveragePolicy]
     OVERAGE_POLICY_BLOCK: _ClassVar[OveragePolicy]
+
+class AgentHealthStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AGENT_HEALTH_STATUS_UNSPECIFIED: _ClassVar[AgentHealthStatus]
+    AGENT_HEALTH_STATUS_HEALTHY: _ClassVar[AgentHealthStatus]
+    AGENT_HEALTH_STATUS_DEGRADED: _ClassVar[AgentHealthStatus]
+    AGENT_HEALTH_STATUS_UNHEALTHY: _ClassVar[AgentHealthStatus]
 PERIOD_UNSPECIFIED: Period
 PERIOD_DAY: Period
 PERIOD_WEEK: Period
@@ -40,9 +47,13 @@ OVERAGE_POLICY_UNSPECIFIED: OveragePolicy
 OVERAGE_POLICY_LOG: OveragePolicy
 OVERAGE_POLICY_DEGRADE: OveragePolicy
 OVERAGE_POLICY_BLOCK: OveragePolicy
+AGENT_HEALTH_STATUS_UNSPECIFIED: AgentHealthStatus
+AGENT_HEALTH_STATUS_HEALTHY: AgentHealthStatus
+AGENT_HEALTH_STATUS_DEGRADED: AgentHealthStatus
+AGENT_HEALTH_STATUS_UNHEALTHY: AgentHealthStatus
 
 class UsageRecord(_message.Message):
-    __slots__ = ("request_id", "caller", "model", "deployment", "usage", "latency_ms", "ttft_ms", "status", "started_at_ms", "client_request_id", "attempt_of", "attempts", "hedges", "cost_micros", "cost_known")
+    __slots__ = ("request_id", "caller", "model", "deployment", "usage", "latency_ms", "ttft_ms", "status", "started_at_ms", "client_request_id", "attempt_of", "attempts", "hedges", "cost_micros", "cost_known", "attempt_log", "model_requested", "trace_id", "http_status")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     CALLER_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
@@ -58,6 +69,10 @@ class UsageRecord(_message.Message):
     HEDGES_FIELD_NUMBER: _ClassVar[int]
     COST_MICROS_FIELD_NUMBER: _ClassVar[int]
     COST_KNOWN_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_LOG_FIELD_NUMBER: _ClassVar[int]
+    MODEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    HTTP_STATUS_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     caller: _common_pb2.Caller
     model: str
@@ -73,7 +88,27 @@ class UsageRecord(_message.Message):
     hedges: int
     cost_micros: int
     cost_known: bool
-    def __init__(self, request_id: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., latency_ms: _Optional[int] = ..., ttft_ms: _Optional[int] = ..., status: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., client_request_id: _Optional[str] = ..., attempt_of: _Optional[str] = ..., attempts: _Optional[int] = ..., hedges: _Optional[int] = ..., cost_micros: _Optional[int] = ..., cost_known: _Optional[bool] = ...) -> None: ...
+    attempt_log: _containers.RepeatedCompositeFieldContainer[RequestAttempt]
+    model_requested: str
+    trace_id: str
+    http_status: int
+    def __init__(self, request_id: _Optional[str] = ..., caller: _Optional[_Union[_common_pb2.Caller, _Mapping]] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ..., latency_ms: _Optional[int] = ..., ttft_ms: _Optional[int] = ..., status: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., client_request_id: _Optional[str] = ..., attempt_of: _Optional[str] = ..., attempts: _Optional[int] = ..., hedges: _Optional[int] = ..., cost_micros: _Optional[int] = ..., cost_known: _Optional[bool] = ..., attempt_log: _Optional[_Iterable[_Union[RequestAttempt, _Mapping]]] = ..., model_requested: _Optional[str] = ..., trace_id: _Optional[str] = ..., http_status: _Optional[int] = ...) -> None: ...
+
+class RequestAttempt(_message.Message):
+    __slots__ = ("deployment", "model", "kind", "outcome", "cause", "latency_ms")
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    deployment: str
+    model: str
+    kind: str
+    outcome: str
+    cause: str
+    latency_ms: int
+    def __init__(self, deployment: _Optional[str] = ..., model: _Optional[str] = ..., kind: _Optional[str] = ..., outcome: _Optional[str] = ..., cause: _Optional[str] = ..., latency_ms: _Optional[int] = ...) -> None: ...
 
 class RecordUsageRequest(_message.Message):
     __slots__ = ("records",)
@@ -90,7 +125,7 @@ class RecordUsageResponse(_message.Message):
     def __init__(self, recorded: _Optional[int] = ..., duplicates: _Optional[int] = ...) -> None: ...
 
 class UsageTotals(_message.Message):
-    __slots__ = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "errors", "cached_tokens", "cost_micros", "attempts", "hedges", "unknown_cost_requests")
+    __slots__ = ("requests", "prompt_tokens", "completion_tokens", "total_tokens", "errors", "cached_tokens", "cost_micros", "attempts", "hedges", "unknown_cost_requests", "estimated_tokens")
     REQUESTS_FIELD_NUMBER: _ClassVar[int]
     PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -101,6 +136,7 @@ class UsageTotals(_message.Message):
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     HEDGES_FIELD_NUMBER: _ClassVar[int]
     UNKNOWN_COST_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_TOKENS_FIELD_NUMBER: _ClassVar[int]
     requests: int
     prompt_tokens: int
     completion_tokens: int
@@ -111,7 +147,8 @@ class UsageTotals(_message.Message):
     attempts: int
     hedges: int
     unknown_cost_requests: int
-    def __init__(self, requests: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., errors: _Optional[int] = ..., cached_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ..., attempts: _Optional[int] = ..., hedges: _Optional[int] = ..., unknown_cost_requests: _Optional[int] = ...) -> None: ...
+    estimated_tokens: int
+    def __init__(self, requests: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., total_tokens: _Optional[int] = ..., errors: _Optional[int] = ..., cached_tokens: _Optional[int] = ..., cost_micros: _Optional[int] = ..., attempts: _Optional[int] = ..., hedges: _Optional[int] = ..., unknown_cost_requests: _Optional[int] = ..., estimated_tokens: _Optional[int] = ...) -> None: ...
 
 class ModelUsage(_message.Message):
     __slots__ = ("model", "totals")
@@ -174,17 +211,28 @@ class GetUsageResponse(_message.Message):
     def __init__(self, period: _Optional[_Union[Period, str]] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., totals: _Optional[_Union[UsageTotals, _Mapping]] = ..., by_model: _Optional[_Iterable[_Union[ModelUsage, _Mapping]]] = ..., by_date: _Optional[_Iterable[_Union[DateUsage, _Mapping]]] = ...) -> None: ...
 
 class GetUsageSummaryRequest(_message.Message):
-    __slots__ = ("period", "at_ms", "workspace")
+    __slots__ = ("period", "at_ms", "workspace", "breakdown_limit", "breakdown_offset")
     PERIOD_FIELD_NUMBER: _ClassVar[int]
     AT_MS_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    BREAKDOWN_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    BREAKDOWN_OFFSET_FIELD_NUMBER: _ClassVar[int]
     period: Period
     at_ms: int
     workspace: str
-    def __init__(self, period: _Optional[_Union[Period, str]] = ..., at_ms: _Optional[int] = ..., workspace: _Optional[str] = ...) -> None: ...
+    breakdown_limit: int
+    breakdown_offset: int
+    def __init__(self, period: _Optional[_Union[Period, str]] = ..., at_ms: _Optional[int] = ..., workspace: _Optional[str] = ..., breakdown_limit: _Optional[int] = ..., breakdown_offset: _Optional[int] = ...) -> None: ...
 
 class GetUsageSummaryResponse(_message.Message):
-    __slots__ = ("period", "start_date", "end_date", "totals", "by_model", "by_date", "by_workspace", "by_key", "by_agent", "by_user", "by_session")
+    __slots__ = ("period", "start_date", "end_date", "totals", "by_model", "by_date", "by_workspace", "by_key", "by_agent", "by_user", "by_session", "by_deployment", "breakdown_sizes")
+    class BreakdownSizesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     PERIOD_FIELD_NUMBER: _ClassVar[int]
     START_DATE_FIELD_NUMBER: _ClassVar[int]
     END_DATE_FIELD_NUMBER: _ClassVar[int]
@@ -196,6 +244,8 @@ class GetUsageSummaryResponse(_message.Message):
     BY_AGENT_FIELD_NUMBER: _ClassVar[int]
     BY_USER_FIELD_NUMBER: _ClassVar[int]
     BY_SESSION_FIELD_NUMBER: _ClassVar[int]
+    BY_DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    BREAKDOWN_SIZES_FIELD_NUMBER: _ClassVar[int]
     period: Period
     start_date: str
     end_date: str
@@ -207,7 +257,9 @@ class GetUsageSummaryResponse(_message.Message):
     by_agent: _containers.RepeatedCompositeFieldContainer[SubjectUsage]
     by_user: _containers.RepeatedCompositeFieldContainer[SubjectUsage]
     by_session: _containers.RepeatedCompositeFieldContainer[SubjectUsage]
-    def __init__(self, period: _Optional[_Union[Period, str]] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., totals: _Optional[_Union[UsageTotals, _Mapping]] = ..., by_model: _Optional[_Iterable[_Union[ModelUsage, _Mapping]]] = ..., by_date: _Optional[_Iterable[_Union[DateUsage, _Mapping]]] = ..., by_workspace: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_key: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_agent: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_user: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_session: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ...) -> None: ...
+    by_deployment: _containers.RepeatedCompositeFieldContainer[SubjectUsage]
+    breakdown_sizes: _containers.ScalarMap[str, int]
+    def __init__(self, period: _Optional[_Union[Period, str]] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., totals: _Optional[_Union[UsageTotals, _Mapping]] = ..., by_model: _Optional[_Iterable[_Union[ModelUsage, _Mapping]]] = ..., by_date: _Optional[_Iterable[_Union[DateUsage, _Mapping]]] = ..., by_workspace: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_key: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_agent: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_user: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_session: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., by_deployment: _Optional[_Iterable[_Union[SubjectUsage, _Mapping]]] = ..., breakdown_sizes: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class AdmitRequest(_message.Message):
     __slots__ = ("caller", "request_id", "model", "prompt_tokens", "max_tokens", "at_ms", "budgets", "fallback_agent_ids", "candidate_models")
@@ -384,3 +436,192 @@ class GetTiersResponse(_message.Message):
     subjects: _containers.RepeatedCompositeFieldContainer[TierSubjectUsage]
     overages: _containers.RepeatedCompositeFieldContainer[OverageRecord]
     def __init__(self, month: _Optional[str] = ..., tiers: _Optional[_Iterable[_Union[TierInfo, _Mapping]]] = ..., subjects: _Optional[_Iterable[_Union[TierSubjectUsage, _Mapping]]] = ..., overages: _Optional[_Iterable[_Union[OverageRecord, _Mapping]]] = ...) -> None: ...
+
+class RequestLogEntry(_message.Message):
+    __slots__ = ("request_id", "client_request_id", "key_id", "workspace", "agent_id", "session_id", "model_requested", "model", "deployment", "status", "http_status", "prompt_tokens", "completion_tokens", "cached_tokens", "estimated", "cost_micros", "cost_known", "latency_ms", "ttft_ms", "trace_id", "started_at_ms", "attempts")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_REQUESTED_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    HTTP_STATUS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETION_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    CACHED_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_FIELD_NUMBER: _ClassVar[int]
+    COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    COST_KNOWN_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    TTFT_MS_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_request_id: str
+    key_id: str
+    workspace: str
+    agent_id: str
+    session_id: str
+    model_requested: str
+    model: str
+    deployment: str
+    status: str
+    http_status: int
+    prompt_tokens: int
+    completion_tokens: int
+    cached_tokens: int
+    estimated: bool
+    cost_micros: int
+    cost_known: bool
+    latency_ms: int
+    ttft_ms: int
+    trace_id: str
+    started_at_ms: int
+    attempts: _containers.RepeatedCompositeFieldContainer[RequestAttempt]
+    def __init__(self, request_id: _Optional[str] = ..., client_request_id: _Optional[str] = ..., key_id: _Optional[str] = ..., workspace: _Optional[str] = ..., agent_id: _Optional[str] = ..., session_id: _Optional[str] = ..., model_requested: _Optional[str] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., status: _Optional[str] = ..., http_status: _Optional[int] = ..., prompt_tokens: _Optional[int] = ..., completion_tokens: _Optional[int] = ..., cached_tokens: _Optional[int] = ..., estimated: _Optional[bool] = ..., cost_micros: _Optional[int] = ..., cost_known: _Optional[bool] = ..., latency_ms: _Optional[int] = ..., ttft_ms: _Optional[int] = ..., trace_id: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., attempts: _Optional[_Iterable[_Union[RequestAttempt, _Mapping]]] = ...) -> None: ...
+
+class ListRequestLogRequest(_message.Message):
+    __slots__ = ("limit", "cursor", "key_id", "workspace", "agent_id", "model", "deployment", "status", "has_fallback", "min_cost_micros", "since_ms", "until_ms", "client_request_id")
+    class Fallback(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        FALLBACK_UNSPECIFIED: _ClassVar[ListRequestLogRequest.Fallback]
+        FALLBACK_ONLY: _ClassVar[ListRequestLogRequest.Fallback]
+        FALLBACK_NONE: _ClassVar[ListRequestLogRequest.Fallback]
+    FALLBACK_UNSPECIFIED: ListRequestLogRequest.Fallback
+    FALLBACK_ONLY: ListRequestLogRequest.Fallback
+    FALLBACK_NONE: ListRequestLogRequest.Fallback
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    DEPLOYMENT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    HAS_FALLBACK_FIELD_NUMBER: _ClassVar[int]
+    MIN_COST_MICROS_FIELD_NUMBER: _ClassVar[int]
+    SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    limit: int
+    cursor: str
+    key_id: str
+    workspace: str
+    agent_id: str
+    model: str
+    deployment: str
+    status: str
+    has_fallback: ListRequestLogRequest.Fallback
+    min_cost_micros: int
+    since_ms: int
+    until_ms: int
+    client_request_id: str
+    def __init__(self, limit: _Optional[int] = ..., cursor: _Optional[str] = ..., key_id: _Optional[str] = ..., workspace: _Optional[str] = ..., agent_id: _Optional[str] = ..., model: _Optional[str] = ..., deployment: _Optional[str] = ..., status: _Optional[str] = ..., has_fallback: _Optional[_Union[ListRequestLogRequest.Fallback, str]] = ..., min_cost_micros: _Optional[int] = ..., since_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., client_request_id: _Optional[str] = ...) -> None: ...
+
+class ListRequestLogResponse(_message.Message):
+    __slots__ = ("entries", "next_cursor")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[RequestLogEntry]
+    next_cursor: str
+    def __init__(self, entries: _Optional[_Iterable[_Union[RequestLogEntry, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class GetRequestLogRequest(_message.Message):
+    __slots__ = ("request_id", "workspace")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    workspace: str
+    def __init__(self, request_id: _Optional[str] = ..., workspace: _Optional[str] = ...) -> None: ...
+
+class GetRequestLogResponse(_message.Message):
+    __slots__ = ("entry",)
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
+    entry: RequestLogEntry
+    def __init__(self, entry: _Optional[_Union[RequestLogEntry, _Mapping]] = ...) -> None: ...
+
+class GetRequestLogStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetRequestLogStatusResponse(_message.Message):
+    __slots__ = ("backend", "healthy", "last_error", "pending", "written", "dropped", "rows", "max_rows", "retention_days")
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    HEALTHY_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    WRITTEN_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    MAX_ROWS_FIELD_NUMBER: _ClassVar[int]
+    RETENTION_DAYS_FIELD_NUMBER: _ClassVar[int]
+    backend: str
+    healthy: bool
+    last_error: str
+    pending: int
+    written: int
+    dropped: int
+    rows: int
+    max_rows: int
+    retention_days: int
+    def __init__(self, backend: _Optional[str] = ..., healthy: _Optional[bool] = ..., last_error: _Optional[str] = ..., pending: _Optional[int] = ..., written: _Optional[int] = ..., dropped: _Optional[int] = ..., rows: _Optional[int] = ..., max_rows: _Optional[int] = ..., retention_days: _Optional[int] = ...) -> None: ...
+
+class AgentRequestHealth(_message.Message):
+    __slots__ = ("agent_id", "status", "requests", "success_rate", "consecutive_failures", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms", "errors_by_type", "last_request_ms")
+    class ErrorsByTypeEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_RATE_FIELD_NUMBER: _ClassVar[int]
+    CONSECUTIVE_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_P50_MS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_P95_MS_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_P99_MS_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_BY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    LAST_REQUEST_MS_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    status: AgentHealthStatus
+    requests: int
+    success_rate: float
+    consecutive_failures: int
+    latency_p50_ms: int
+    latency_p95_ms: int
+    latency_p99_ms: int
+    errors_by_type: _containers.ScalarMap[str, int]
+    last_request_ms: int
+    def __init__(self, agent_id: _Optional[str] = ..., status: _Optional[_Union[AgentHealthStatus, str]] = ..., requests: _Optional[int] = ..., success_rate: _Optional[float] = ..., consecutive_failures: _Optional[int] = ..., latency_p50_ms: _Optional[int] = ..., latency_p95_ms: _Optional[int] = ..., latency_p99_ms: _Optional[int] = ..., errors_by_type: _Optional[_Mapping[str, int]] = ..., last_request_ms: _Optional[int] = ...) -> None: ...
+
+class GetAgentRequestHealthRequest(_message.Message):
+    __slots__ = ("agent_id", "workspace")
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKSPACE_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    workspace: str
+    def __init__(self, agent_id: _Optional[str] = ..., workspace: _Optional[str] = ...) -> None: ...
+
+class GetAgentRequestHealthResponse(_message.Message):
+    __slots__ = ("window_seconds", "agents", "healthy", "degraded", "unhealthy", "success_rate")
+    WINDOW_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    AGENTS_FIELD_NUMBER: _ClassVar[int]
+    HEALTHY_FIELD_NUMBER: _ClassVar[int]
+    DEGRADED_FIELD_NUMBER: _ClassVar[int]
+    UNHEALTHY_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_RATE_FIELD_NUMBER: _ClassVar[int]
+    window_seconds: int
+    agents: _containers.RepeatedCompositeFieldContainer[AgentRequestHealth]
+    healthy: int
+    degraded: int
+    unhealthy: int
+    success_rate: float
+    def __init__(self, window_seconds: _Optional[int] = ..., agents: _Optional[_Iterable[_Union[AgentRequestHealth, _Mapping]]] = ..., healthy: _Optional[int] = ..., degraded: _Optional[int] = ..., unhealthy: _Optional[int] = ..., success_rate: _Optional[float] = ...) -> None: ...

@@ -74,6 +74,26 @@ class MeterServiceStub:
                 request_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetTiersRequest.SerializeToString,
                 response_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetTiersResponse.FromString,
                 _registered_method=True)
+        self.ListRequestLog = channel.unary_unary(
+                '/tokenyard.meter.v1.MeterService/ListRequestLog',
+                request_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.ListRequestLogRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.ListRequestLogResponse.FromString,
+                _registered_method=True)
+        self.GetRequestLog = channel.unary_unary(
+                '/tokenyard.meter.v1.MeterService/GetRequestLog',
+                request_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetRequestLogRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetRequestLogResponse.FromString,
+                _registered_method=True)
+        self.GetRequestLogStatus = channel.unary_unary(
+                '/tokenyard.meter.v1.MeterService/GetRequestLogStatus',
+                request_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetRequestLogStatusRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetRequestLogStatusResponse.FromString,
+                _registered_method=True)
+        self.GetAgentRequestHealth = channel.unary_unary(
+                '/tokenyard.meter.v1.MeterService/GetAgentRequestHealth',
+                request_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetAgentRequestHealthRequest.SerializeToString,
+                response_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetAgentRequestHealthResponse.FromString,
+                _registered_method=True)
 
 
 class MeterServiceServicer:
@@ -157,6 +177,37 @@ class MeterServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRequestLog(self, request, context):
+        """Per-request records from the request log store (SQLite or PostgreSQL, not Redis), newest first,
+        filtered, with cursor pagination. Records land there off the request path, a moment after
+        RecordUsage; a store that is down or full loses records (counted), never a request.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRequestLog(self, request, context):
+        """One record by the server's request id (NOT_FOUND when unknown or outside `workspace`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRequestLogStatus(self, request, context):
+        """The request log store's state: which backend, whether it accepts writes, queue and drop counts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAgentRequestHealth(self, request, context):
+        """Per agent, from its requests in the request log over a recent window: status, success rate,
+        consecutive failures, latency percentiles and failures by type; and a summary over all agents.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MeterServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -199,6 +250,26 @@ def add_MeterServiceServicer_to_server(servicer, server):
                     servicer.GetTiers,
                     request_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetTiersRequest.FromString,
                     response_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetTiersResponse.SerializeToString,
+            ),
+            'ListRequestLog': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRequestLog,
+                    request_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.ListRequestLogRequest.FromString,
+                    response_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.ListRequestLogResponse.SerializeToString,
+            ),
+            'GetRequestLog': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRequestLog,
+                    request_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetRequestLogRequest.FromString,
+                    response_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetRequestLogResponse.SerializeToString,
+            ),
+            'GetRequestLogStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRequestLogStatus,
+                    request_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetRequestLogStatusRequest.FromString,
+                    response_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetRequestLogStatusResponse.SerializeToString,
+            ),
+            'GetAgentRequestHealth': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAgentRequestHealth,
+                    request_deserializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetAgentRequestHealthRequest.FromString,
+                    response_serializer=tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetAgentRequestHealthResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -417,6 +488,114 @@ class MeterService:
             '/tokenyard.meter.v1.MeterService/GetTiers',
             tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetTiersRequest.SerializeToString,
             tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetTiersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRequestLog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.meter.v1.MeterService/ListRequestLog',
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.ListRequestLogRequest.SerializeToString,
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.ListRequestLogResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRequestLog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.meter.v1.MeterService/GetRequestLog',
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetRequestLogRequest.SerializeToString,
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetRequestLogResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRequestLogStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.meter.v1.MeterService/GetRequestLogStatus',
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetRequestLogStatusRequest.SerializeToString,
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetRequestLogStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAgentRequestHealth(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tokenyard.meter.v1.MeterService/GetAgentRequestHealth',
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetAgentRequestHealthRequest.SerializeToString,
+            tokenyard_dot_meter_dot_v1_dot_meter__pb2.GetAgentRequestHealthResponse.FromString,
             options,
             channel_credentials,
             insecure,
