@@ -19,7 +19,7 @@ _WHO_ASKS = ("request_id", "client_request_id", "caller", "byok", "user", "metad
 ANSWER_FIELDS = frozenset({
     "model", "messages", "tools", "tool_choice_json", "response_format_json", "temperature", "top_p", "max_tokens",
     "max_completion_tokens", "stop", "seed", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs",
-    "top_logprobs", "n", "parallel_tool_calls", "extra_json", "native"})
+    "top_logprobs", "n", "parallel_tool_calls", "extra_json", "native", "legacy_completion"})
 """Every other field is hashed too (a field nobody classified yet splits the cache rather than merging two
 questions); tests/unit/test_cache_key.py fails until a new ChatRequest field is put in one list or the other."""
 VERSION = b"ty-cache-v1\0"
