@@ -32,6 +32,11 @@ run: $(STAMP) ## Start Redis, meter, router, runtime and edge on http://127.0.0.
 test: $(STAMP) check-protos ## Run the whole suite (unit, integration, end-to-end)
 	$(BIN)/python -m pytest tests
 
+# Redis Cluster (issue 18): the Redis-touching integration and e2e tests again, on a local 3-master cluster
+# with a replica each (same redis-server binary), plus the failover and multi-replica exactness tests.
+test-cluster: $(STAMP) ## The integration and e2e suites against a 3-master Redis Cluster with replicas (+ failover)
+	$(BIN)/python -m pytest tests/integration tests/e2e tests/cluster --redis=cluster -m 'not chaos'
+
 test-chaos: $(STAMP) ## Slow fault, fuzz and 60 s soak tests; rewrites docs/RELIABILITY.md
 	TOKENYARD_CHAOS_RESULTS=1 $(BIN)/python -m pytest tests/chaos -m 'chaos or not chaos'
 
@@ -123,4 +128,4 @@ down: ## Stop and remove the compose containers (the Redis volume stays)
 	TOKENYARD_MASTER_KEY=$${TOKENYARD_MASTER_KEY:-unused} TOKENYARD_ENCRYPTION_KEY=$${TOKENYARD_ENCRYPTION_KEY:-unused} \
 	TOKENYARD_POSTGRES_PASSWORD=$${TOKENYARD_POSTGRES_PASSWORD:-unused} $(COMPOSE) down
 
-.PHONY: help install protos check-protos run test test-agents test-chaos soak test-ui test-real test-unit lint clean up down bench bench-quick
+.PHONY: help install protos check-protos run test test-cluster test-agents test-chaos soak test-ui test-real test-unit lint clean up down bench bench-quick

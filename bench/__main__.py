@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 import uvloop
 
-from bench import report, wrk
+from bench import cache_hit, replicas, report, wrk
 from bench.scenarios import Durations, Scenarios
 from bench.setup import Target, mesh_processes, start_mesh, start_upstream, stop_all
 from bench.otlp_sink import OTLPSink
@@ -63,6 +63,8 @@ async def measure(direct: Target, through: Target, settings: dict, notes: list[s
         await asyncio.sleep(6.0)  # the services' batch span processors export every 5 s
         requests = sum(samples["traced"]["e.rps"]) * settings["durations"].throughput
         medians["tokenyard"]["e.spans_per_request"] = (sink.spans - spans_before) / max(1.0, requests)
+    print("  cache hits vs direct calls...", flush=True)
+    notes.extend(cache_hit.lines(await cache_hit.cache_hit_latency(direct, through)))
     print(f"  holding {settings['hold']} open streams through Tokenyard...", flush=True)
     medians["tokenyard"].update(await Scenarios.open_streams(through, settings["hold"]))
     return medians
@@ -117,6 +119,11 @@ def main() -> int:
         if sink is not None:
             sink.stop()
     results["floor"] = floor
+    print("  replicas on a Redis Cluster (3 edges, 2 routers, 2 meters)...", flush=True)
+    try:  # after the single mesh stopped, so it does not share the box with it
+        notes.extend(replicas.lines(replicas.measure()))
+    except (RuntimeError, OSError, KeyError, ValueError) as exc:
+        notes.append(f"The multi-replica scenario did not run: {type(exc).__name__}: {exc}")
     results["tokenyard"].update({f"d.rss_idle.{k}": v / 2**20 for k, v in idle.items()})
     results["tokenyard"].update({f"d.pss_idle.{k}": v / 2**20 for k, v in idle_pss.items()})
     if idle_union is not None:

@@ -10,6 +10,7 @@
 | `outbound`    | router, runtime | where tenant/caller-supplied URLs may point (`services.common.outbound`) |
 | `request_limits` | router | prompt, held-answer and embeddings-input sizes (`services.router.request_limits`) |
 | `internal_keys`  | every gRPC service | scoped keys for internal gRPC clients (`services.common.internal_keys`) |
+| `cache`       | edge          | the exact-match response cache          |
 
 Each section is a pydantic model (services.common.config_models): unknown fields are errors.
 """

@@ -9,6 +9,7 @@ import structlog
 from grpc_health.v1 import health
 
 from services.common.cancellation import raise_if_cancelled
+from services.common import redis_probe
 from services.common.grpc_server import set_serving
 
 log = structlog.get_logger()
@@ -31,15 +32,12 @@ class RedisHealth:
         self.serving: bool | None = None
 
     async def check(self) -> bool:
-        """One ping; updates the health status when it changed. True when Redis answered."""
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._redis.ping()
-            ok = True
-        except Exception as exc:  # any failure to answer is "cut off from Redis"
-            ok = False
-            if self.serving is not False:
-                log.warning("redis_unreachable", error=type(exc).__name__)
+        """One probe (a PING, or on a Cluster every master and cluster_state); updates the health status
+        when it changed. True when Redis can serve."""
+        state, detail = await redis_probe.probe(self._redis, self._timeout)
+        ok = state == redis_probe.OK
+        if not ok and self.serving is not False:
+            log.warning("redis_unreachable", state=state, error=detail)
         if ok != self.serving:
             if ok and self.serving is False:
                 log.info("redis_reachable_again")

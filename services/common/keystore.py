@@ -2,7 +2,11 @@
 
 Keys are random 192-bit tokens (`ty-<id>-<secret>`), so a fast unsalted digest is the right tool: there
 is nothing to brute-force, and authentication stays one Redis read. The record lives under its digest
-(`ty:key:h:<digest>`), and `ty:key:id:<id>` points back to the digest for list/update/revoke.
+(`ty:key:h:<digest>`), and `ty:key:id:<id>` points back to the digest for list/update/revoke; `ty:keys`
+indexes the ids. On a Redis Cluster those are three slots, so creation and revocation are single-key
+steps, each safe to repeat, ordered so a crash between them leaves at worst an index entry or pointer
+that leads nowhere (skipped by `get`/`list`), never a key that authenticates but no listing shows
+(and so nobody could revoke). The names are the ones single-Redis deployments already have: no migration.
 Revocation is a delete, seen by every edge replica at its next cache refresh (<= 1 s).
 """
 from __future__ import annotations
@@ -83,11 +87,9 @@ class KeyStore:
         record = KeyRecord(key_id=key_id, workspace=workspace, created_at=int(self._clock()),
                            hint=f"{token[:7]}...{token[-4:]}", **attrs)
         d = digest(token)
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.hset(f"ty:key:h:{d}", mapping=record.to_redis())
-        pipe.set(f"ty:key:id:{key_id}", d)
-        pipe.sadd("ty:keys", key_id)
-        await pipe.execute()
+        await self._redis.sadd("ty:keys", key_id)
+        await self._redis.set(f"ty:key:id:{key_id}", d)
+        await self._redis.hset(f"ty:key:h:{d}", mapping=record.to_redis())  # last: from here on it works
         return record, token
 
     async def authenticate(self, token: str) -> KeyRecord | None:
@@ -129,8 +131,7 @@ class KeyStore:
         d = await self._redis.get(f"ty:key:id:{key_id}")
         if d is None:
             return False
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.delete(f"ty:key:h:{d.decode()}", f"ty:key:id:{key_id}")
-        pipe.srem("ty:keys", key_id)
-        await pipe.execute()
+        await self._redis.delete(f"ty:key:h:{d.decode()}")  # first: from here on it is refused
+        await self._redis.delete(f"ty:key:id:{key_id}")
+        await self._redis.srem("ty:keys", key_id)
         return True

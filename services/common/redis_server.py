@@ -10,7 +10,7 @@ import shutil
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -48,6 +48,8 @@ class LocalRedis:
     process: subprocess.Popen | None = None
     binary: str = ""
     origin: str = ""
+    extra_args: list[str] = field(default_factory=list)
+    """More redis-server options (the cluster launcher's `--cluster-enabled yes`...)."""
 
     @property
     def url(self) -> str:
@@ -59,7 +61,7 @@ class LocalRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
                 "--appendonly", "yes", "--save", "", "--daemonize", "no", "--protected-mode", "yes",
-                "--logfile", str(self.data_dir / "redis.log")]
+                "--logfile", str(self.data_dir / "redis.log"), *self.extra_args]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

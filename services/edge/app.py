@@ -1,6 +1,7 @@
 """Builds the edge's aiohttp application: routes, middleware, one gRPC channel per peer, one Redis pool."""
 from __future__ import annotations
 
+import time
 
 import orjson
 from aiohttp import web
@@ -19,7 +20,9 @@ from services.edge.auth import Authenticator
 from services.edge.budgets_api import BudgetsHandler
 from services.edge import agents_api, openapi
 from services.edge import reviews_api, tasks_api
+from services.edge.cached_router import ResponseCache
 from services.edge.config import EdgeConfig
+from services.edge.response_cache import AnswerStore
 from services.edge.console_ui import ConsoleUI
 from services.edge.dialects.openai_chat import OpenAIChat
 from services.edge.dialects.openai_completions import OpenAICompletions
@@ -89,8 +92,10 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     runtime = runtime_pb2_grpc.RuntimeServiceStub(runtime_channel)
     agent_model = AgentModel(runtime, cfg.request_timeout)
     tokenizers = TokenizerBook(router)
+    cache = ResponseCache(cfg.cache, AnswerStore(redis, cfg.cache.max_entry_bytes, cfg.cache.max_workspace_bytes,
+                                                 lambda: int(time.time() * 1000)), meter)
     relay = ChatRelay(cfg, router, limits, Admission(meter, redis), agent_model, metrics, tokenizers,
-                      usage_guard=StreamUsageGuard(meter))
+                      usage_guard=StreamUsageGuard(meter), cache=cache)
     chat, completions = OpenAIChat(cfg.max_messages), OpenAICompletions()
     embeddings = EmbeddingsHandler(router, relay)
     models = ModelsHandler(router)
@@ -157,10 +162,14 @@ def create_app(cfg: EdgeConfig, tracing: Tracing | None = None, metrics: Metrics
     app.router.add_get("/openapi.json", _openapi_handler())
     ConsoleUI(trace_url=cfg.trace_ui_url).register(app)
 
+    async def warm_redis(app: web.Application) -> None:
+        await redis_conn.warm(app[REDIS])
+
     async def close_peers(app: web.Application) -> None:
         for channel in app[CHANNELS]:
             await channel.close()
         await app[REDIS].aclose()
 
+    app.on_startup.append(warm_redis)
     app.on_cleanup.append(close_peers)
     return app

@@ -4,11 +4,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from services.common import config_file, redis_conn
 from services.common.env import ConfigError, env_float, env_int, env_str
 from services.common.metrics import metrics_port
-from services.common import config_file
 from services.common.mesh_security import MeshSecurity
 from services.common.model_labels import ModelLabels
+from services.edge.cache_config import CacheConfig
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class EdgeConfig:
     trace_ui_url: str = ""
     """TOKENYARD_TRACE_UI_URL: a trace viewer address with `{trace_id}` (e.g. Jaeger's
     http://127.0.0.1:16686/trace/{trace_id}); the console links each request to its trace."""
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    """The `cache:` section of tokenyard.yaml: the exact-match response cache (services/edge/cached_router.py)."""
 
     @classmethod
     def from_env(cls) -> "EdgeConfig":
@@ -59,7 +62,7 @@ class EdgeConfig:
             raise ConfigError("TOKENYARD_MASTER_KEY must be at least 16 characters")
         return cls(
             master_key=key,
-            redis_url=env_str("REDIS_URL"),
+            redis_url=redis_conn.cluster_switch(env_str("REDIS_URL")),
             host=env_str("TOKENYARD_HTTP_HOST", "127.0.0.1"),
             port=env_int("TOKENYARD_HTTP_PORT", 8080),
             router_addr=env_str("TOKENYARD_ROUTER_ADDR", "127.0.0.1:50051"),
@@ -77,4 +80,5 @@ class EdgeConfig:
             model_labels=ModelLabels.from_config(config_file.load()),
             metrics_port=metrics_port("edge"),
             trace_ui_url=os.environ.get("TOKENYARD_TRACE_UI_URL", "").strip(),
+            cache=CacheConfig.from_config(config_file.load().get("cache")),
         )

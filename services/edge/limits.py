@@ -10,14 +10,14 @@ import time
 from dataclasses import dataclass
 
 import redis.asyncio as redis
-import redis.exceptions
 import structlog
 
+from services.common import redis_conn
 from services.edge.auth import Principal
 from services.edge.ratelimit import RateLimiter
 
 log = structlog.get_logger()
-_REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+_REDIS_DOWN = redis_conn.UNAVAILABLE
 
 
 @dataclass(frozen=True)

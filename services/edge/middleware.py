@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Callable
 
 import orjson
-import redis.exceptions
+from services.common import redis_conn
 import structlog
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
@@ -137,7 +137,7 @@ async def _authenticate(request: web.Request, auth: Authenticator) -> web.Respon
                           code="missing_api_key")
     try:
         principal = await auth.authenticate(token)
-    except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
+    except redis_conn.UNAVAILABLE:
         log.warning("key_store_unavailable", request_id=request[REQUEST_ID])
         return json_error(503, "Key verification is temporarily unavailable; retry shortly.", "service_unavailable",
                           code="service_unavailable", headers={"Retry-After": "1"})

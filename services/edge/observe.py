@@ -17,6 +17,7 @@ from aiohttp import web
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry import trace
 
+from services.common import redis_probe
 from services.common.metrics import Metrics
 from services.common.tracing import Tracing, extract
 from services.edge.middleware import CLIENT_REQUEST_ID, REQUEST_ID
@@ -85,7 +86,8 @@ def make_observer(tracing: Tracing, metrics: Metrics):
 
 class Readiness:
     """`/healthz`: the process is up. `/readyz`: it should get traffic: not draining, the router answers
-    its gRPC health check with SERVING, and Redis (keys, rate limits) answers a PING.
+    its gRPC health check with SERVING, and Redis (keys, rate limits) can serve: reachable and, for a
+    Cluster, every master answering and `cluster_state:ok` (services/common/redis_probe.py).
 
     Every other peer (`optional`: the meter, the runtime) is checked too and reported under `checks`,
     so the answer tells the truth about each dependency; they do not make the edge unready, because
@@ -108,10 +110,10 @@ class Readiness:
             return web.json_response({"status": "draining"}, status=503)
         names = list(self._optional)
         router, redis, *others = await asyncio.gather(
-            self._serving(self._health), self._redis_ok(), *(self._serving(self._optional[n]) for n in names))
-        checks = {"router": "ok" if router else "unavailable", "redis": "ok" if redis else "unavailable",
+            self._serving(self._health), self._redis_state(), *(self._serving(self._optional[n]) for n in names))
+        checks = {"router": "ok" if router else "unavailable", "redis": redis,
                   **{n: "ok" if ok else "unavailable" for n, ok in zip(names, others)}}
-        ready = router and redis
+        ready = router and redis == redis_probe.OK
         status = ("ready" if all(others) else "degraded") if ready else "not_ready"
         return web.json_response({"status": status, "checks": checks}, status=200 if ready else 503)
 
@@ -122,11 +124,8 @@ class Readiness:
             return False
         return reply.status == health_pb2.HealthCheckResponse.SERVING
 
-    async def _redis_ok(self) -> bool:
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._redis.ping()
-        except Exception as exc:  # any failure means "not ready"; the reason goes to the log
-            log.warning("readyz_redis_unavailable", error=type(exc).__name__)
-            return False
-        return True
+    async def _redis_state(self) -> str:
+        state, detail = await redis_probe.probe(self._redis, self._timeout)
+        if state != redis_probe.OK:
+            log.warning("readyz_redis_unavailable", state=state, error=detail)
+        return state

@@ -26,6 +26,7 @@ from services.common.prompt_tokens import PromptTokenBound
 from services.edge.admission import Admission, AgentPlan, caller_for
 from services.edge.agent_model import PREFIX, AgentModel, is_agent_model
 from services.edge.auth import Principal
+from services.edge.cached_router import ResponseCache
 from services.edge.completions_format import routing_headers
 from services.edge.middleware import CLIENT_REQUEST_ID, PRINCIPAL, REQUEST_ID, id_headers
 from services.edge.limits import Limits
@@ -62,9 +63,11 @@ class ChatRelay:
     def __init__(self, cfg: EdgeConfig, router: router_pb2_grpc.RouterServiceStub, limits: Limits,
                  admission: Admission, agents: AgentModel, metrics: Metrics | None = None,
                  tokenizers: TokenizerBook | None = None, bound: PromptTokenBound | None = None,
-                 usage_guard: StreamUsageGuard | None = None, clock=time.time) -> None:
+                 usage_guard: StreamUsageGuard | None = None, clock=time.time,
+                 cache: ResponseCache | None = None) -> None:
         self._cfg = cfg
         self._clock = clock
+        self._cache = cache
         self._tokenizers = tokenizers or TokenizerBook(router)
         self._bound = bound or PromptTokenBound()
         self._agents = agents
@@ -94,6 +97,10 @@ class ChatRelay:
         req = parsed.request
         req.client_request_id = request[CLIENT_REQUEST_ID]
         req.started_at_ms = int(self._clock() * 1000)
+        router = self._router if self._cache is None else \
+            self._cache.bind(request.headers, principal, req, self._router, headers)  # cached_router.py
+        if isinstance(router, tuple):
+            return dialect.error(*router, headers)
         plan = None
         if is_agent_model(req.model):
             plan = await self._agents.plan(principal, req.model[len(PREFIX):], req.metadata.get("session_id", ""))
@@ -107,12 +114,12 @@ class ChatRelay:
         if plan is not None:
             call = self._agents.open(parsed, plan)
         elif parsed.stream:
-            call = self._router.Chat(req, timeout=self._cfg.request_timeout)
+            call = router.Chat(req, timeout=self._cfg.request_timeout)
             if self._usage_guard is not None:
                 call = self._usage_guard.watch(call, parsed, req.caller)
         else:
             # The whole answer in one message: no stream to read message by message.
-            call, unary = self._router.Complete(req, timeout=self._cfg.request_timeout), True
+            call, unary = router.Complete(req, timeout=self._cfg.request_timeout), True
         status, final = "error", None
         try:
             try:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from services.common import config_file
+from services.common import config_file, redis_conn
 from services.common.env import env_float, env_int, env_str
 from services.common.mesh_security import MeshSecurity
 from services.common.pricing import PriceBook
@@ -46,7 +46,8 @@ class MeterConfig:
         raw = config_file.load()
         # TOKENYARD_GRPC_HOST=0.0.0.0 in containers, where peers reach us from other hosts.
         host = env_str("TOKENYARD_GRPC_HOST", "127.0.0.1")
-        return cls(redis_url=env_str("REDIS_URL"), listen=f"{host}:{env_int('TOKENYARD_METER_PORT', 50052)}",
+        return cls(redis_url=redis_conn.cluster_switch(env_str("REDIS_URL")),
+                   listen=f"{host}:{env_int('TOKENYARD_METER_PORT', 50052)}",
                    shutdown_grace=env_float("TOKENYARD_SHUTDOWN_GRACE", 10.0),
                    pricing=PriceBook.from_config(raw.get("pricing"), configured(raw), VendorPrices()),
                    tiers=TierBook.from_config(raw.get("tiers")),

@@ -40,6 +40,7 @@ class MeterApp:
     agent_health: AgentHealth
 
     async def start(self) -> None:
+        await redis_conn.warm(self.redis)
         await self.request_log.start()
         self.agent_health.start()
         await self.server.start()

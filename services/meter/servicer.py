@@ -5,7 +5,7 @@ import functools
 import time
 
 import grpc
-import redis.exceptions
+from services.common import redis_conn
 import structlog
 
 from services.common.errors import GatewayError, invalid
@@ -23,11 +23,12 @@ from services.meter.usage_query import UsageQuery
 from tokenyard.meter.v1 import meter_pb2, meter_pb2_grpc
 
 log = structlog.get_logger()
-_REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+_REDIS_DOWN = redis_conn.UNAVAILABLE
 
 
 def _guarded(method):
-    """GatewayError -> its status and metadata; a Redis outage -> UNAVAILABLE (callers retry)."""
+    """GatewayError -> its status and metadata; a Redis outage -> UNAVAILABLE (callers retry); a Redis that
+    answers but can never accept the call -> FAILED_PRECONDITION (callers stop retrying)."""
     @functools.wraps(method)
     async def wrapper(self, request, context):
         try:
@@ -37,6 +38,10 @@ def _guarded(method):
         except _REDIS_DOWN as exc:
             log.warning("meter_redis_unavailable", rpc=method.__name__, error=str(exc))
             await context.abort(grpc.StatusCode.UNAVAILABLE, "usage store unavailable; retry")
+        except redis_conn.MISCONFIGURED as exc:  # MOVED from a Cluster node the meter reached without a cluster URL
+            log.error("meter_redis_misconfigured", rpc=method.__name__, error=type(exc).__name__)
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                                "usage store misconfigured (a Redis Cluster needs a redis+cluster:// REDIS_URL)")
     return wrapper
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from pydantic import Field
 
-from services.common import config_file, config_refs
+from services.common import config_file, config_refs, redis_conn
 from services.common.vendor_prices import VendorPrices
 from services.common.config_models import Section
 from services.meter.tiers import TierBook  # the tiers section's one parser (shared config file)
@@ -155,7 +155,7 @@ class RouterConfig:
             # TOKENYARD_GRPC_HOST=0.0.0.0 in containers, where peers reach us from other hosts.
             listen=f"{env_str('TOKENYARD_GRPC_HOST', '127.0.0.1')}:{env_int('TOKENYARD_ROUTER_PORT', 50051)}",
             meter_addr=env_str("TOKENYARD_METER_ADDR", "127.0.0.1:50052"),
-            redis_url=os.environ.get("REDIS_URL", ""),
+            redis_url=redis_conn.cluster_switch(os.environ.get("REDIS_URL", "")),
             shutdown_grace=env_float("TOKENYARD_SHUTDOWN_GRACE", 20.0),
             escalation=escalation,
             tier_models={f"tier/{t.name}": t.model for t in TierBook.from_config(raw.get("tiers")).tiers},

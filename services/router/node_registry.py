@@ -104,21 +104,32 @@ def _deployment(doc: dict) -> Deployment:
 
 
 class RegistryPoller:
-    """Keeps an `UpstreamBook` in step with the shared registry."""
+    """Keeps an `UpstreamBook` in step with the shared registry. An outage is logged when it starts (and
+    when its cause changes) and when it ends, not at every poll: a second's poll would otherwise write
+    the same warning 3,600 times an hour (e.g. MOVED from a Cluster reached without a cluster URL)."""
 
     def __init__(self, registry: NodeRegistry, book: UpstreamBook, poll: float = 1.0) -> None:
         self._registry = registry
         self._book = book
         self._poll = poll
         self._task: asyncio.Task | None = None
+        self._failing: str | None = None
+        self.failed_polls = 0
 
     async def refresh(self) -> None:
         try:
             async with asyncio.timeout(2.0):
                 nodes = await self._registry.load()
         except _ERRORS as exc:
-            log.warning("upstream_registry_unreachable_keeping_last_nodes", error=type(exc).__name__)
+            self.failed_polls += 1
+            cause = type(exc).__name__
+            if cause != self._failing:
+                log.warning("upstream_registry_unreachable_keeping_last_nodes", error=cause, detail=str(exc)[:200])
+                self._failing = cause
             return
+        if self._failing is not None:
+            log.info("upstream_registry_reachable_again", failed_polls=self.failed_polls)
+            self._failing, self.failed_polls = None, 0
         self._book.apply_registered(nodes)
 
     def start(self) -> None:

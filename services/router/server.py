@@ -74,6 +74,8 @@ class RouterApp:
     """Scheduled learning cycles (issue 9), when Redis is configured."""
 
     async def start(self) -> None:
+        if self.redis is not None:
+            await redis_conn.warm(self.redis)
         self.reporter.start()
         if self.learning is not None:
             self.learning.start()

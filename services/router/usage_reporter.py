@@ -11,6 +11,11 @@ the meter applies each request id once, so a retry never counts twice.
 The journal directory is `TOKENYARD_USAGE_SPOOL` (default `.data/usage-spool`); a starting reporter
 re-sends whatever a previous process left there, so a router killed (even with SIGKILL) while the
 meter is down, or while records were on their way, loses nothing it had answered.
+
+A meter that answers but refuses a batch for a reason retrying cannot cure (FAILED_PRECONDITION: its
+Redis is a Cluster it reaches without a cluster URL; INVALID_ARGUMENT...) gets it once: the batch leaves
+the queue unacknowledged, so it stays in the journal, where the next start (with the configuration fixed)
+re-sends it, instead of being re-sent every few seconds forever while the queue behind it grows.
 """
 from __future__ import annotations
 
@@ -30,6 +35,9 @@ from tokenyard.meter.v1 import meter_pb2, meter_pb2_grpc
 __all__ = ["DiskSpool", "UsageReporter"]
 log = structlog.get_logger()
 DEFAULT_SPOOL = Path(__file__).resolve().parents[2] / ".data" / "usage-spool"
+RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED,
+                       grpc.StatusCode.ABORTED, grpc.StatusCode.CANCELLED, grpc.StatusCode.UNKNOWN})
+"""Answers a later attempt may not get. UNKNOWN stays here: a meter killed mid-call can produce it."""
 
 
 class UsageReporter:
@@ -99,6 +107,9 @@ class UsageReporter:
                 with self._traced(batch):
                     await self._meter.RecordUsage(meter_pb2.RecordUsageRequest(records=batch), timeout=self._timeout)
             except grpc.aio.AioRpcError as exc:
+                if exc.code() not in RETRYABLE:
+                    self._park(batch, exc)
+                    continue
                 log.warning("usage_report_failed", error=exc.code().name, pending=len(self._pending), retry_in=backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
@@ -109,6 +120,16 @@ class UsageReporter:
             while self._pending and id(self._pending[0]) in sent:
                 self._pending.popleft()
             await self.journal.acknowledged(batch)
+
+    def _park(self, batch: list[meter_pb2.UsageRecord], exc: grpc.aio.AioRpcError) -> None:
+        """Off the queue, not acknowledged: the journal keeps the batch for the next start."""
+        sent = {id(r) for r in batch}
+        self._pending = collections.deque(r for r in self._pending if id(r) not in sent)
+        for r in batch:
+            self._span_contexts.pop(id(r), None)
+        log.error("usage_report_refused_parked", error=exc.code().name, detail=exc.details(), records=len(batch),
+                  directory=str(self.journal.directory),
+                  hint="fix the meter's configuration; the next router start re-sends these records")
 
     def _traced(self, batch: list[meter_pb2.UsageRecord]):
         """Sends a batch under the trace of its first traced record (a batch is usually one request)."""

@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.common import redis_conn
 from services.common.env import ConfigError, env_float, env_int, env_str
 from services.common import config_file
 from services.common.mesh_security import MeshSecurity
@@ -61,7 +62,7 @@ class RuntimeConfig:
             except WeakKey as exc:
                 raise ConfigError(str(exc)) from None
         return cls(
-            redis_url=env_str("REDIS_URL"),
+            redis_url=redis_conn.cluster_switch(env_str("REDIS_URL")),
             listen=f"{env_str('TOKENYARD_GRPC_HOST', '127.0.0.1')}:{env_int('TOKENYARD_RUNTIME_PORT', 50053)}",
             router_addr=env_str("TOKENYARD_ROUTER_ADDR", "127.0.0.1:50051"),
             edge_url=env_str("TOKENYARD_EDGE_URL", f"http://127.0.0.1:{env_int('TOKENYARD_HTTP_PORT', 8080)}"),

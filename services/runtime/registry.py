@@ -92,13 +92,15 @@ class AgentRegistry:
         now = int(self._clock() * 1000)
         agent.created_at_ms = agent.updated_at_ms = now
         fields = self._split_secrets(agent, {})
+        # Index first (another slot on a Cluster): a crash before the record leaves an id `list` skips,
+        # never an agent that no listing shows.
+        await self._redis.sadd(_INDEX, agent.id)
         created = await self._redis.hsetnx(_key(agent.id), "pb", agent.SerializeToString())
         if not created:
             raise GatewayError(grpc.StatusCode.ALREADY_EXISTS, f"Agent `{agent.id}` already exists.",
                                "invalid_request_error", "agent_exists", 409, "id")
         if fields:
             await self._redis.hset(_key(agent.id), mapping=fields)
-        await self._redis.sadd(_INDEX, agent.id)
         return agent
 
     def _split_secrets(self, agent: runtime_pb2.Agent, existing: dict) -> dict:
@@ -167,10 +169,10 @@ class AgentRegistry:
         return (await self.update(change, ["llm"], keep_key=keep_key)).llm
 
     async def delete(self, agent_id: str) -> bool:
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.delete(_key(check_id(agent_id)))
-        pipe.srem(_INDEX, agent_id)
-        deleted, _ = await pipe.execute()
+        """The record, then its index entry: two slots on a Cluster, so two steps, each safe to repeat.
+        Interrupted between them, the index names an agent that is gone, which `list` skips."""
+        deleted = await self._redis.delete(_key(check_id(agent_id)))
+        await self._redis.srem(_INDEX, agent_id)
         return bool(deleted)
 
     async def _open(self, agent_id: str, field: str, context: str) -> str:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import functools
 
 import grpc
-import redis.exceptions
+from services.common import redis_conn
 import structlog
 
 from services.common.errors import GatewayError
 
 log = structlog.get_logger()
-_REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+_REDIS_DOWN = redis_conn.UNAVAILABLE
 
 
 def _translate(exc: BaseException, method: str) -> GatewayError:

@@ -49,6 +49,7 @@ class RuntimeApp:
 
     async def start(self) -> dict[str, list[str]]:
         """Re-adopts agents a previous runtime left running, then serves; returns what recovery did."""
+        await redis_conn.warm(self.redis)
         recovered = await self.supervisor.recover()
         await self.server.start()
         await self.redis_health.start()  # SERVING only once Redis answers (and NOT_SERVING while it does not)

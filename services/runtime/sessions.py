@@ -1,8 +1,11 @@
 """Sessions and their message history in Redis, with JSON export/import and TTL cleanup.
 
 A session is two keys sharing a hash tag (`ty:{s:<id>}` for the record, `ty:{s:<id>}:msgs` for the
-history list), so every update is one MULTI on one Cluster slot. Two sorted sets by last update
-(`ty:sessions`, `ty:sessions:agent:<id>`) serve listing newest-first and cleanup of idle sessions.
+history list), so every update of a session is one MULTI on one Cluster slot. Two sorted sets by last
+update (`ty:sessions`, `ty:sessions:agent:<id>`) serve listing newest-first and cleanup of idle sessions;
+they live in other slots, so they are written in steps of their own, each safe to repeat, ordered so
+that a crash between steps leaves at worst an index entry without a session (skipped by `list`,
+reaped by `cleanup` once it is stale), never a session no index knows, which nothing would ever clean up.
 """
 from __future__ import annotations
 
@@ -61,25 +64,27 @@ class SessionStore:
     async def _save(self, s: runtime_pb2.Session, messages: list[runtime_pb2.SessionMessage], replace: bool) -> None:
         record = runtime_pb2.Session(**{f: getattr(s, f) for f in ("id", "agent_id", "user", "created_at_ms",
                                                                    "updated_at_ms", "workspace")}, metadata=s.metadata)
-        pipe = self._redis.pipeline(transaction=True)
+        old_agent = await self._agent_of(s.id) if replace else ""
+        await self._index(s.id, s.agent_id, s.updated_at_ms)
+        pipe = self._redis.pipeline(transaction=True)  # the session's own slot
         if replace:
-            await self._unindex(s.id, pipe)
             pipe.delete(_meta_key(s.id), _msgs_key(s.id))
         pipe.hset(_meta_key(s.id), "pb", record.SerializeToString())
         if messages:
             pipe.rpush(_msgs_key(s.id), *(m.SerializeToString() for m in messages))
-        pipe.zadd(_INDEX, {s.id: s.updated_at_ms})
-        if s.agent_id:
-            pipe.zadd(_agent_index(s.agent_id), {s.id: s.updated_at_ms})
         await pipe.execute()
+        if old_agent and old_agent != s.agent_id:
+            await self._redis.zrem(_agent_index(old_agent), s.id)
 
-    async def _unindex(self, sid: str, pipe) -> None:
+    async def _index(self, sid: str, agent_id: str, updated_at_ms: int) -> None:
+        """One single-key ZADD per index (each its own slot); repeating it changes nothing."""
+        await self._redis.zadd(_INDEX, {sid: updated_at_ms})
+        if agent_id:
+            await self._redis.zadd(_agent_index(agent_id), {sid: updated_at_ms})
+
+    async def _agent_of(self, sid: str) -> str:
         old = await self._redis.hget(_meta_key(sid), "pb")
-        pipe.zrem(_INDEX, sid)
-        if old:
-            agent_id = runtime_pb2.Session.FromString(old).agent_id
-            if agent_id:
-                pipe.zrem(_agent_index(agent_id), sid)
+        return runtime_pb2.Session.FromString(old).agent_id if old else ""
 
     async def get(self, sid: str, with_messages: bool = True) -> runtime_pb2.Session:
         raw = await self._redis.hget(_meta_key(check_session_id(sid)), "pb")
@@ -111,7 +116,7 @@ class SessionStore:
         for sid in ids:
             try:
                 out.append(await self.get(sid.decode(), with_messages=False))
-            except GatewayError:  # removed between the index read and now
+            except GatewayError:  # deleted since, being created, or a delete interrupted between its steps
                 continue
         return out
 
@@ -121,21 +126,21 @@ class SessionStore:
         for m in messages:
             m.timestamp_ms = m.timestamp_ms or now
         s.updated_at_ms = now
+        await self._index(sid, s.agent_id, now)
         pipe = self._redis.pipeline(transaction=True)
         pipe.rpush(_msgs_key(sid), *(m.SerializeToString() for m in messages))
         s.ClearField("message_count")
         pipe.hset(_meta_key(sid), "pb", s.SerializeToString())
-        pipe.zadd(_INDEX, {sid: now})
-        if s.agent_id:
-            pipe.zadd(_agent_index(s.agent_id), {sid: now})
         await pipe.execute()
 
     async def delete(self, sid: str) -> bool:
-        pipe = self._redis.pipeline(transaction=True)
-        await self._unindex(check_session_id(sid), pipe)
-        pipe.delete(_meta_key(sid), _msgs_key(sid))
-        results = await pipe.execute()
-        return bool(results[-1])
+        """The session first, then its index entries: an interrupted delete leaves only index entries."""
+        agent_id = await self._agent_of(check_session_id(sid))
+        deleted = await self._redis.delete(_meta_key(sid), _msgs_key(sid))
+        await self._redis.zrem(_INDEX, sid)
+        if agent_id:
+            await self._redis.zrem(_agent_index(agent_id), sid)
+        return bool(deleted)
 
     async def export(self, sid: str) -> str:
         s = await self.get(sid)

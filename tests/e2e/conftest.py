@@ -156,8 +156,9 @@ def second_edge(mesh):
     """Another edge replica on the same router, meter and Redis."""
     port = free_port()
     env = {**mesh.service_env(), "TOKENYARD_HTTP_PORT": str(port)}
-    proc = subprocess.Popen([sys.executable, "-m", "services.edge"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with open(mesh.log_dir / "edge-2.log", "ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "services.edge"], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
     wait_for_port(port, proc)
     yield f"http://127.0.0.1:{port}"
     proc.terminate()

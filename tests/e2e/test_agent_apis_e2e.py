@@ -84,7 +84,7 @@ def test_responses_are_metered_like_chat(client, mesh):
     events = list(client.responses.create(model="fake-echo", input="meter these four", stream=True,
                                           extra_headers={"x-request-id": rid}))
     usage = events[-1].response.usage
-    record = usage_record(mesh.redis_url, rid)
+    record = usage_record(mesh, rid)
     assert int(record["prompt_tokens"]) == usage.input_tokens and int(record["completion_tokens"]) == 3
 
 

@@ -10,6 +10,7 @@ import httpx
 import openai
 import pytest
 
+from services.common import redis_conn
 from tests.e2e.conftest import MASTER_KEY
 
 ADMIN = {"Authorization": f"Bearer {MASTER_KEY}"}
@@ -37,14 +38,15 @@ def test_key_is_shown_once_and_stored_hashed(base_url, mesh):
     listed = httpx.get(_root(base_url) + "/api/v1/keys", headers=ADMIN).json()["data"]
     assert any(k["key_id"] == created["key_id"] for k in listed)
     assert token not in httpx.get(_root(base_url) + "/api/v1/keys", headers=ADMIN).text
-    import redis
+    async def stored() -> list[bytes]:
+        r = redis_conn.connect(mesh.redis_url)
+        try:
+            return [await r.dump(key) or b"" async for key in r.scan_iter("ty:key*")]
+        finally:
+            await r.aclose()
 
-    r = redis.Redis.from_url(mesh.redis_url)
-    try:
-        for key in r.scan_iter("ty:key:*"):
-            assert token.encode() not in (r.dump(key) or b"")
-    finally:
-        r.close()
+    dumps = asyncio.run(stored())
+    assert dumps and not any(token.encode() in d for d in dumps)
     assert chat(_root(base_url), token).status_code == 200
 
 

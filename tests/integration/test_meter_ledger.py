@@ -148,3 +148,19 @@ async def test_estimated_tokens_are_counted_apart_in_the_totals(meter):
     usage = await meter.GetUsage(meter_pb2.GetUsageRequest(period=DAY, at_ms=at, workspace="est"))
     assert (usage.totals.total_tokens, usage.totals.estimated_tokens) == (64, 46)
     assert {m.model: m.totals.estimated_tokens for m in usage.by_model} == {"llama-local": 46}
+
+
+async def test_a_meter_on_a_cluster_node_without_the_cluster_url_refuses_for_good_not_for_now(redis_cluster):
+    """MOVED is not an outage: the meter says FAILED_PRECONDITION (senders park the batch), not UNAVAILABLE
+    or UNKNOWN (senders retry it every few seconds, forever)."""
+    from datetime import date
+
+    from services.meter import keys
+    from tests.conftest import misdirected_url
+
+    at = ms(2026, 5, 10, 12)
+    async with running_meter(misdirected_url(redis_cluster, keys.day_tag(date(2026, 5, 10)))) as stub:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.RecordUsage(meter_pb2.RecordUsageRequest(records=[record("m1", at_ms=at, key_id="k1")]))
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "redis+cluster://" in refused.value.details()

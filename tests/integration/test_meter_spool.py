@@ -88,3 +88,50 @@ async def test_a_meter_that_comes_back_gets_everything_queued_meanwhile(tmp_path
         await reporter.close()
         await channel.close()
         await server.stop(0)
+
+
+class RefusingMeter(FakeMeter):
+    """A meter whose Redis is a Cluster it reaches without a cluster URL: every batch is refused the same way."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    async def RecordUsage(self, request, context):
+        self.calls += 1
+        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, "usage store misconfigured")
+
+
+async def test_a_refused_batch_is_parked_for_the_next_start_not_retried_forever(tmp_path):
+    refusing = RefusingMeter()
+    port = free_port()
+    server = await serve(refusing, port)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    reporter = UsageReporter(meter_pb2_grpc.MeterServiceStub(channel), rpc_timeout=1.0, spool_dir=tmp_path, linger=0)
+    reporter.start()
+    try:
+        for i in range(5):
+            reporter.submit(record(f"p{i}", at_ms=1, key_id="k"))
+        await wait_for(lambda: reporter.pending == 0)
+        calls = refusing.calls
+        reporter.submit(record("after", at_ms=1, key_id="k"))     # the queue keeps moving
+        await wait_for(lambda: reporter.pending == 0)
+        assert refusing.calls == calls + 1                        # each batch asked once, none re-sent
+        assert any(p.stat().st_size for p in tmp_path.glob("*.spool"))  # kept in the journal, not dropped
+    finally:
+        await reporter.close()
+        await channel.close()
+        await server.stop(0)
+
+    meter = FakeMeter()                                           # the configuration is fixed, the router restarts
+    server = await serve(meter, port)
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    second = UsageReporter(meter_pb2_grpc.MeterServiceStub(channel), spool_dir=tmp_path)
+    second.start()
+    try:
+        await wait_for(lambda: len(meter.seen) == 6)
+        assert sorted(meter.seen) == sorted([f"p{i}" for i in range(5)] + ["after"])
+    finally:
+        await second.close()
+        await channel.close()
+        await server.stop(0)

@@ -35,3 +35,15 @@ def test_the_url_scheme_still_picks_tcp_unix_or_tls():
                       ("rediss://127.0.0.1:1", "SSLConnection")):
         cls = redis_conn.connect(url).connection_pool.connection_class
         assert base in [c.__name__ for c in cls.__mro__] and cls.pack_command is redis_conn._HiredisPacking.pack_command
+
+
+async def test_a_cluster_clients_connections_pack_with_hiredis_too(redis_cluster):
+    client = redis_conn.connect(redis_cluster.url)
+    try:
+        for i in range(20):  # keys of many slots: connections to every master
+            await client.set(f"conn:{i}", i)
+        conns = [c for node in client.get_nodes() for c in node._connections]
+        assert len({c.port for c in conns}) == 3
+        assert all(type(c).pack_command is redis_conn._HiredisPacking.pack_command for c in conns)
+    finally:
+        await client.aclose()

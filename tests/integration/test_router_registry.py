@@ -78,3 +78,25 @@ async def test_static_config_and_registry_merge_and_bad_registrations_are_400(re
     finally:
         await r.stop()
         await node.stop()
+
+
+async def test_a_registry_outage_is_logged_once_not_at_every_poll(redis_cluster):
+    """A router given a plain URL of a Cluster node: every poll gets MOVED; the log says so once."""
+    from structlog.testing import capture_logs
+
+    from services.common import redis_conn
+    from services.router.node_registry import INDEX, NodeRegistry, RegistryPoller
+    from services.router.upstreams import UpstreamBook
+    from tests.conftest import misdirected_url
+
+    client = redis_conn.connect(misdirected_url(redis_cluster, INDEX))
+    poller = RegistryPoller(NodeRegistry(client), UpstreamBook((), factory=lambda d: None), poll=1.0)
+    try:
+        with capture_logs() as logs:
+            for _ in range(10):
+                await poller.refresh()
+        warnings = [e for e in logs if e["event"] == "upstream_registry_unreachable_keeping_last_nodes"]
+        assert len(warnings) == 1 and warnings[0]["error"] == "MovedError"
+        assert poller.failed_polls == 10
+    finally:
+        await client.aclose()
