@@ -33,6 +33,16 @@ NOT_RUN = {
     "pip install arize-phoenix": "installs a large third-party UI",
     "make up ": "needs Docker (compose)",
     "docker build": "needs Docker and a Kubernetes cluster",
+    "tokenyard keys create": "each CLI command is run against the mesh by tests/e2e/test_cli_e2e.py "
+                             "(`requests --follow` runs until stopped, so the block cannot run as written)",
+    "export ANTHROPIC_BASE_URL=": "make test-agents runs Claude Code with exactly these settings (tests/agents)",
+    'model_provider = "tokenyard"': "make test-agents runs Codex CLI with this config.toml (tests/agents)",
+    "export OPENAI_AGENTS_DISABLE_TRACING": "make test-agents runs the OpenAI Agents SDK with these settings (tests/agents)",
+    "# pip install ./clients/python": "the Python client's e2e tests (tests/e2e/test_client_python_e2e.py) make these "
+                                      "calls against the mesh, with a fallback server",
+    'import { TokenyardClient } from "@tokenyard/client"': "the TypeScript client's own suite "
+                                                           "(clients/typescript/test, run by test_client_typescript_e2e.py) "
+                                                           "makes these calls against the mesh",
 }
 
 
