@@ -36,8 +36,8 @@ class BatchResult:
 class Recorder:
     def __init__(self, client: redis.Redis, ledger: Ledger, budgets: BudgetStore, tiers: TierBook,
                  request_log: RequestLog | None = None) -> None:
-        """`request_log`: where every record of a batch goes once its Redis steps succeeded (queued, off this
-        call's path). Duplicates too: if a first delivery applied the ledger but failed before it got here
+        """`request_log`: where every record of a batch goes once its Redis steps succeeded (written before
+        this call returns, or queued when the store is failing: services/meter/requestlog/log.py). Duplicates too: if a first delivery applied the ledger but failed before it got here
         (Redis dropped mid-pipeline), the retry is a ledger duplicate, and only logging it still gets the
         request its row; the log's own key (the request id) keeps it to one row."""
         self._redis = client
@@ -65,7 +65,7 @@ class Recorder:
         results = await pipe.execute()
         applied = sum(1 for reply in results[:len(days)] for flag in reply if flag == 1)
         if self._request_log is not None:
-            self._request_log.add(costed)
+            await self._request_log.add(costed)
         overages = 0
         for i, r in enumerate(records):
             _settled, over, over_cost = results[len(days) + i]

@@ -20,13 +20,15 @@ class RequestLog:
     def __init__(self, writer: RequestLogWriter) -> None:
         self.writer = writer
 
-    def add(self, records: list[tuple[meter_pb2.UsageRecord, int]]) -> None:
-        """Records applied by the ledger just now, each with its cost; queued, never awaited (the writer
-        builds their rows, with `encode_row`, when it writes them)."""
+    async def add(self, records: list[tuple[meter_pb2.UsageRecord, int]]) -> None:
+        """Records applied by the ledger just now, each with its cost. Written before RecordUsage answers, so
+        its acknowledgement (after which the router forgets the records) means the rows are stored: a meter
+        killed right after answering loses none. A failing, slow or backed-up store gets them queued instead
+        (bounded, dropped and counted when full): the store never holds up or fails metering."""
         items = [(r, cost, not r.HasField("cost_known") or r.cost_known)  # as the ledger counts it
                  for r, cost in records if not r.attempt_of and r.status not in SKIPPED_STATUSES]
         if items:
-            self.writer.submit(items)
+            await self.writer.write_or_queue(items)
 
     async def list(self, f: RequestFilter) -> tuple[list[meter_pb2.RequestLogEntry], str]:
         return page(await self.writer.store.query(f), f.limit)

@@ -64,6 +64,25 @@ class RequestLogWriter:
         if rows:
             self._wake.set()
 
+    async def write_or_queue(self, items: list, timeout: float = 1.0) -> None:
+        """Writes `items` now, within `timeout`; queues them when the store is failing, slow, or already has
+        rows waiting (which keeps the order). Never raises. A write that timed out may still land: then the
+        queued copy is skipped by the store (one row per request id)."""
+        if self._queue or not self.healthy:
+            self.submit(items)
+            return
+        try:
+            async with asyncio.timeout(timeout):
+                await self.store.write([self._encode(x) for x in items] if self._encode else items)
+        except Exception as exc:  # any store failure (a timeout too): queue, the write loop retries
+            self._metrics.failures.inc()
+            self._set_health(False, f"{type(exc).__name__}: {exc}"[:300])
+            self.submit(items)
+            return
+        self.written += len(items)
+        self._metrics.written.inc(len(items))
+        self._set_health(True)
+
     def _drop(self, n: int) -> None:
         self.dropped += n
         self._metrics.dropped.inc(n)
